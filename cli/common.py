@@ -1,0 +1,63 @@
+"""Shared CLI plumbing: settings, the command's unit of work, and rendering."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
+
+    from freemarket.settings import Settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def settings() -> Settings:
+    """The settings of this process (environment and `.env`)."""
+    from freemarket.settings import get_settings
+
+    return get_settings()
+
+
+def engine() -> Engine:
+    """The engine for the configured database."""
+    from freemarket.db import get_engine
+
+    return get_engine(settings().effective_database_url)
+
+
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """The command's unit of work: one transaction, committed when the command succeeds."""
+    from freemarket.db import unit_of_work
+
+    with unit_of_work(engine()) as session:
+        yield session
+
+
+def print_json(data: Any) -> None:
+    """Print data as JSON on stdout (dates as ISO strings), for scripts."""
+    print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Print rows as a rich table."""
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    console.print(table)
+
+
+def print_mapping(title: str, data: dict[str, Any]) -> None:
+    """Print one record as a two-column table."""
+    print_table(title, ["field", "value"], list(data.items()))

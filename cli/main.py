@@ -1,0 +1,69 @@
+"""The `freemarket` command: parses arguments, calls freemarket.*, renders results."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from cli import data, migrate, serve, users
+
+
+def _version(value: bool) -> None:
+    if value:
+        from freemarket import __version__
+
+        print(f"freemarket {__version__}")
+        raise typer.Exit()
+
+
+app = typer.Typer(
+    name="freemarket",
+    help="FreeMarket: run, migrate, import, and administer the barter marketplace.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """FreeMarket operator's toolkit."""
+
+
+app.command()(serve.serve)
+app.command()(serve.up)
+app.add_typer(migrate.app, name="migrate")
+app.add_typer(users.app, name="user")
+app.command("import")(data.import_file)
+app.command()(data.demo)
+
+
+def _one_line(exc: BaseException) -> str:
+    from freemarket.errors import FreeMarketError
+
+    if isinstance(exc, FreeMarketError):
+        return exc.message
+    module = type(exc).__module__
+    if module.startswith("sqlalchemy"):
+        # Driver errors span many lines (SQL, parameters, a link); the first one says it.
+        cause = getattr(exc, "orig", None) or exc
+        first = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+        return f"database error: {first}"
+    return f"unexpected error: {type(exc).__name__}: {exc}"
+
+
+def run() -> None:
+    """Console-script entry point: errors become one line on stderr and exit code 1."""
+    try:
+        app()
+    except Exception as exc:  # the last line of defence: no stack traces for operators
+        if os.environ.get("FREEMARKET_DEBUG"):
+            raise
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        sys.exit(1)

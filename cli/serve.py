@@ -1,0 +1,48 @@
+"""`freemarket serve` and `freemarket up`: run the service."""
+
+from __future__ import annotations
+
+import typer
+
+from cli.common import console, engine, settings
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
+    workers: int = typer.Option(1, min=1, max=64, help="Worker processes."),
+) -> None:
+    """Serve the HTTP API (and the web UI when built)."""
+    import uvicorn
+
+    settings().validate_for_startup()
+    uvicorn.run(
+        "freemarket.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings().log_level,
+        proxy_headers=True,
+    )
+
+
+def up(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
+) -> None:
+    """Migrate if needed, then run everything on this machine (embedded defaults)."""
+    from freemarket import schema
+
+    settings().validate_for_startup()
+    status = schema.migration_status(engine())
+    if not status.at_head:
+        schema.upgrade(engine())
+        console.print(f"migrated database to {status.head}")
+    console.print(f"FreeMarket on http://{host}:{port}  (database: {_describe_db()})")
+    serve(host=host, port=port, workers=1)
+
+
+def _describe_db() -> str:
+    url = engine().url
+    return url.render_as_string(hide_password=True)

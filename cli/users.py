@@ -1,0 +1,173 @@
+"""`freemarket user`: manage accounts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from cli.common import console, print_json, print_mapping, print_table, settings, transaction
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from freemarket.models import User
+
+app = typer.Typer(help="Create, list, inspect, ban, promote users and issue their tokens.")
+
+JsonOption = typer.Option(False, "--json", help="Print JSON.")
+LIST_COLUMNS = ("id", "username", "role", "city", "trust_score", "banned", "created_at")
+
+
+def _as_dict(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "telegram_id": user.telegram_id,
+        "contact": user.contact,
+        "city": user.city,
+        "language": user.language,
+        "role": user.role,
+        "banned": user.is_banned,
+        "trust_score": user.trust_score,
+        "rating_count": user.rating_count,
+        "created_at": user.created_at.isoformat(timespec="seconds"),
+    }
+
+
+@app.command()
+def create(
+    username: str,
+    city: str | None = typer.Option(None, help="Home city."),
+    contact: str | None = typer.Option(None, help="How other parties reach this user."),
+    telegram_id: int | None = typer.Option(None, help="Telegram user id."),
+    language: str = typer.Option("ru", help="ru or en."),
+    admin: bool = typer.Option(False, "--admin", help="Make the user an admin."),
+    json_output: bool = JsonOption,
+) -> None:
+    """Create a user."""
+    from freemarket import audit, users
+
+    with transaction() as session:
+        user = users.create_user(
+            session,
+            username=username,
+            city=city,
+            contact=contact,
+            telegram_id=telegram_id,
+            language=language,
+            role="admin" if admin else "user",
+        )
+        audit.record(
+            session, actor=None, action="create_user", target_type="user", target_id=user.id
+        )
+        data = _as_dict(user)
+    if json_output:
+        print_json(data)
+    else:
+        console.print(f"created user {username} (id {data['id']}, role {data['role']})")
+
+
+@app.command("list")
+def list_users(
+    search: str | None = typer.Option(None, help="Only usernames containing this."),
+    limit: int = typer.Option(100, min=1, max=10_000, help="At most this many."),
+    offset: int = typer.Option(0, min=0, help="Skip this many."),
+    json_output: bool = JsonOption,
+) -> None:
+    """List users."""
+    from freemarket import users
+
+    with transaction() as session:
+        rows = [
+            _as_dict(u)
+            for u in users.list_users(session, search=search, limit=limit, offset=offset)
+        ]
+    if json_output:
+        print_json(rows)
+        return
+    print_table(f"users ({len(rows)})", LIST_COLUMNS, [[r[c] for c in LIST_COLUMNS] for r in rows])
+
+
+@app.command()
+def show(username: str, json_output: bool = JsonOption) -> None:
+    """Show everything about one user."""
+    from freemarket import users
+
+    with transaction() as session:
+        data = _as_dict(users.get_user_by_username(session, username))
+    if json_output:
+        print_json(data)
+    else:
+        print_mapping(f"user {username}", data)
+
+
+def _apply(username: str, action: str, change: Callable[[Session, User], object]) -> None:
+    """Apply one audited change to a user, in one transaction."""
+    from freemarket import audit, users
+
+    with transaction() as session:
+        user = users.get_user_by_username(session, username)
+        change(session, user)
+        audit.record(session, actor=None, action=action, target_type="user", target_id=user.id)
+    console.print(f"{action.replace('_', ' ')}: {username}")
+
+
+@app.command()
+def ban(username: str) -> None:
+    """Ban a user: revoke their sessions and hide their items."""
+    from freemarket.users import set_banned
+
+    _apply(username, "ban_user", lambda s, u: set_banned(s, user=u, banned=True))
+
+
+@app.command()
+def unban(username: str) -> None:
+    """Lift a ban."""
+    from freemarket.users import set_banned
+
+    _apply(username, "unban_user", lambda s, u: set_banned(s, user=u, banned=False))
+
+
+@app.command()
+def promote(username: str) -> None:
+    """Make a user an admin."""
+    from freemarket.users import set_role
+
+    _apply(username, "promote_user", lambda s, u: set_role(s, user=u, role="admin"))
+
+
+@app.command()
+def demote(username: str) -> None:
+    """Make an admin a plain user again."""
+    from freemarket.users import set_role
+
+    _apply(username, "demote_user", lambda s, u: set_role(s, user=u, role="user"))
+
+
+@app.command()
+def token(
+    username: str,
+    hours: int = typer.Option(0, min=0, help="Lifetime in hours (default: SESSION_TTL_HOURS)."),
+    json_output: bool = JsonOption,
+) -> None:
+    """Issue a session token for a user (for API clients and scripts)."""
+    from datetime import timedelta
+
+    from freemarket import audit, auth, users
+
+    ttl = timedelta(hours=hours or settings().session_ttl_hours)
+    with transaction() as session:
+        user = users.get_user_by_username(session, username)
+        issued = auth.issue_token(session, user=user, ttl=ttl, origin="cli")
+        audit.record(
+            session, actor=None, action="issue_token", target_type="user", target_id=user.id
+        )
+        expires = issued.session.expires_at.isoformat(timespec="seconds")
+    if json_output:
+        print_json({"username": username, "token": issued.token, "expires_at": expires})
+    else:
+        # The bare token on stdout so `TOKEN=$(freemarket user token anna)` works.
+        print(issued.token)

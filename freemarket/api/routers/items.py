@@ -1,0 +1,99 @@
+"""Items."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from freemarket import items
+from freemarket.api.deps import CurrentUser, DbSession, OptionalUser
+from freemarket.api.schemas import ItemCreate, ItemOut, ItemPageOut, ItemUpdate, Kind, Slug
+from freemarket.errors import NotFound
+from freemarket.models import Item, User
+from freemarket.permissions import authorize_owner_or_admin
+
+router = APIRouter(prefix="/api/items", tags=["items"])
+
+
+def _visible(item: Item, viewer: User | None) -> Item:
+    # Inactive items and banned users' items exist only for their owner and admins.
+    hidden = not item.active or item.owner.is_banned
+    if hidden and not (viewer is not None and (viewer.id == item.user_id or viewer.is_admin)):
+        raise NotFound(f"item {item.id} not found")
+    return item
+
+
+@router.post("/", status_code=status.HTTP_201_CREATED, response_model=ItemOut)
+def create_item(body: ItemCreate, db: DbSession, owner: CurrentUser) -> ItemOut:
+    """Post an item you offer or want; matching starts at once."""
+    fields = body.model_dump()
+    fields["meta"] = fields.pop("metadata")
+    return ItemOut.model_validate(items.create_item(db, owner=owner, **fields))
+
+
+@router.get("", response_model=ItemPageOut)
+def list_items(
+    db: DbSession,
+    kind: Kind | None = None,
+    category: Slug | None = None,
+    city: Annotated[str | None, Query(max_length=100)] = None,
+    user_id: int | None = None,
+    q: Annotated[str | None, Query(max_length=200, description="text to look for")] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> ItemPageOut:
+    """Active items, newest first, filtered; follow `next_cursor` for more."""
+    page = items.list_items(
+        db,
+        kind=kind,
+        category=category,
+        city=city,
+        user_id=user_id,
+        query=q,
+        cursor=cursor,
+        limit=limit,
+    )
+    return ItemPageOut(
+        items=[ItemOut.model_validate(i) for i in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.get("/{item_id}", response_model=ItemOut)
+def get_item(item_id: int, db: DbSession, viewer: OptionalUser) -> ItemOut:
+    """One item."""
+    return ItemOut.model_validate(_visible(items.get_item(db, item_id), viewer))
+
+
+@router.patch("/{item_id}", response_model=ItemOut)
+def update_item(item_id: int, body: ItemUpdate, db: DbSession, actor: CurrentUser) -> ItemOut:
+    """Change your item; it is matched again."""
+    item = items.get_item(db, item_id)
+    changes = body.model_dump(exclude_unset=True)
+    if "metadata" in changes:
+        changes["meta"] = changes.pop("metadata")
+    authorize_owner_or_admin(
+        db,
+        actor=actor,
+        owner_id=item.user_id,
+        action="update_item",
+        target_type="item",
+        target_id=item.id,
+        details={"fields": sorted(changes)},
+    )
+    return ItemOut.model_validate(items.update_item(db, item=item, changes=changes))
+
+
+@router.delete("/{item_id}", response_model=ItemOut)
+def delete_item(item_id: int, db: DbSession, actor: CurrentUser) -> ItemOut:
+    """Take your item off the market (it is kept, inactive)."""
+    item = items.get_item(db, item_id)
+    authorize_owner_or_admin(
+        db,
+        actor=actor,
+        owner_id=item.user_id,
+        action="deactivate_item",
+        target_type="item",
+        target_id=item.id,
+    )
+    return ItemOut.model_validate(items.deactivate_item(db, item=item))

@@ -1,0 +1,59 @@
+"""Profiles."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from freemarket import users
+from freemarket.api.deps import CurrentUser, DbSession, OptionalUser
+from freemarket.api.schemas import ProfileCreate, ProfileOut, ProfileUpdate
+from freemarket.errors import NotFound
+from freemarket.permissions import authorize_owner_or_admin
+
+router = APIRouter(prefix="/api/profiles", tags=["profiles"])
+
+
+@router.post("/", status_code=status.HTTP_201_CREATED, response_model=ProfileOut)
+def create_profile(body: ProfileCreate, db: DbSession, actor: CurrentUser) -> ProfileOut:
+    """Create your profile (an admin may create one for `user_id`)."""
+    owner = users.get_user(db, body.user_id) if body.user_id is not None else actor
+    authorize_owner_or_admin(
+        db,
+        actor=actor,
+        owner_id=owner.id,
+        action="create_profile",
+        target_type="profile",
+        target_id=owner.id,
+    )
+    fields = body.model_dump(exclude={"user_id"})
+    return ProfileOut.model_validate(users.create_profile(db, user=owner, **fields))
+
+
+@router.get("/{user_id}", response_model=ProfileOut)
+def get_profile(user_id: int, db: DbSession, viewer: OptionalUser) -> ProfileOut:
+    """A user's profile; a private one only to its owner and admins."""
+    profile = users.get_profile(db, user_id)
+    is_privileged = viewer is not None and (viewer.id == user_id or viewer.is_admin)
+    if profile.visibility != "public" and not is_privileged:
+        # Say "not found" rather than "forbidden" so a private profile's existence stays private.
+        raise NotFound(f"user {user_id} has no profile")
+    return ProfileOut.model_validate(profile)
+
+
+@router.patch("/{user_id}", response_model=ProfileOut)
+def update_profile(
+    user_id: int, body: ProfileUpdate, db: DbSession, actor: CurrentUser
+) -> ProfileOut:
+    """Change your profile."""
+    profile = users.get_profile(db, user_id)
+    changes = body.model_dump(exclude_unset=True)
+    authorize_owner_or_admin(
+        db,
+        actor=actor,
+        owner_id=user_id,
+        action="update_profile",
+        target_type="profile",
+        target_id=user_id,
+        details={"fields": sorted(changes)},
+    )
+    return ProfileOut.model_validate(users.update_profile(db, profile=profile, changes=changes))

@@ -1,0 +1,97 @@
+"""Application settings: read once from the environment (and `.env`)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from freemarket.errors import ConfigurationError
+
+# Values that ship in .env.example or the seed document: a production server must never run
+# with them, because anyone who has read our docs knows them.
+PLACEHOLDER_MARKERS = ("change-me", "changeme", "your_", "placeholder", "example", "xxx")
+
+
+class Environment(StrEnum):
+    """Where the service runs; production enforces secrets."""
+
+    development = "development"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    """Every setting of FreeMarket; `.env.example` documents each one."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    environment: Environment = Environment.development
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    redis_url: str | None = None
+    telegram_bot_token: str | None = None
+    db_password: str | None = None
+    secret_key: str = "dev-insecure-secret-key"
+    public_url: str = "http://127.0.0.1:8000"
+    session_ttl_hours: int = Field(default=24 * 30, ge=1)
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    cors_origins: list[str] = Field(default_factory=list)
+    log_level: str = "info"
+    match_show_threshold: float = Field(default=0.18, ge=0.0, le=1.0)
+    match_notify_threshold: float = Field(default=0.35, ge=0.0, le=1.0)
+    match_top_k: int = Field(default=20, ge=1, le=1000)
+    backup_dir: Path = Path("backups")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        """Accept a comma-separated string, as an environment variable is."""
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database, or the embedded SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'freemarket.db').resolve()}"
+
+    @property
+    def is_production(self) -> bool:
+        """True when running as the production service."""
+        return self.environment is Environment.production
+
+    def validate_for_startup(self) -> None:
+        """Refuse to run production with a missing or placeholder secret; name the culprit."""
+        if not self.is_production:
+            return
+        required = {
+            "SECRET_KEY": self.secret_key,
+            "DATABASE_URL": self.database_url,
+            "DB_PASSWORD": self.db_password,
+            "TELEGRAM_BOT_TOKEN": self.telegram_bot_token,
+        }
+        for name, value in required.items():
+            if not value:
+                raise ConfigurationError(f"{name} is not set; production needs it")
+            if _looks_like_placeholder(value) or (name == "SECRET_KEY" and len(value) < 32):
+                raise ConfigurationError(
+                    f"{name} is a placeholder or too weak; set a real value in .env"
+                )
+        if self.database_url.startswith("sqlite"):
+            raise ConfigurationError("DATABASE_URL points at SQLite; production needs PostgreSQL")
+
+
+def _looks_like_placeholder(value: str) -> bool:
+    lowered = value.lower()
+    return lowered.startswith("dev-") or any(m in lowered for m in PLACEHOLDER_MARKERS)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,168 @@
+"""Users and their profiles."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from freemarket import auth
+from freemarket.errors import Conflict, InvalidInput, NotFound
+from freemarket.models import USER_ROLES, VISIBILITIES, Profile, User
+
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
+
+
+def validate_username(username: str) -> str:
+    """Return the username if it is 2-64 letters, digits, `_`, `.` or `-`."""
+    if not USERNAME_PATTERN.match(username):
+        raise InvalidInput("username must be 2-64 characters: letters, digits, '_', '.', '-'")
+    return username
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    telegram_id: int | None = None,
+    display_name: str | None = None,
+    contact: str | None = None,
+    city: str | None = None,
+    language: str = "ru",
+    role: str = "user",
+) -> User:
+    """Create a user; usernames and Telegram ids are unique."""
+    validate_username(username)
+    if role not in USER_ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(USER_ROLES)}")
+    clash = session.scalar(
+        select(User).where(
+            or_(
+                func.lower(User.username) == username.lower(),
+                User.telegram_id == telegram_id if telegram_id is not None else False,
+            )
+        )
+    )
+    if clash is not None:
+        field = "username" if clash.username.lower() == username.lower() else "telegram_id"
+        raise Conflict(f"a user with this {field} already exists")
+    user = User(
+        username=username,
+        telegram_id=telegram_id,
+        display_name=display_name,
+        contact=contact,
+        city=city,
+        language=language,
+        role=role,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_user(session: Session, user_id: int) -> User:
+    """The user with this id, or NotFound."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    return user
+
+
+def get_user_by_username(session: Session, username: str) -> User:
+    """The user with this username (case-insensitive), or NotFound."""
+    user = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+    if user is None:
+        raise NotFound(f"user {username!r} not found")
+    return user
+
+
+def list_users(
+    session: Session, *, search: str | None = None, limit: int = 100, offset: int = 0
+) -> list[User]:
+    """Users ordered by id, optionally filtered by a username substring."""
+    stmt = select(User).order_by(User.id).limit(limit).offset(offset)
+    if search:
+        stmt = stmt.where(User.username.ilike(f"%{search}%"))
+    return list(session.scalars(stmt))
+
+
+def update_user(session: Session, *, user: User, changes: dict[str, Any]) -> User:
+    """Apply editable fields (display name, contact, city, language) to a user."""
+    editable = {"display_name", "contact", "city", "language"}
+    unknown = set(changes) - editable
+    if unknown:
+        raise InvalidInput(f"cannot change {', '.join(sorted(unknown))}")
+    for key, value in changes.items():
+        setattr(user, key, value)
+    session.flush()
+    return user
+
+
+def set_banned(session: Session, *, user: User, banned: bool) -> User:
+    """Ban (revoking every session, hiding the user's items) or unban a user."""
+    user.is_banned = banned
+    if banned:
+        auth.revoke_all(session, user=user)
+    session.flush()
+    return user
+
+
+def set_role(session: Session, *, user: User, role: str) -> User:
+    """Make a user an admin or a plain user."""
+    if role not in USER_ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(USER_ROLES)}")
+    user.role = role
+    session.flush()
+    return user
+
+
+def _check_visibility(visibility: str) -> None:
+    if visibility not in VISIBILITIES:
+        raise InvalidInput(f"visibility must be one of {', '.join(VISIBILITIES)}")
+
+
+def create_profile(
+    session: Session,
+    *,
+    user: User,
+    data: dict[str, Any],
+    location: str | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    visibility: str = "public",
+) -> Profile:
+    """Create the user's profile; a user has at most one."""
+    _check_visibility(visibility)
+    if session.scalar(select(Profile.id).where(Profile.user_id == user.id)) is not None:
+        raise Conflict("this user already has a profile; update it instead")
+    profile = Profile(
+        user_id=user.id,
+        data=data,
+        location=location,
+        latitude=latitude,
+        longitude=longitude,
+        visibility=visibility,
+    )
+    session.add(profile)
+    session.flush()
+    return profile
+
+
+def get_profile(session: Session, user_id: int) -> Profile:
+    """The profile of a user, or NotFound."""
+    profile = session.scalar(select(Profile).where(Profile.user_id == user_id))
+    if profile is None:
+        raise NotFound(f"user {user_id} has no profile")
+    return profile
+
+
+def update_profile(session: Session, *, profile: Profile, changes: dict[str, Any]) -> Profile:
+    """Apply changed profile fields."""
+    if "visibility" in changes:
+        _check_visibility(changes["visibility"])
+    for key, value in changes.items():
+        setattr(profile, key, value)
+    session.flush()
+    return profile
