@@ -1,0 +1,33 @@
+# FreeMarket: `make run` starts the service on the embedded default; `make test` runs every test.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test lint test-tools clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## Create the virtualenv and install FreeMarket with its test tools.
+
+run: install  ## Migrate, load demo data, and start everything on SQLite.
+	$(BIN)/freemarket migrate
+	$(BIN)/freemarket demo
+	$(BIN)/freemarket up
+
+test-tools:  ## Install the system tools the tests drive for real (idempotent).
+	@bash scripts/install-test-tools.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: install test-tools lint  ## Install what is needed and run the whole suite.
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
