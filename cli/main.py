@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from cli import data, migrate, serve, users
+from cli import data, matching, migrate, serve, users
 
 
 def _version(value: bool) -> None:
@@ -42,6 +42,8 @@ app.add_typer(migrate.app, name="migrate")
 app.add_typer(users.app, name="user")
 app.command("import")(data.import_file)
 app.command()(data.demo)
+app.command()(matching.match)
+app.command()(matching.worker)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -31,16 +31,29 @@ def up(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
 ) -> None:
-    """Migrate if needed, then run everything on this machine (embedded defaults)."""
+    """Migrate if needed, then run the API and the worker on this machine."""
+    import threading
+
     from freemarket import schema
+    from freemarket.worker import MatchWorker
 
     settings().validate_for_startup()
     status = schema.migration_status(engine())
     if not status.at_head:
         schema.upgrade(engine())
         console.print(f"migrated database to {status.head}")
+    stop = threading.Event()
+    match_worker = MatchWorker(engine(), settings())
+    worker_thread = threading.Thread(
+        target=match_worker.run_forever, args=(stop,), name="worker", daemon=True
+    )
+    worker_thread.start()
     console.print(f"FreeMarket on http://{host}:{port}  (database: {_describe_db()})")
-    serve(host=host, port=port, workers=1)
+    try:
+        serve(host=host, port=port, workers=1)
+    finally:
+        stop.set()
+        worker_thread.join(timeout=10)
 
 
 def _describe_db() -> str:

@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Row, Table, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -65,3 +66,30 @@ def unit_of_work(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def insert_ignoring_conflicts(
+    session: Session,
+    table: Table,
+    rows: list[dict[str, Any]],
+    *,
+    returning: tuple[str, ...] = (),
+) -> list[Row[Any]]:
+    """Insert rows, skipping any that collide with a unique key; return the inserted ones.
+
+    Two workers may discover the same match (one from the want's side, one from the offer's):
+    the database's unique key decides, neither transaction fails, and only the one that really
+    inserted a row sees it returned (so only it announces it).
+    """
+    if not rows:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    stmt = dialect_insert(table).on_conflict_do_nothing()
+    if not returning:
+        session.execute(stmt, rows)
+        return []
+    stmt = stmt.returning(*(table.c[name] for name in returning))
+    return list(session.execute(stmt, rows).all())

@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from freemarket import auth
+from freemarket import auth, jobs
 from freemarket.errors import Conflict, InvalidInput, NotFound
-from freemarket.models import USER_ROLES, VISIBILITIES, Profile, User
+from freemarket.models import USER_ROLES, VISIBILITIES, Item, Profile, User
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
 
@@ -105,6 +105,9 @@ def set_banned(session: Session, *, user: User, banned: bool) -> User:
     user.is_banned = banned
     if banned:
         auth.revoke_all(session, user=user)
+    # Re-match the user's items: a ban withdraws their matches, an unban restores them.
+    for item_id in session.scalars(select(Item.id).where(Item.user_id == user.id)):
+        jobs.enqueue(session, kind=jobs.MATCH_ITEM, payload={"item_id": item_id})
     session.flush()
     return user
 

@@ -1,0 +1,144 @@
+"""`freemarket match` and `freemarket worker`: the matching engine from the terminal."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from cli.common import console, engine, err_console, print_json, print_table, settings, transaction
+
+if TYPE_CHECKING:
+    from freemarket.matching.recompute import RecomputeReport
+
+
+def match(
+    recompute: bool = typer.Option(False, "--recompute", help="Rebuild every match in bulk."),
+    category: list[str] = typer.Option(
+        [], "--category", "-c", help="Only this category (repeatable); with --recompute."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Compute and report, change nothing."),
+    user: str | None = typer.Option(None, "--user", "-u", help="Show this user's matches."),
+    explain: bool = typer.Option(False, "--explain", help="With --user: show shared terms."),
+    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Recompute matches in bulk, or show one user's matches and trades."""
+    if recompute == (user is not None):
+        raise typer.BadParameter("give exactly one of --recompute or --user USERNAME")
+    if recompute:
+        _recompute(categories=category, dry_run=dry_run, json_output=json_output)
+    else:
+        _show_user(user or "", explain=explain, json_output=json_output)
+
+
+def _recompute(*, categories: list[str], dry_run: bool, json_output: bool) -> None:
+    from rich.progress import Progress
+
+    from freemarket.matching.recompute import partitions, recompute
+    from freemarket.worker import thresholds_from
+
+    with transaction() as session:
+        chosen = categories or partitions(session)
+        with Progress(console=err_console, transient=True) as bar:
+            task = bar.add_task("recompute", total=None)
+
+            def progress(category: str, done: int, total: int) -> None:
+                bar.update(task, description=f"recompute {category}", completed=done, total=total)
+
+            report = recompute(
+                session,
+                thresholds=thresholds_from(settings()),
+                categories=chosen,
+                dry_run=dry_run,
+                progress=progress,
+            )
+    _render_recompute(report, json_output=json_output)
+
+
+def _render_recompute(report: RecomputeReport, *, json_output: bool) -> None:
+    totals = report.totals
+    rows: list[dict[str, Any]] = [
+        {
+            "category": p.category,
+            "wants": p.wants,
+            "offers": p.offers,
+            "added": p.changes.added,
+            "removed": p.changes.removed,
+            "kept": p.changes.kept,
+            "notified": p.changes.notified,
+            "seconds": round(p.seconds, 3),
+        }
+        for p in report.partitions
+    ]
+    summary = {
+        "dry_run": report.dry_run,
+        "items": report.items,
+        "added": totals.added,
+        "removed": totals.removed,
+        "kept": totals.kept,
+        "notified": totals.notified,
+        "seconds": round(report.seconds, 3),
+    }
+    if json_output:
+        print_json({"summary": summary, "partitions": rows})
+        return
+    columns = list(rows[0]) if rows else ["category"]
+    print_table("recompute by category", columns, [[r[c] for c in columns] for r in rows])
+    title = "recompute (dry run: nothing written)" if report.dry_run else "recompute"
+    print_table(title, list(summary), [list(summary.values())])
+
+
+def _show_user(username: str, *, explain: bool, json_output: bool) -> None:
+    from freemarket import matches, users
+
+    with transaction() as session:
+        user = users.get_user_by_username(session, username)
+        found = matches.matches_for_user(
+            session, user_id=user.id, min_score=settings().match_show_threshold
+        )
+        rows = [
+            {
+                "match_id": m.id,
+                "score": round(m.score, 4),
+                "want": f"#{m.want_item.id} {m.want_item.title}",
+                "offer": f"#{m.offer_item.id} {m.offer_item.title}",
+                "shared_terms": m.explanation.get("shared_terms", []),
+            }
+            for m in found
+        ]
+    if json_output:
+        print_json({"user": username, "matches": rows})
+        return
+    columns = ["match_id", "score", "want", "offer"]
+    table_rows = [[r[c] for c in columns] for r in rows]
+    if explain:
+        columns.append("why")
+        for table_row, r in zip(table_rows, rows, strict=True):
+            table_row.append(", ".join(f"{t['term']} {t['weight']:.2f}" for t in r["shared_terms"]))
+    print_table(f"matches of {username} ({len(rows)})", columns, table_rows)
+
+
+def worker(
+    once: bool = typer.Option(False, "--once", help="Drain the queue once, then exit."),
+    poll: float = typer.Option(0.5, min=0.01, help="Seconds to sleep when the queue is empty."),
+) -> None:
+    """Run background jobs: matching new and changed items, writing notifications."""
+    import signal
+    import threading
+
+    from freemarket.worker import MatchWorker
+
+    settings().validate_for_startup()
+    match_worker = MatchWorker(engine(), settings())
+    if once:
+        result = match_worker.run_until_idle()
+        console.print(
+            f"processed {result.processed} job(s), {result.failed} failed; "
+            f"matches +{result.added} -{result.removed}; notified {result.notified}"
+        )
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    console.print("worker running; Ctrl+C to stop")
+    match_worker.run_forever(stop, poll_seconds=poll)

@@ -1,0 +1,213 @@
+"""Between the database and the pure engine: listings in, match rows and notifications out."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+from freemarket import notifications
+from freemarket.db import insert_ignoring_conflicts
+from freemarket.matching.engine import Listing, MatchCandidate
+from freemarket.models import Item, Match, User, utcnow
+from freemarket.notifications import OutboxMessage
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """What is stored and shown (`show`) and what is pushed to people (`notify`)."""
+
+    show: float
+    notify: float
+    top_k: int
+
+
+@dataclass(slots=True)
+class MatchChanges:
+    """What writing a set of candidates did to the stored matches."""
+
+    added: int = 0
+    removed: int = 0
+    kept: int = 0
+    notified: int = 0
+    added_pairs: list[tuple[int, int]] = field(default_factory=list)
+
+    def merge(self, other: MatchChanges) -> None:
+        """Add another change set's counts to this one."""
+        self.added += other.added
+        self.removed += other.removed
+        self.kept += other.kept
+        self.notified += other.notified
+        self.added_pairs.extend(other.added_pairs)
+
+
+def to_listing(item: Item) -> Listing:
+    """The engine's view of an item."""
+    return Listing(
+        id=item.id,
+        user_id=item.user_id,
+        kind=item.kind,
+        category=item.category,
+        city=item.city,
+        title=item.title,
+        description=item.description,
+        delivery=item.delivery,
+        lat=item.latitude,
+        lon=item.longitude,
+    )
+
+
+def load_listings(session: Session, *, categories: Collection[str] | None = None) -> list[Listing]:
+    """Every active item of a user who is not banned, as an engine listing (oldest first)."""
+    # Plain column rows, not ORM objects: a recompute loads every item in the marketplace.
+    stmt = (
+        select(
+            Item.id,
+            Item.user_id,
+            Item.kind,
+            Item.category,
+            Item.city,
+            Item.title,
+            Item.description,
+            Item.delivery,
+            Item.latitude,
+            Item.longitude,
+        )
+        .join(User, User.id == Item.user_id)
+        .where(Item.active.is_(True), User.is_banned.is_(False))
+        .order_by(Item.id)
+    )
+    if categories is not None:
+        stmt = stmt.where(Item.category.in_(list(categories)))
+    return [
+        Listing(
+            id=row.id,
+            user_id=row.user_id,
+            kind=row.kind,
+            category=row.category,
+            city=row.city,
+            title=row.title,
+            description=row.description,
+            delivery=row.delivery,
+            lat=row.latitude,
+            lon=row.longitude,
+        )
+        for row in session.execute(stmt)
+    ]
+
+
+def is_matchable(session: Session, item: Item) -> bool:
+    """True when the item is active and its owner is not banned."""
+    owner = session.get(User, item.user_id)
+    return item.active and owner is not None and not owner.is_banned
+
+
+def replace_matches(
+    session: Session,
+    *,
+    scope: Iterable[object],
+    candidates: list[MatchCandidate],
+    thresholds: Thresholds,
+) -> MatchChanges:
+    """Make the stored matches within `scope` (SQL conditions on Match) equal `candidates`.
+
+    Kept pairs get their new score and explanation; removed pairs are deleted; new pairs are
+    inserted and, above the notify threshold, announced to the want's owner.
+    """
+    conditions = list(scope)
+    existing = {
+        (m.want_item_id, m.offer_item_id): m
+        for m in session.scalars(select(Match).where(*conditions))
+    }
+    wanted = {(c.want_id, c.offer_id): c for c in candidates if c.score >= thresholds.show}
+    changes = MatchChanges()
+    stale = [m.id for pair, m in existing.items() if pair not in wanted]
+    if stale:
+        session.execute(delete(Match).where(Match.id.in_(stale)))
+        changes.removed = len(stale)
+    for pair, match in existing.items():
+        candidate = wanted.get(pair)
+        if candidate is not None:
+            changes.kept += 1
+            match.score = candidate.score
+            match.computed_by = candidate.computed_by
+            match.explanation = _explanation(candidate)
+    new = [c for pair, c in wanted.items() if pair not in existing]
+    now = utcnow()
+    inserted = insert_ignoring_conflicts(
+        session,
+        Match.__table__,  # type: ignore[arg-type]
+        [
+            {
+                "want_item_id": c.want_id,
+                "offer_item_id": c.offer_id,
+                "score": c.score,
+                "computed_by": c.computed_by,
+                "explanation": _explanation(c),
+                "created_at": now,
+            }
+            for c in new
+        ],
+        returning=("id", "want_item_id", "offer_item_id"),
+    )
+    session.flush()
+    match_ids = {(row.want_item_id, row.offer_item_id): row.id for row in inserted}
+    changes.added = len(match_ids)
+    changes.added_pairs = sorted(match_ids)
+    loud = [c for c in new if (c.want_id, c.offer_id) in match_ids and c.score >= thresholds.notify]
+    changes.notified = _notify(session, loud, match_ids)
+    return changes
+
+
+def _explanation(candidate: MatchCandidate) -> dict[str, object]:
+    return {"shared_terms": list(candidate.explanation)}
+
+
+def _notify(
+    session: Session, loud: list[MatchCandidate], match_ids: dict[tuple[int, int], int]
+) -> int:
+    if not loud:
+        return 0
+    pairs = [(c.want_id, c.offer_id) for c in loud]
+    item_ids = {i for pair in pairs for i in pair}
+    items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_(item_ids)))}
+    messages = []
+    for candidate in loud:
+        want, offer = items[candidate.want_id], items[candidate.offer_id]
+        messages.append(
+            OutboxMessage(
+                user=want.owner,
+                kind="match",
+                payload={
+                    "want_item_id": want.id,
+                    "want_title": want.title,
+                    "offer_item_id": offer.id,
+                    "offer_title": offer.title,
+                    "score": round(candidate.score, 4),
+                },
+                # Keyed by the pair, not the row: a match that disappears and comes back
+                # (an edit, a recompute) is never announced twice.
+                dedupe_key=f"match:{want.id}:{offer.id}",
+                match_id=match_ids[(want.id, offer.id)],
+            )
+        )
+    return notifications.enqueue(session, messages)
+
+
+def matches_of_item_scope(item: Item) -> list[object]:
+    """SQL conditions selecting the stored matches on this item's side."""
+    column = Match.want_item_id if item.kind == "want" else Match.offer_item_id
+    return [column == item.id]
+
+
+def delete_matches_of_items(session: Session, item_ids: Collection[int]) -> int:
+    """Remove every match involving these items (deactivated, or their owner banned)."""
+    if not item_ids:
+        return 0
+    ids = list(item_ids)
+    result = session.execute(
+        delete(Match).where(or_(Match.want_item_id.in_(ids), Match.offer_item_id.in_(ids)))
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

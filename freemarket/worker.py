@@ -1,0 +1,163 @@
+"""The worker: runs matching jobs against an in-memory index kept in step with the database."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from freemarket import jobs
+from freemarket.db import unit_of_work
+from freemarket.matching.engine import MatchIndex
+from freemarket.matching.store import (
+    Thresholds,
+    delete_matches_of_items,
+    is_matchable,
+    load_listings,
+    matches_of_item_scope,
+    replace_matches,
+    to_listing,
+)
+from freemarket.models import Item, Job
+from freemarket.settings import Settings
+
+log = logging.getLogger("freemarket.worker")
+
+# Items changed within this margin before the watermark are looked at again: two transactions
+# can commit out of timestamp order, and re-adding an unchanged item to the index is harmless.
+SYNC_OVERLAP = timedelta(seconds=5)
+
+
+def thresholds_from(settings: Settings) -> Thresholds:
+    """The matching thresholds configured in settings."""
+    return Thresholds(
+        show=settings.match_show_threshold,
+        notify=settings.match_notify_threshold,
+        top_k=settings.match_top_k,
+    )
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """What one pass over the queue did."""
+
+    processed: int = 0
+    failed: int = 0
+    added: int = 0
+    removed: int = 0
+    notified: int = 0
+
+    def merge(self, other: BatchResult) -> None:
+        """Add another pass's counts to this one."""
+        self.processed += other.processed
+        self.failed += other.failed
+        self.added += other.added
+        self.removed += other.removed
+        self.notified += other.notified
+
+
+class MatchWorker:
+    """Claims matching jobs and applies them; one per process, several per deployment."""
+
+    def __init__(self, engine: Engine, settings: Settings, *, batch_size: int = 200) -> None:
+        self.engine = engine
+        self.thresholds = thresholds_from(settings)
+        self.batch_size = batch_size
+        self.index: MatchIndex | None = None
+        self.watermark: datetime | None = None
+
+    def _sync_index(self, session: Session) -> None:
+        # Other workers (and the API) change items too: fold every change since the last look
+        # into this worker's index before matching against it.
+        if self.index is None:
+            self.index = MatchIndex.build(load_listings(session))
+            self.watermark = session.scalar(
+                select(Item.updated_at).order_by(Item.updated_at.desc()).limit(1)
+            )
+            return
+        if self.watermark is None:
+            changed = session.scalars(select(Item).order_by(Item.updated_at))
+        else:
+            changed = session.scalars(
+                select(Item)
+                .where(Item.updated_at >= self.watermark - SYNC_OVERLAP)
+                .order_by(Item.updated_at)
+            )
+        for item in changed:
+            self._apply_to_index(session, item)
+            self.watermark = max(self.watermark or item.updated_at, item.updated_at)
+
+    def _apply_to_index(self, session: Session, item: Item) -> bool:
+        assert self.index is not None
+        if is_matchable(session, item):
+            self.index.add(to_listing(item))
+            return True
+        self.index.remove(item.id)
+        return False
+
+    def _process(self, session: Session, job: Job, result: BatchResult) -> None:
+        if job.kind != jobs.MATCH_ITEM:
+            raise ValueError(f"unknown job kind {job.kind!r}")
+        item = session.get(Item, int(job.payload["item_id"]))
+        if item is None:
+            return
+        if not self._apply_to_index(session, item):
+            result.removed += delete_matches_of_items(session, [item.id])
+            return
+        assert self.index is not None
+        candidates = self.index.match(
+            to_listing(item), top_k=self.thresholds.top_k, threshold=self.thresholds.show
+        )
+        changes = replace_matches(
+            session,
+            scope=matches_of_item_scope(item),
+            candidates=candidates,
+            thresholds=self.thresholds,
+        )
+        result.added += changes.added
+        result.removed += changes.removed
+        result.notified += changes.notified
+
+    def run_once(self) -> BatchResult:
+        """Claim a batch of due jobs and run each; one transaction for the whole batch."""
+        result = BatchResult()
+        with unit_of_work(self.engine) as session:
+            self._sync_index(session)
+            for job in jobs.claim(session, limit=self.batch_size):
+                try:
+                    with session.begin_nested():
+                        self._process(session, job, result)
+                except Exception as exc:  # a bad job must not stop the others
+                    log.exception("job %s failed", job.id)
+                    jobs.fail(session, job=job, error=f"{type(exc).__name__}: {exc}")
+                    result.failed += 1
+                    continue
+                jobs.finish(session, job=job)
+                result.processed += 1
+        return result
+
+    def run_until_idle(self, *, max_batches: int = 10_000) -> BatchResult:
+        """Run batches until the queue has nothing due (for tests and one-shot runs)."""
+        total = BatchResult()
+        for _ in range(max_batches):
+            result = self.run_once()
+            total.merge(result)
+            if result.processed == 0 and result.failed == 0:
+                break
+        return total
+
+    def run_forever(self, stop: threading.Event, *, poll_seconds: float = 0.5) -> None:
+        """Work until `stop` is set, sleeping `poll_seconds` when idle."""
+        while not stop.is_set():
+            try:
+                result = self.run_once()
+            except Exception:  # the database may be restarting; try again shortly
+                log.exception("worker pass failed")
+                stop.wait(poll_seconds * 4)
+                continue
+            if result.processed == 0 and result.failed == 0:
+                stop.wait(poll_seconds)
