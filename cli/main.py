@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from cli import data, matching, migrate, serve, users
+from cli import backup, data, deploy, matching, migrate, reports, serve, stats, tls, users
 
 
 def _version(value: bool) -> None:
@@ -40,10 +40,15 @@ app.command()(serve.serve)
 app.command()(serve.up)
 app.add_typer(migrate.app, name="migrate")
 app.add_typer(users.app, name="user")
+app.add_typer(reports.app, name="report")
+app.command()(stats.stats)
 app.command("import")(data.import_file)
 app.command()(data.demo)
 app.command()(matching.match)
 app.command()(matching.worker)
+app.add_typer(backup.app, name="backup")
+app.add_typer(tls.app, name="tls")
+app.add_typer(deploy.app, name="deploy")
 
 
 def _one_line(exc: BaseException) -> str:

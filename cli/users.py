@@ -93,15 +93,48 @@ def list_users(
 
 @app.command()
 def show(username: str, json_output: bool = JsonOption) -> None:
-    """Show everything about one user."""
-    from freemarket import users
+    """Show everything about one user, including how their trust score is made."""
+    from freemarket import ratings, users
 
+    policy = ratings.TrustPolicy.from_settings(settings())
     with transaction() as session:
-        data = _as_dict(users.get_user_by_username(session, username))
+        user = users.get_user_by_username(session, username)
+        data = _as_dict(user)
+        trust = ratings.explain_trust(session, user_id=user.id, policy=policy)
+    data["trust"] = {
+        "score": trust.score,
+        "prior_mean": policy.prior_mean,
+        "prior_weight": policy.prior_weight,
+        "window_days": policy.window_days,
+        "counterparties": trust.counterparties,
+        "ratings": [
+            {
+                "rating_id": r.rating_id,
+                "from_user_id": r.from_user_id,
+                "score": r.score,
+                "created_at": r.created_at.isoformat(timespec="seconds"),
+                "counted": r.counted,
+                "reason": r.reason,
+            }
+            for r in trust.inputs
+        ],
+    }
     if json_output:
         print_json(data)
-    else:
-        print_mapping(f"user {username}", data)
+        return
+    print_mapping(f"user {username}", {k: v for k, v in data.items() if k != "trust"})
+    counted = [r for r in data["trust"]["ratings"] if r["counted"]]
+    formula = (
+        f"({policy.prior_mean} × {policy.prior_weight} + {sum(r['score'] for r in counted)}) / "
+        f"({policy.prior_weight} + {len(counted)}) = {trust.score}"
+        if counted
+        else "no counted ratings yet: no score"
+    )
+    console.print(f"trust: {formula}  ({trust.counterparties} distinct counterparties)")
+    if data["trust"]["ratings"]:
+        columns = ["rating_id", "from_user_id", "score", "created_at", "counted", "reason"]
+        rows = [[r[c] for c in columns] for r in data["trust"]["ratings"]]
+        print_table("ratings received", columns, rows)
 
 
 def _apply(username: str, action: str, change: Callable[[Session, User], object]) -> None:
@@ -145,6 +178,55 @@ def demote(username: str) -> None:
     from freemarket.users import set_role
 
     _apply(username, "demote_user", lambda s, u: set_role(s, user=u, role="user"))
+
+
+@app.command("login-link")
+def login_link(username: str, json_output: bool = JsonOption) -> None:
+    """Print a one-time sign-in link for the web UI (valid for LOGIN_CODE_TTL_MINUTES)."""
+    from datetime import timedelta
+
+    from freemarket import audit, auth, users
+
+    config = settings()
+    with transaction() as session:
+        user = users.get_user_by_username(session, username)
+        code = auth.issue_login_code(
+            session, user=user, ttl=timedelta(minutes=config.login_code_ttl_minutes)
+        )
+        audit.record(
+            session, actor=None, action="issue_login_link", target_type="user", target_id=user.id
+        )
+    url = f"{config.public_url.rstrip('/')}/login?code={code}"
+    if json_output:
+        print_json(
+            {
+                "username": username,
+                "url": url,
+                "code": code,
+                "expires_in_minutes": config.login_code_ttl_minutes,
+            }
+        )
+    else:
+        print(url)
+
+
+@app.command("logout-all")
+def logout_all(username: str) -> None:
+    """Revoke every session of a user (signs them out everywhere)."""
+    from freemarket import audit, auth, users
+
+    with transaction() as session:
+        user = users.get_user_by_username(session, username)
+        revoked = auth.revoke_all(session, user=user)
+        audit.record(
+            session,
+            actor=None,
+            action="logout_all",
+            target_type="user",
+            target_id=user.id,
+            details={"revoked": revoked},
+        )
+    console.print(f"revoked {revoked} session(s) of {username}")
 
 
 @app.command()

@@ -37,3 +37,15 @@ class Unauthenticated(DomainError):
 
 class InvalidInput(DomainError):
     """The input is well-formed but not acceptable (unknown category, bad reference)."""
+
+
+class RateLimited(DomainError):
+    """Too many requests; try again after `retry_after` seconds."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class NotConfigured(DomainError):
+    """The feature needs a setting this server does not have (for example the bot token)."""

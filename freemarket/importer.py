@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -25,12 +25,19 @@ from freemarket.fields import (
     TelegramId,
     Title,
     Username,
+    check_json_safe,
 )
 from freemarket.models import Item, User
 
 
 class _Record(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _json_safe(cls, data: Any) -> Any:
+        """Refuse NUL, lone surrogates and NaN/Infinity: they cannot be stored."""
+        return check_json_safe(data)
 
 
 class UserRecord(_Record):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from freemarket import jobs
 from freemarket.errors import InvalidInput, NotFound
+from freemarket.fields import MAX_ID, check_text
 from freemarket.models import ITEM_KINDS, Category, Item, User
 
 METADATA_MAX_BYTES = 4096
@@ -124,9 +125,17 @@ def decode_cursor(cursor: str) -> int:
         prefix, value = raw.split(":", 1)
         if prefix != "i":
             raise ValueError(prefix)
-        return int(value)
+        last_id = int(value)
+        if not 1 <= last_id <= MAX_ID:
+            raise ValueError(value)
+        return last_id
     except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
         raise InvalidInput("cursor is not valid; use next_cursor from a previous page") from exc
+
+
+def _escape_like(text: str) -> str:
+    """Make LIKE's wildcards (and the escape character) match themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def list_items(
@@ -142,6 +151,12 @@ def list_items(
     limit: int = 20,
 ) -> ItemPage:
     """Active items of non-banned users, newest first, filtered, one page at a time."""
+    for text in (query, city):
+        if text is not None:
+            try:
+                check_text(text)
+            except ValueError as exc:
+                raise InvalidInput(str(exc)) from exc
     stmt = select(Item).join(User, User.id == Item.user_id).where(User.is_banned.is_(False))
     if not include_inactive:
         stmt = stmt.where(Item.active.is_(True))
@@ -150,12 +165,17 @@ def list_items(
     if category:
         stmt = stmt.where(Item.category == category)
     if city:
-        stmt = stmt.where(Item.city.ilike(city))
+        stmt = stmt.where(Item.city.ilike(_escape_like(city.strip()), escape="\\"))
     if user_id is not None:
         stmt = stmt.where(Item.user_id == user_id)
     if query:
-        pattern = f"%{query.strip()}%"
-        stmt = stmt.where(or_(Item.title.ilike(pattern), Item.description.ilike(pattern)))
+        pattern = f"%{_escape_like(query.strip())}%"
+        stmt = stmt.where(
+            or_(
+                Item.title.ilike(pattern, escape="\\"),
+                Item.description.ilike(pattern, escape="\\"),
+            )
+        )
     if cursor:
         stmt = stmt.where(Item.id < decode_cursor(cursor))
     rows = list(session.scalars(stmt.order_by(Item.id.desc()).limit(limit + 1)))

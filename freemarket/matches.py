@@ -35,3 +35,22 @@ def matches_for_user(
         .limit(limit)
     )
     return list(session.scalars(stmt))
+
+
+def have_matched(session: Session, user_a: int, user_b: int) -> bool:
+    """True when an item of one user is matched with an item of the other."""
+    want = aliased(Item)
+    offer = aliased(Item)
+    stmt = (
+        select(Match.id)
+        .join(want, want.id == Match.want_item_id)
+        .join(offer, offer.id == Match.offer_item_id)
+        .where(
+            or_(
+                (want.user_id == user_a) & (offer.user_id == user_b),
+                (want.user_id == user_b) & (offer.user_id == user_a),
+            )
+        )
+        .limit(1)
+    )
+    return session.scalar(stmt) is not None

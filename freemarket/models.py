@@ -40,10 +40,12 @@ NOTIFICATION_CHANNELS = ("web", "telegram")
 EXCHANGE_STATUSES = ("proposed", "accepted", "completed", "declined", "cancelled", "expired")
 EXCHANGE_KINDS = ("direct", "swap", "cycle")
 JOB_STATUSES = ("pending", "running", "done", "failed")
+REPORT_STATUSES = ("open", "resolved", "dismissed")
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 5000
 COMMENT_MAX = 1000
+REASON_MAX = 1000
 USERNAME_MAX = 64
 CONTACT_MAX = 200
 CITY_MAX = 100
@@ -119,7 +121,8 @@ class User(Base):
     language: Mapped[str] = mapped_column(String(8), default="ru")
     role: Mapped[str] = mapped_column(String(16), default="user")
     is_banned: Mapped[bool] = mapped_column(Boolean, default=False)
-    trust_score: Mapped[float] = mapped_column(Float, default=0.0)
+    # None until the first counted rating; then a Bayesian average (see freemarket.ratings).
+    trust_score: Mapped[float | None] = mapped_column(Float)
     rating_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -380,3 +383,35 @@ class AuditLog(Base):
     target_id: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Report(Base):
+    """A complaint about an item or a user, for moderators."""
+
+    __tablename__ = "reports"
+    __table_args__ = (
+        CheckConstraint(_in("status", REPORT_STATUSES), name="status"),
+        CheckConstraint("item_id IS NOT NULL OR reported_user_id IS NOT NULL", name="has_target"),
+        Index("ix_reports_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    reported_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(REASON_MAX))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    resolution: Mapped[str | None] = mapped_column(String(REASON_MAX))
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column()
+
+
+class UsedNonce(Base):
+    """A sign-in payload already used once, remembered until it would have expired anyway."""
+
+    __tablename__ = "used_nonces"
+    __table_args__ = (Index("ix_used_nonces_expires_at", "expires_at"),)
+
+    nonce_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column()

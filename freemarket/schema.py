@@ -78,14 +78,30 @@ def migration_status(engine: Engine) -> MigrationStatus:
 
 def _run(engine: Engine, action: str, revision: str) -> None:
     cfg = _config(engine)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite alters a table by copying it and dropping the original; with foreign keys
+            # on, that DROP would cascade and delete every row that references the table.
+            # The pragma only takes effect outside a transaction, hence before BEGIN.
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
         try:
-            getattr(command, action)(cfg, revision)
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                getattr(command, action)(cfg, revision)
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise MigrationError(f"migration broke {len(broken)} foreign key(s)")
         except Exception as exc:  # Alembic raises assorted types for a bad revision id
             if exc.__class__.__module__.startswith("alembic"):
                 raise MigrationError(str(exc)) from exc
             raise
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> MigrationStatus:

@@ -44,6 +44,18 @@ class Settings(BaseSettings):
     match_notify_threshold: float = Field(default=0.35, ge=0.0, le=1.0)
     match_top_k: int = Field(default=20, ge=1, le=1000)
     backup_dir: Path = Path("backups")
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_auth_max_age_seconds: int = Field(default=86_400, ge=60)
+    login_code_ttl_minutes: int = Field(default=10, ge=1, le=60)
+    cookie_secure: bool | None = None
+    exchange_deadline_hours: int = Field(default=72, ge=1)
+    rating_reveal_days: int = Field(default=14, ge=0)
+    trust_prior_mean: float = Field(default=3.5, ge=1, le=5)
+    trust_prior_weight: float = Field(default=3.0, ge=0)
+    trust_window_days: int = Field(default=30, ge=0)
+    rate_limit_signin_per_minute: int = Field(default=10, ge=1)
+    rate_limit_write_per_minute: int = Field(default=60, ge=1)
+    rate_limit_search_per_minute: int = Field(default=120, ge=1)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -59,6 +71,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'freemarket.db').resolve()}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Send cookies only over HTTPS: on by default in production."""
+        return self.is_production if self.cookie_secure is None else self.cookie_secure
 
     @property
     def is_production(self) -> bool:

@@ -8,9 +8,11 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from freemarket import auth, jobs
-from freemarket.errors import Conflict, InvalidInput, NotFound
+from freemarket import auth, exchanges, jobs
+from freemarket.errors import Conflict, Forbidden, InvalidInput, NotFound
+from freemarket.matching.store import delete_matches_of_items
 from freemarket.models import USER_ROLES, VISIBILITIES, Item, Profile, User
+from freemarket.telegram_auth import TelegramIdentity
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
 
@@ -62,6 +64,28 @@ def create_user(
     return user
 
 
+def sign_in_telegram(session: Session, *, identity: TelegramIdentity) -> User:
+    """The user with this Telegram id, created on first sign-in (username from Telegram)."""
+    user = session.scalar(select(User).where(User.telegram_id == identity.telegram_id))
+    if user is not None:
+        if user.is_banned:
+            raise Forbidden("this account is banned")
+        return user
+    base = (
+        identity.username
+        if identity.username and USERNAME_PATTERN.match(identity.username)
+        else f"tg{identity.telegram_id}"
+    )
+    username, suffix = base, 1
+    while session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
+        suffix += 1
+        username = f"{base}_{suffix}"
+    display = " ".join(p for p in (identity.first_name, identity.last_name) if p) or None
+    return create_user(
+        session, username=username, telegram_id=identity.telegram_id, display_name=display
+    )
+
+
 def get_user(session: Session, user_id: int) -> User:
     """The user with this id, or NotFound."""
     user = session.get(User, user_id)
@@ -101,12 +125,15 @@ def update_user(session: Session, *, user: User, changes: dict[str, Any]) -> Use
 
 
 def set_banned(session: Session, *, user: User, banned: bool) -> User:
-    """Ban (revoking every session, hiding the user's items) or unban a user."""
+    """Ban (revoke sessions, hide items, withdraw matches and open exchanges) or unban a user."""
     user.is_banned = banned
+    item_ids = list(session.scalars(select(Item.id).where(Item.user_id == user.id)))
     if banned:
         auth.revoke_all(session, user=user)
-    # Re-match the user's items: a ban withdraws their matches, an unban restores them.
-    for item_id in session.scalars(select(Item.id).where(Item.user_id == user.id)):
+        delete_matches_of_items(session, item_ids)
+        exchanges.cancel_open_for_user(session, user=user)
+    # Re-match the items: the worker drops them from its index, or brings them back on unban.
+    for item_id in item_ids:
         jobs.enqueue(session, kind=jobs.MATCH_ITEM, payload={"item_id": item_id})
     session.flush()
     return user

@@ -18,4 +18,9 @@ if [ ${#packages[@]} -gt 0 ]; then
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+  # Only the binaries are wanted: on a systemd machine the packages would also start services
+  # (Prometheus on 9090, nginx on 80) that clash with the ports the tests and compose use.
+  if [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now prometheus prometheus-alertmanager nginx >/dev/null 2>&1 || true
+  fi
 fi

@@ -3,16 +3,45 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine
 
 from freemarket import __version__
 from freemarket.api import errors
-from freemarket.api.middleware import BodySizeLimit
-from freemarket.api.routers import categories, health, items, matches, profiles, ratings, users
+from freemarket.api.middleware import BodySizeLimit, SecurityHeaders
+from freemarket.api.routers import (
+    auth,
+    categories,
+    exchanges,
+    health,
+    items,
+    matches,
+    metrics,
+    notifications,
+    profiles,
+    ratings,
+    reports,
+    users,
+)
 from freemarket.db import get_engine
+from freemarket.metrics import PrometheusMiddleware
+from freemarket.ratelimit import make_rate_limiter
 from freemarket.settings import Settings, get_settings
 
-ROUTERS = (health, categories, users, profiles, items, matches, ratings)
+ROUTERS = (
+    health,
+    metrics,
+    categories,
+    auth,
+    users,
+    profiles,
+    items,
+    matches,
+    exchanges,
+    ratings,
+    reports,
+    notifications,
+)
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
@@ -26,8 +55,20 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     app.state.settings = settings
     app.state.engine = engine or get_engine(settings.effective_database_url)
+    app.state.rate_limiter = make_rate_limiter(settings.redis_url)
     for module in ROUTERS:
         app.include_router(module.router)
     errors.install(app)
+    # Added innermost first: the size limit sees the raw request, metrics see every answer.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-CSRF-Token"],
+        )
+    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
+    app.add_middleware(PrometheusMiddleware)
     return app

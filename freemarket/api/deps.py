@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -13,6 +14,7 @@ from freemarket import auth
 from freemarket.db import session_factory
 from freemarket.errors import Forbidden, Unauthenticated
 from freemarket.models import User
+from freemarket.ratelimit import RateLimiter, enforce
 from freemarket.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="Session token from `freemarket user token`")
@@ -41,21 +43,81 @@ DbSession = Annotated[Session, Depends(get_db, scope="function")]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 
 
+SESSION_COOKIE = "fm_session"
+CSRF_COOKIE = "fm_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def client_ip(request: Request) -> str:
+    """The caller's address (uvicorn resolves X-Forwarded-For from trusted proxies)."""
+    return request.client.host if request.client else "unknown"
+
+
+def get_limiter(request: Request) -> RateLimiter:
+    """The app's rate limiter."""
+    return request.app.state.rate_limiter
+
+
 def get_optional_user(
+    request: Request,
     db: DbSession,
+    settings: AppSettings,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User | None:
-    """The signed-in user, or None for an anonymous request."""
-    if credentials is None:
+    """The signed-in user (bearer token, or session cookie with CSRF check), or None."""
+    if credentials is not None:
+        return auth.authenticate(db, token=credentials.credentials)
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
         return None
-    return auth.authenticate(db, token=credentials.credentials)
+    user = auth.authenticate(db, token=token)
+    if request.method not in SAFE_METHODS:
+        # A cookie rides along on cross-site requests; a header a foreign page cannot read or
+        # set proves the request came from our own web UI.
+        sent = request.headers.get(CSRF_HEADER, "")
+        expected = auth.csrf_token(token, secret_key=settings.secret_key)
+        if not hmac.compare_digest(sent, expected):
+            raise Forbidden(f"missing or wrong {CSRF_HEADER} header for a cookie session")
+    return user
 
 
-def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
-    """The signed-in user; 401 without a valid session."""
+def get_current_user(
+    request: Request,
+    settings: AppSettings,
+    user: Annotated[User | None, Depends(get_optional_user)],
+) -> User:
+    """The signed-in user (401 without a session); writes count against the rate limits."""
     if user is None:
         raise Unauthenticated("sign in first: send Authorization: Bearer <token>")
+    if request.method not in SAFE_METHODS:
+        limiter = get_limiter(request)
+        per_minute = settings.rate_limit_write_per_minute
+        enforce(limiter, key=f"write:user:{user.id}", limit=per_minute, what="changes")
+        # Many people can share one address (a NAT, an office), so the per-address ceiling
+        # is looser than the per-user one; it still stops one machine posing as many users.
+        enforce(limiter, key=f"write:ip:{client_ip(request)}", limit=per_minute * 5, what="changes")
     return user
+
+
+def limit_signin(request: Request, settings: AppSettings) -> None:
+    """Count a sign-in attempt against the caller's address."""
+    enforce(
+        get_limiter(request),
+        key=f"signin:ip:{client_ip(request)}",
+        limit=settings.rate_limit_signin_per_minute,
+        what="sign-in attempts",
+    )
+
+
+def limit_search(request: Request, settings: AppSettings) -> None:
+    """Count a search against the caller's address."""
+    enforce(
+        get_limiter(request),
+        key=f"search:ip:{client_ip(request)}",
+        limit=settings.rate_limit_search_per_minute,
+        what="searches",
+    )
 
 
 def get_admin(user: Annotated[User, Depends(get_current_user)]) -> User:

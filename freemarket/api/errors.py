@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+import math
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
@@ -13,7 +17,9 @@ from freemarket.errors import (
     DomainError,
     Forbidden,
     InvalidInput,
+    NotConfigured,
     NotFound,
+    RateLimited,
     Unauthenticated,
 )
 
@@ -25,6 +31,8 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     Forbidden: 403,
     Unauthenticated: 401,
     InvalidInput: 422,
+    RateLimited: 429,
+    NotConfigured: 503,
 }
 
 
@@ -32,7 +40,30 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     code = next((c for t, c in STATUS_BY_ERROR.items() if isinstance(exc, t)), 400)
     headers = {"WWW-Authenticate": "Bearer"} if code == 401 else None
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(exc.retry_after)}
     return JSONResponse({"detail": exc.message}, status_code=code, headers=headers)
+
+
+def _printable(value: Any) -> Any:
+    """A JSON-encodable copy: NaN/Infinity and lone surrogates become plain strings."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_printable(v) for v in value]
+    return value
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    # FastAPI's own handler echoes the offending input, which fails to encode (a 500) when it
+    # is NaN, Infinity or a lone surrogate; the same answer, with such values made printable.
+    assert isinstance(exc, RequestValidationError)
+    detail = _printable(jsonable_encoder(exc.errors()))
+    return JSONResponse({"detail": detail}, status_code=422)
 
 
 async def _integrity_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -49,5 +80,6 @@ async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     """Register the error handlers on an app."""
     app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from fastapi import Path, Query
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from freemarket.fields import (
+    MAX_ID,
     City,
     Contact,
+    DbId,
     Description,
     Kind,
     Language,
@@ -20,14 +23,25 @@ from freemarket.fields import (
     Title,
     Username,
     Visibility,
+    check_json_safe,
 )
 from freemarket.models import COMMENT_MAX
+
+# An id in a URL path or query: a 64-bit positive integer, else 422 before any query runs.
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
 class Strict(BaseModel):
     """Request bodies reject unknown fields, so a typo is an error and not silently lost."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _json_safe(cls, data: Any) -> Any:
+        """Refuse lone surrogates and NaN/Infinity anywhere: they cannot be stored or returned."""
+        return check_json_safe(data)
 
 
 class Message(BaseModel):
@@ -75,9 +89,17 @@ class UserPublic(BaseModel):
     username: str
     display_name: str | None
     city: str | None
-    trust_score: float
-    rating_count: int
+    trust_score: float | None = Field(
+        description="Bayesian trust score 1-5; null before any rating"
+    )
+    rating_count: int = Field(description="distinct counterparties whose ratings count")
     created_at: datetime
+
+
+class UserContact(UserPublic):
+    """A user as the other parties of an accepted exchange see them: with how to reach them."""
+
+    contact: str | None
 
 
 class UserPrivate(UserPublic):
@@ -93,7 +115,7 @@ class UserPrivate(UserPublic):
 class ProfileCreate(Strict):
     """A new profile for the signed-in user (or, for an admin, for `user_id`)."""
 
-    user_id: int | None = None
+    user_id: DbId | None = None
     data: dict[str, Any] = Field(default_factory=dict)
     location: City | None = None
     latitude: Latitude | None = None
@@ -193,8 +215,8 @@ class MatchOut(BaseModel):
 class RatingCreate(Strict):
     """A rating of another party of a completed exchange."""
 
-    to_user_id: int
-    tx_id: int
+    to_user_id: DbId
+    tx_id: DbId
     score: Annotated[int, Field(ge=1, le=5)]
     comment: Annotated[str, StringConstraints(max_length=COMMENT_MAX)] | None = None
 
@@ -218,3 +240,114 @@ class HealthOut(BaseModel):
 
     status: str
     detail: str | None = None
+
+
+class TelegramWidgetLogin(BaseModel):
+    """The fields the Telegram Login Widget hands to the page, as it sent them."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: TelegramId
+    auth_date: Annotated[int, Field(ge=0, lt=2**40)]
+    hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$")]
+    first_name: Annotated[str, StringConstraints(max_length=256)] | None = None
+    last_name: Annotated[str, StringConstraints(max_length=256)] | None = None
+    username: Annotated[str, StringConstraints(max_length=64)] | None = None
+    photo_url: Annotated[str, StringConstraints(max_length=2048)] | None = None
+
+
+class WebAppLogin(Strict):
+    """A Telegram Mini App's `initData` string."""
+
+    init_data: Annotated[str, StringConstraints(min_length=1, max_length=8192)]
+
+
+class CodeLogin(Strict):
+    """A one-time login code from a login link."""
+
+    code: Annotated[str, StringConstraints(min_length=8, max_length=128)]
+
+
+class SessionOut(BaseModel):
+    """A new session: the token (also set as an HttpOnly cookie) and who it belongs to."""
+
+    token: str
+    csrf_token: str
+    expires_at: datetime
+    user: UserPrivate
+
+
+class ExchangeCreate(Strict):
+    """Propose an exchange from 1 (direct), 2 (swap) or 3 (cycle) matches."""
+
+    match_ids: Annotated[list[DbId], Field(min_length=1, max_length=3)]
+
+
+class ExchangeLegOut(BaseModel):
+    """One item going from one party to another."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    item_id: int
+    from_user_id: int
+    to_user_id: int
+
+
+class ExchangePartyOut(BaseModel):
+    """A party and where they stand."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    user_id: int
+    accepted_at: datetime | None
+    completed_at: datetime | None
+
+
+class ExchangeOut(BaseModel):
+    """An exchange with its legs and parties."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    status: str
+    proposed_by_id: int
+    expires_at: datetime | None
+    completed_at: datetime | None
+    created_at: datetime
+    legs: list[ExchangeLegOut]
+    parties: list[ExchangePartyOut]
+
+
+class ReportCreate(Strict):
+    """A report about an item or a user (exactly one of them)."""
+
+    item_id: DbId | None = None
+    user_id: DbId | None = None
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000)]
+
+
+class ReportOut(BaseModel):
+    """A filed report."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    item_id: int | None
+    reported_user_id: int | None
+    reason: str
+    status: str
+    created_at: datetime
+
+
+class NotificationOut(BaseModel):
+    """A message in the web inbox."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    status: str
+    created_at: datetime
+    read_at: datetime | None

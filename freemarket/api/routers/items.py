@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, status
 
 from freemarket import items
-from freemarket.api.deps import CurrentUser, DbSession, OptionalUser
-from freemarket.api.schemas import ItemCreate, ItemOut, ItemPageOut, ItemUpdate, Kind, Slug
+from freemarket.api.deps import CurrentUser, DbSession, OptionalUser, limit_search
+from freemarket.api.schemas import (
+    ItemCreate,
+    ItemOut,
+    ItemPageOut,
+    ItemUpdate,
+    Kind,
+    PathId,
+    QueryId,
+    Slug,
+)
 from freemarket.errors import NotFound
 from freemarket.models import Item, User
 from freemarket.permissions import authorize_owner_or_admin
@@ -32,13 +41,13 @@ def create_item(body: ItemCreate, db: DbSession, owner: CurrentUser) -> ItemOut:
     return ItemOut.model_validate(items.create_item(db, owner=owner, **fields))
 
 
-@router.get("", response_model=ItemPageOut)
+@router.get("", response_model=ItemPageOut, dependencies=[Depends(limit_search)])
 def list_items(
     db: DbSession,
     kind: Kind | None = None,
     category: Slug | None = None,
     city: Annotated[str | None, Query(max_length=100)] = None,
-    user_id: int | None = None,
+    user_id: QueryId = None,
     q: Annotated[str | None, Query(max_length=200, description="text to look for")] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -60,13 +69,13 @@ def list_items(
 
 
 @router.get("/{item_id}", response_model=ItemOut)
-def get_item(item_id: int, db: DbSession, viewer: OptionalUser) -> ItemOut:
+def get_item(item_id: PathId, db: DbSession, viewer: OptionalUser) -> ItemOut:
     """One item."""
     return ItemOut.model_validate(_visible(items.get_item(db, item_id), viewer))
 
 
 @router.patch("/{item_id}", response_model=ItemOut)
-def update_item(item_id: int, body: ItemUpdate, db: DbSession, actor: CurrentUser) -> ItemOut:
+def update_item(item_id: PathId, body: ItemUpdate, db: DbSession, actor: CurrentUser) -> ItemOut:
     """Change your item; it is matched again."""
     item = items.get_item(db, item_id)
     changes = body.model_dump(exclude_unset=True)
@@ -85,7 +94,7 @@ def update_item(item_id: int, body: ItemUpdate, db: DbSession, actor: CurrentUse
 
 
 @router.delete("/{item_id}", response_model=ItemOut)
-def delete_item(item_id: int, db: DbSession, actor: CurrentUser) -> ItemOut:
+def delete_item(item_id: PathId, db: DbSession, actor: CurrentUser) -> ItemOut:
     """Take your item off the market (it is kept, inactive)."""
     item = items.get_item(db, item_id)
     authorize_owner_or_admin(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from freemarket import matches, users
 from freemarket.api.deps import AppSettings, CurrentUser, DbSession
-from freemarket.api.schemas import MatchOut
+from freemarket.api.schemas import MatchOut, PathId
 from freemarket.errors import Forbidden
 
 router = APIRouter(prefix="/api/matches", tags=["matches"])
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/api/matches", tags=["matches"])
 
 @router.get("/{user_id}", response_model=list[MatchOut])
 def user_matches(
-    user_id: int,
+    user_id: PathId,
     db: DbSession,
     viewer: CurrentUser,
     settings: AppSettings,

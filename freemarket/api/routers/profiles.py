@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from freemarket import users
+from freemarket import matches, users
 from freemarket.api.deps import CurrentUser, DbSession, OptionalUser
-from freemarket.api.schemas import ProfileCreate, ProfileOut, ProfileUpdate
+from freemarket.api.schemas import PathId, ProfileCreate, ProfileOut, ProfileUpdate
 from freemarket.errors import NotFound
+from freemarket.models import User
 from freemarket.permissions import authorize_owner_or_admin
 
 router = APIRouter(prefix="/api/profiles", tags=["profiles"])
@@ -29,12 +30,21 @@ def create_profile(body: ProfileCreate, db: DbSession, actor: CurrentUser) -> Pr
     return ProfileOut.model_validate(users.create_profile(db, user=owner, **fields))
 
 
+def _may_see(db: DbSession, visibility: str, *, owner_id: int, viewer: User | None) -> bool:
+    if visibility == "public":
+        return True
+    if viewer is None:
+        return False
+    if viewer.id == owner_id or viewer.is_admin:
+        return True
+    return visibility == "matches" and matches.have_matched(db, owner_id, viewer.id)
+
+
 @router.get("/{user_id}", response_model=ProfileOut)
-def get_profile(user_id: int, db: DbSession, viewer: OptionalUser) -> ProfileOut:
-    """A user's profile; a private one only to its owner and admins."""
+def get_profile(user_id: PathId, db: DbSession, viewer: OptionalUser) -> ProfileOut:
+    """A profile: public to all, `matches` to people matched with its owner, `private` to none."""
     profile = users.get_profile(db, user_id)
-    is_privileged = viewer is not None and (viewer.id == user_id or viewer.is_admin)
-    if profile.visibility != "public" and not is_privileged:
+    if not _may_see(db, profile.visibility, owner_id=user_id, viewer=viewer):
         # Say "not found" rather than "forbidden" so a private profile's existence stays private.
         raise NotFound(f"user {user_id} has no profile")
     return ProfileOut.model_validate(profile)
@@ -42,7 +52,7 @@ def get_profile(user_id: int, db: DbSession, viewer: OptionalUser) -> ProfileOut
 
 @router.patch("/{user_id}", response_model=ProfileOut)
 def update_profile(
-    user_id: int, body: ProfileUpdate, db: DbSession, actor: CurrentUser
+    user_id: PathId, body: ProfileUpdate, db: DbSession, actor: CurrentUser
 ) -> ProfileOut:
     """Change your profile."""
     profile = users.get_profile(db, user_id)

@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, status
 
-from freemarket import audit, users
-from freemarket.api.deps import AdminUser, CurrentUser, DbSession, OptionalUser
-from freemarket.api.schemas import UserCreate, UserPrivate, UserPublic, UserUpdate
+from freemarket import audit, exchanges, ratings, users
+from freemarket.api.deps import AdminUser, AppSettings, CurrentUser, DbSession, OptionalUser
+from freemarket.api.schemas import (
+    PathId,
+    RatingOut,
+    UserContact,
+    UserCreate,
+    UserPrivate,
+    UserPublic,
+    UserUpdate,
+)
 from freemarket.models import User
 from freemarket.permissions import authorize_owner_or_admin
 
 router = APIRouter(prefix="/api/users", tags=["users"])
 
 
-def render_user(user: User, viewer: User | None) -> UserPublic | UserPrivate:
-    """The user's private view for themselves and admins, the public one for anyone else."""
-    if viewer is not None and (viewer.id == user.id or viewer.is_admin):
+def render_user(
+    db: DbSession, user: User, viewer: User | None
+) -> UserPublic | UserContact | UserPrivate:
+    """Private view for self and admins; with contact for partners in an accepted exchange."""
+    if viewer is None:
+        return UserPublic.model_validate(user)
+    if viewer.id == user.id or viewer.is_admin:
         return UserPrivate.model_validate(user)
+    if viewer.id in exchanges.accepted_counterparts(db, user_id=user.id):
+        return UserContact.model_validate(user)
     return UserPublic.model_validate(user)
 
 
@@ -34,14 +50,28 @@ def me(user: CurrentUser) -> UserPrivate:
     return UserPrivate.model_validate(user)
 
 
-@router.get("/{user_id}", response_model=UserPrivate | UserPublic)
-def get_user(user_id: int, db: DbSession, viewer: OptionalUser) -> UserPublic | UserPrivate:
-    """A user: public fields only, unless it is you or you are an admin."""
-    return render_user(users.get_user(db, user_id), viewer)
+@router.get("/{user_id}", response_model=UserPrivate | UserContact | UserPublic)
+def get_user(
+    user_id: PathId, db: DbSession, viewer: OptionalUser
+) -> UserPublic | UserContact | UserPrivate:
+    """A user: public fields; contact only for you, admins and partners of an accepted deal."""
+    return render_user(db, users.get_user(db, user_id), viewer)
+
+
+@router.get("/{user_id}/ratings", response_model=list[RatingOut])
+def user_ratings(user_id: PathId, db: DbSession, settings: AppSettings) -> list[RatingOut]:
+    """Ratings the user received, once the other side rated too or the reveal period passed."""
+    users.get_user(db, user_id)
+    found = ratings.visible_ratings(
+        db, user_id=user_id, reveal_after=timedelta(days=settings.rating_reveal_days)
+    )
+    return [RatingOut.model_validate(r) for r in found]
 
 
 @router.patch("/{user_id}", response_model=UserPrivate)
-def update_user(user_id: int, body: UserUpdate, db: DbSession, actor: CurrentUser) -> UserPrivate:
+def update_user(
+    user_id: PathId, body: UserUpdate, db: DbSession, actor: CurrentUser
+) -> UserPrivate:
     """Change your display name, contact, city or language."""
     user = users.get_user(db, user_id)
     changes = body.model_dump(exclude_unset=True)

@@ -1,0 +1,117 @@
+"""Sign-in (Telegram Login Widget, Telegram Mini App, one-time login links) and sign-out."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from freemarket import auth, telegram_auth, users
+from freemarket.api.deps import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    AppSettings,
+    CurrentUser,
+    DbSession,
+    limit_signin,
+)
+from freemarket.api.schemas import (
+    CodeLogin,
+    Message,
+    SessionOut,
+    TelegramWidgetLogin,
+    UserPrivate,
+    WebAppLogin,
+)
+from freemarket.errors import NotConfigured
+from freemarket.models import User, utcnow
+from freemarket.settings import Settings
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+def _bot_token(settings: Settings) -> str:
+    if not settings.telegram_bot_token:
+        raise NotConfigured("Telegram sign-in is not configured on this server")
+    return settings.telegram_bot_token
+
+
+def _start_session(
+    db: DbSession, response: Response, settings: Settings, user: User, origin: str
+) -> SessionOut:
+    """Issue a session, set it as an HttpOnly cookie, and return it for API clients too."""
+    issued = auth.issue_token(
+        db, user=user, ttl=timedelta(hours=settings.session_ttl_hours), origin=origin
+    )
+    csrf = auth.csrf_token(issued.token, secret_key=settings.secret_key)
+    max_age = settings.session_ttl_hours * 3600
+    common = {"max_age": max_age, "secure": settings.secure_cookies, "samesite": "lax"}
+    response.set_cookie(SESSION_COOKIE, issued.token, httponly=True, **common)  # type: ignore[arg-type]
+    # Readable by our own scripts, which echo it in X-CSRF-Token on writes.
+    response.set_cookie(CSRF_COOKIE, csrf, httponly=False, **common)  # type: ignore[arg-type]
+    return SessionOut(
+        token=issued.token,
+        csrf_token=csrf,
+        expires_at=issued.session.expires_at,
+        user=UserPrivate.model_validate(user),
+    )
+
+
+def _spend(db: DbSession, identity: telegram_auth.TelegramIdentity, settings: Settings) -> None:
+    # A signed payload stays valid for the whole max-age window; remember it so that a copy
+    # captured from a log or a proxy cannot sign in a second time.
+    expires = identity.auth_date + timedelta(seconds=settings.telegram_auth_max_age_seconds)
+    auth.spend_nonce(db, nonce=f"tg:{identity.signature}", expires_at=expires)
+
+
+@router.post("/telegram", response_model=SessionOut, dependencies=[Depends(limit_signin)])
+def telegram_widget(
+    body: TelegramWidgetLogin, db: DbSession, settings: AppSettings, response: Response
+) -> SessionOut:
+    """Sign in with the Telegram Login Widget's payload."""
+    fields = {k: str(v) for k, v in body.model_dump(exclude_none=True).items()}
+    identity = telegram_auth.verify_login_widget(
+        fields,
+        bot_token=_bot_token(settings),
+        now=utcnow(),
+        max_age_seconds=settings.telegram_auth_max_age_seconds,
+    )
+    _spend(db, identity, settings)
+    user = users.sign_in_telegram(db, identity=identity)
+    return _start_session(db, response, settings, user, "telegram-widget")
+
+
+@router.post("/webapp", response_model=SessionOut, dependencies=[Depends(limit_signin)])
+def telegram_webapp(
+    body: WebAppLogin, db: DbSession, settings: AppSettings, response: Response
+) -> SessionOut:
+    """Sign in from a Telegram Mini App with its `initData`."""
+    identity = telegram_auth.verify_webapp_init_data(
+        body.init_data,
+        bot_token=_bot_token(settings),
+        now=utcnow(),
+        max_age_seconds=settings.telegram_auth_max_age_seconds,
+    )
+    _spend(db, identity, settings)
+    user = users.sign_in_telegram(db, identity=identity)
+    return _start_session(db, response, settings, user, "telegram-webapp")
+
+
+@router.post("/code", response_model=SessionOut, dependencies=[Depends(limit_signin)])
+def login_code(
+    body: CodeLogin, db: DbSession, settings: AppSettings, response: Response
+) -> SessionOut:
+    """Sign in with a one-time code from a login link (`freemarket user login-link`, bot /login)."""
+    user = auth.redeem_login_code(db, code=body.code)
+    return _start_session(db, response, settings, user, "login-link")
+
+
+@router.post("/logout", response_model=Message)
+def logout(request: Request, response: Response, db: DbSession, user: CurrentUser) -> Message:
+    """End the current session (the token or cookie used for this request)."""
+    header = request.headers.get("authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else None
+    auth.revoke(db, token=token or request.cookies.get(SESSION_COOKIE, ""))
+    response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(CSRF_COOKIE)
+    return Message(detail=f"signed out {user.username}")

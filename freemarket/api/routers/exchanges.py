@@ -1,0 +1,62 @@
+"""Exchanges: propose from matches, accept, decline, complete, cancel."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+from fastapi import APIRouter, status
+
+from freemarket import audit, exchanges
+from freemarket.api.deps import AppSettings, CurrentUser, DbSession
+from freemarket.api.schemas import ExchangeCreate, ExchangeOut, PathId
+
+router = APIRouter(prefix="/api/exchanges", tags=["exchanges"])
+
+
+@router.post("/", status_code=status.HTTP_201_CREATED, response_model=ExchangeOut)
+def propose(
+    body: ExchangeCreate, db: DbSession, user: CurrentUser, settings: AppSettings
+) -> ExchangeOut:
+    """Propose an exchange from one match, a swap (two) or a 3-way cycle (three)."""
+    exchange = exchanges.propose(
+        db,
+        proposer=user,
+        match_ids=body.match_ids,
+        deadline=timedelta(hours=settings.exchange_deadline_hours),
+    )
+    return ExchangeOut.model_validate(exchange)
+
+
+@router.get("", response_model=list[ExchangeOut])
+def mine(db: DbSession, user: CurrentUser) -> list[ExchangeOut]:
+    """Your exchanges, newest first."""
+    return [ExchangeOut.model_validate(e) for e in exchanges.list_for_user(db, user=user)]
+
+
+@router.get("/{exchange_id}", response_model=ExchangeOut)
+def get_exchange(exchange_id: PathId, db: DbSession, user: CurrentUser) -> ExchangeOut:
+    """One of your exchanges."""
+    return ExchangeOut.model_validate(
+        exchanges.get_exchange(db, exchange_id=exchange_id, viewer=user)
+    )
+
+
+@router.post("/{exchange_id}/{action}", response_model=ExchangeOut)
+def act(
+    exchange_id: PathId,
+    action: Literal["accept", "decline", "complete", "cancel"],
+    db: DbSession,
+    user: CurrentUser,
+) -> ExchangeOut:
+    """Accept, decline, confirm completion of, or cancel an exchange you take part in."""
+    exchange = exchanges.transition(db, exchange_id=exchange_id, actor=user, action=action)
+    if user.id not in exchanges.party_ids(exchange):
+        audit.record(
+            db,
+            actor=user,
+            action=f"{action}_exchange",
+            target_type="exchange",
+            target_id=exchange.id,
+        )
+    return ExchangeOut.model_validate(exchange)

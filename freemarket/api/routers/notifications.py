@@ -1,0 +1,24 @@
+"""The web inbox."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from freemarket import notifications
+from freemarket.api.deps import CurrentUser, DbSession
+from freemarket.api.schemas import NotificationOut
+
+router = APIRouter(prefix="/api/notifications", tags=["notifications"])
+
+
+@router.get("", response_model=list[NotificationOut])
+def inbox(
+    db: DbSession, user: CurrentUser, limit: Annotated[int, Query(ge=1, le=200)] = 50
+) -> list[NotificationOut]:
+    """Your notifications (matches, exchanges), newest first."""
+    return [
+        NotificationOut.model_validate(n)
+        for n in notifications.inbox(db, user_id=user.id, limit=limit)
+    ]

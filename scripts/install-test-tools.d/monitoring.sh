@@ -1,0 +1,3 @@
+# promtool, amtool and Alertmanager for tests/monitoring.
+need promtool prometheus
+need amtool prometheus-alertmanager
