@@ -106,8 +106,20 @@ def _show_user(username: str, *, explain: bool, json_output: bool) -> None:
             }
             for m in found
         ]
+        trades = [
+            {
+                "kind": t.proposal.kind,
+                "users": list(t.proposal.users),
+                "score": t.proposal.score,
+                "match_ids": t.match_ids,
+                "overlaps_with_other_trades": t.proposal.overlapping,
+            }
+            for t in matches.trades_for_user(
+                session, user_id=user.id, min_score=settings().match_show_threshold
+            )
+        ]
     if json_output:
-        print_json({"user": username, "matches": rows})
+        print_json({"user": username, "matches": rows, "trades": trades})
         return
     columns = ["match_id", "score", "want", "offer"]
     table_rows = [[r[c] for c in columns] for r in rows]
@@ -116,6 +128,13 @@ def _show_user(username: str, *, explain: bool, json_output: bool) -> None:
         for table_row, r in zip(table_rows, rows, strict=True):
             table_row.append(", ".join(f"{t['term']} {t['weight']:.2f}" for t in r["shared_terms"]))
     print_table(f"matches of {username} ({len(rows)})", columns, table_rows)
+    if trades:
+        trade_columns = ["kind", "users", "score", "match_ids", "overlaps_with_other_trades"]
+        print_table(
+            f"swaps and cycles of {username} ({len(trades)})",
+            trade_columns,
+            [[t[c] for c in trade_columns] for t in trades],
+        )
 
 
 def worker(

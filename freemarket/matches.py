@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
-from freemarket.models import Item, Match, User
+from freemarket.matching.trades import MatchEdge, TradeProposal, find_trades
+from freemarket.models import Exchange, ExchangeLeg, Item, Match, User
 
 
 def matches_for_user(
@@ -54,3 +57,79 @@ def have_matched(session: Session, user_a: int, user_b: int) -> bool:
         .limit(1)
     )
     return session.scalar(stmt) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Trade:
+    """A swap or 3-way cycle involving the user, with the match behind each leg."""
+
+    proposal: TradeProposal
+    match_ids: list[int]
+
+
+def _edges(session: Session, condition: object, min_score: float) -> list[tuple[MatchEdge, int]]:
+    want = aliased(Item)
+    offer = aliased(Item)
+    want_owner = aliased(User)
+    offer_owner = aliased(User)
+    reserved = (
+        select(ExchangeLeg.item_id)
+        .join(Exchange, Exchange.id == ExchangeLeg.exchange_id)
+        .where(Exchange.status == "accepted")
+    )
+    stmt = (
+        select(Match.id, Match.score, want.id, want.user_id, offer.id, offer.user_id)
+        .join(want, want.id == Match.want_item_id)
+        .join(offer, offer.id == Match.offer_item_id)
+        .join(want_owner, want_owner.id == want.user_id)
+        .join(offer_owner, offer_owner.id == offer.user_id)
+        .where(
+            condition,  # type: ignore[arg-type]
+            Match.score >= min_score,
+            want.active.is_(True),
+            offer.active.is_(True),
+            want_owner.is_banned.is_(False),
+            offer_owner.is_banned.is_(False),
+            # Items promised in an accepted exchange are no longer on offer.
+            offer.id.not_in(reserved),
+        )
+    )
+    return [
+        (MatchEdge(want_item=w, want_owner=wu, offer_item=o, offer_owner=ou, score=s), mid)
+        for mid, s, w, wu, o, ou in session.execute(stmt)
+    ]
+
+
+def trades_for_user(session: Session, *, user_id: int, min_score: float) -> list[Trade]:
+    """Direct swaps and 3-way cycles the user takes part in, best first, overlaps flagged."""
+    want = aliased(Item)
+    offer = aliased(Item)
+    own = _edges(session, or_(want.user_id == user_id, offer.user_id == user_id), min_score)
+    # A cycle user → b → c → user also needs the edge b → c between two other people.
+    receivers = {e.want_owner for e, _ in own if e.offer_owner == user_id}
+    givers = {e.offer_owner for e, _ in own if e.want_owner == user_id}
+    between: list[tuple[MatchEdge, int]] = []
+    if receivers and givers:
+        between = _edges(
+            session,
+            offer.user_id.in_(receivers) & want.user_id.in_(givers),
+            min_score,
+        )
+    match_id = {(e.want_item, e.offer_item): mid for e, mid in own + between}
+    people = {e.want_owner for e, _ in own + between} | {e.offer_owner for e, _ in own + between}
+    trust = {
+        uid: (score - 1) / 4
+        for uid, score in session.execute(
+            select(User.id, User.trust_score).where(User.id.in_(people))
+        )
+        if score is not None
+    }
+    proposals = find_trades([e for e, _ in own + between], trust)
+    return [
+        Trade(
+            proposal=p,
+            match_ids=[match_id[(leg.want_item, leg.offer_item)] for leg in p.legs],
+        )
+        for p in proposals
+        if user_id in p.users
+    ]

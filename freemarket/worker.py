@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from freemarket import jobs
 from freemarket.db import unit_of_work
-from freemarket.matching.engine import MatchIndex
+from freemarket.matching.index import MatchIndex
 from freemarket.matching.store import (
     Thresholds,
     delete_matches_of_items,

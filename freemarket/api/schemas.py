@@ -351,3 +351,25 @@ class NotificationOut(BaseModel):
     status: str
     created_at: datetime
     read_at: datetime | None
+
+
+class TradeLegOut(BaseModel):
+    """One transfer of a trade: `giver` hands `offer_item_id` to `receiver`."""
+
+    giver: int
+    receiver: int
+    offer_item_id: int
+    want_item_id: int
+    score: float
+    match_id: int
+
+
+class TradeOut(BaseModel):
+    """A direct swap or a 3-way cycle; propose it with its `match_ids`."""
+
+    kind: str
+    users: list[int]
+    score: float
+    legs: list[TradeLegOut]
+    match_ids: list[int]
+    overlaps_with_other_trades: bool

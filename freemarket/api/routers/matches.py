@@ -8,10 +8,17 @@ from fastapi import APIRouter, Query
 
 from freemarket import matches, users
 from freemarket.api.deps import AppSettings, CurrentUser, DbSession
-from freemarket.api.schemas import MatchOut, PathId
+from freemarket.api.schemas import MatchOut, PathId, TradeLegOut, TradeOut
 from freemarket.errors import Forbidden
+from freemarket.models import User
 
 router = APIRouter(prefix="/api/matches", tags=["matches"])
+
+
+def _check_viewer(db: DbSession, viewer: User, user_id: int) -> None:
+    if viewer.id != user_id and not viewer.is_admin:
+        raise Forbidden("you may only see your own matches")
+    users.get_user(db, user_id)
 
 
 @router.get("/{user_id}", response_model=list[MatchOut])
@@ -23,10 +30,38 @@ def user_matches(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[MatchOut]:
     """Matches of your wants and offers above the show threshold (yours only, or any for admins)."""
-    if viewer.id != user_id and not viewer.is_admin:
-        raise Forbidden("you may only see your own matches")
-    users.get_user(db, user_id)
+    _check_viewer(db, viewer, user_id)
     found = matches.matches_for_user(
         db, user_id=user_id, min_score=settings.match_show_threshold, limit=limit
     )
     return [MatchOut.model_validate(m) for m in found]
+
+
+@router.get("/{user_id}/trades", response_model=list[TradeOut])
+def user_trades(
+    user_id: PathId, db: DbSession, viewer: CurrentUser, settings: AppSettings
+) -> list[TradeOut]:
+    """Direct swaps and 3-way cycles you take part in, best first; overlaps are flagged."""
+    _check_viewer(db, viewer, user_id)
+    found = matches.trades_for_user(db, user_id=user_id, min_score=settings.match_show_threshold)
+    return [
+        TradeOut(
+            kind=t.proposal.kind,
+            users=list(t.proposal.users),
+            score=t.proposal.score,
+            match_ids=t.match_ids,
+            overlaps_with_other_trades=t.proposal.overlapping,
+            legs=[
+                TradeLegOut(
+                    giver=leg.giver,
+                    receiver=leg.receiver,
+                    offer_item_id=leg.offer_item,
+                    want_item_id=leg.want_item,
+                    score=leg.score,
+                    match_id=match_id,
+                )
+                for leg, match_id in zip(t.proposal.legs, t.match_ids, strict=True)
+            ],
+        )
+        for t in found
+    ]
