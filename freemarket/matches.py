@@ -67,7 +67,15 @@ class Trade:
     match_ids: list[int]
 
 
-def _edges(session: Session, condition: object, min_score: float) -> list[tuple[MatchEdge, int]]:
+def _edges(
+    session: Session,
+    *,
+    min_score: float,
+    involving: int | None = None,
+    givers: set[int] | None = None,
+    receivers: set[int] | None = None,
+) -> list[tuple[MatchEdge, int]]:
+    """Usable match edges: those touching `involving`, or from `givers` to `receivers`."""
     want = aliased(Item)
     offer = aliased(Item)
     want_owner = aliased(User)
@@ -84,7 +92,6 @@ def _edges(session: Session, condition: object, min_score: float) -> list[tuple[
         .join(want_owner, want_owner.id == want.user_id)
         .join(offer_owner, offer_owner.id == offer.user_id)
         .where(
-            condition,  # type: ignore[arg-type]
             Match.score >= min_score,
             want.active.is_(True),
             offer.active.is_(True),
@@ -94,6 +101,10 @@ def _edges(session: Session, condition: object, min_score: float) -> list[tuple[
             offer.id.not_in(reserved),
         )
     )
+    if involving is not None:
+        stmt = stmt.where(or_(want.user_id == involving, offer.user_id == involving))
+    if givers is not None and receivers is not None:
+        stmt = stmt.where(offer.user_id.in_(givers), want.user_id.in_(receivers))
     return [
         (MatchEdge(want_item=w, want_owner=wu, offer_item=o, offer_owner=ou, score=s), mid)
         for mid, s, w, wu, o, ou in session.execute(stmt)
@@ -102,19 +113,13 @@ def _edges(session: Session, condition: object, min_score: float) -> list[tuple[
 
 def trades_for_user(session: Session, *, user_id: int, min_score: float) -> list[Trade]:
     """Direct swaps and 3-way cycles the user takes part in, best first, overlaps flagged."""
-    want = aliased(Item)
-    offer = aliased(Item)
-    own = _edges(session, or_(want.user_id == user_id, offer.user_id == user_id), min_score)
+    own = _edges(session, min_score=min_score, involving=user_id)
     # A cycle user → b → c → user also needs the edge b → c between two other people.
     receivers = {e.want_owner for e, _ in own if e.offer_owner == user_id}
     givers = {e.offer_owner for e, _ in own if e.want_owner == user_id}
     between: list[tuple[MatchEdge, int]] = []
     if receivers and givers:
-        between = _edges(
-            session,
-            offer.user_id.in_(receivers) & want.user_id.in_(givers),
-            min_score,
-        )
+        between = _edges(session, min_score=min_score, givers=receivers, receivers=givers)
     match_id = {(e.want_item, e.offer_item): mid for e, mid in own + between}
     people = {e.want_owner for e, _ in own + between} | {e.offer_owner for e, _ in own + between}
     trust = {

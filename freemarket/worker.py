@@ -22,7 +22,7 @@ from freemarket.matching.store import (
     replace_matches,
     to_listing,
 )
-from freemarket.models import Item, Job
+from freemarket.models import Item, Job, Match
 from freemarket.settings import Settings
 
 log = logging.getLogger("freemarket.worker")
@@ -99,28 +99,52 @@ class MatchWorker:
         self.index.remove(item.id)
         return False
 
-    def _process(self, session: Session, job: Job, result: BatchResult) -> None:
-        if job.kind != jobs.MATCH_ITEM:
-            raise ValueError(f"unknown job kind {job.kind!r}")
-        item = session.get(Item, int(job.payload["item_id"]))
-        if item is None:
-            return
-        if not self._apply_to_index(session, item):
-            result.removed += delete_matches_of_items(session, [item.id])
-            return
+    def _rematch_want(self, session: Session, want: Item, result: BatchResult) -> None:
+        """Make a want's stored matches its current top-k offers."""
         assert self.index is not None
         candidates = self.index.match(
-            to_listing(item), top_k=self.thresholds.top_k, threshold=self.thresholds.show
+            to_listing(want), top_k=self.thresholds.top_k, threshold=self.thresholds.show
         )
         changes = replace_matches(
             session,
-            scope=matches_of_item_scope(item),
+            scope=matches_of_item_scope(want),
             candidates=candidates,
             thresholds=self.thresholds,
         )
         result.added += changes.added
         result.removed += changes.removed
         result.notified += changes.notified
+
+    def _process(self, session: Session, job: Job, result: BatchResult) -> None:
+        if job.kind != jobs.MATCH_ITEM:
+            raise ValueError(f"unknown job kind {job.kind!r}")
+        item = session.get(Item, int(job.payload["item_id"]))
+        if item is None:
+            return
+        assert self.index is not None
+        matchable = self._apply_to_index(session, item)
+        if item.kind == "want":
+            if matchable:
+                self._rematch_want(session, item, result)
+            else:
+                result.removed += delete_matches_of_items(session, [item.id])
+            return
+        # An offer changes other people's top-k: re-match every want it now fits and every
+        # want it used to be matched with (which may now get another offer in its place).
+        affected = set(
+            session.scalars(select(Match.want_item_id).where(Match.offer_item_id == item.id))
+        )
+        if matchable:
+            candidates = self.index.match(
+                to_listing(item), top_k=self.thresholds.top_k, threshold=self.thresholds.show
+            )
+            affected.update(c.want_id for c in candidates)
+        else:
+            result.removed += delete_matches_of_items(session, [item.id])
+        for want_id in sorted(affected):
+            want = session.get(Item, want_id)
+            if want is not None and self._apply_to_index(session, want):
+                self._rematch_want(session, want, result)
 
     def run_once(self) -> BatchResult:
         """Claim a batch of due jobs and run each; one transaction for the whole batch."""
