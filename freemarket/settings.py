@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     match_top_k: int = Field(default=20, ge=1, le=1000)
     backup_dir: Path = Path("backups")
     telegram_api_url: str = "https://api.telegram.org"
+    web_dist_dir: Path | None = None
     telegram_auth_max_age_seconds: int = Field(default=86_400, ge=60)
     login_code_ttl_minutes: int = Field(default=10, ge=1, le=60)
     cookie_secure: bool | None = None

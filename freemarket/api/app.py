@@ -23,6 +23,7 @@ from freemarket.api.routers import (
     reports,
     users,
 )
+from freemarket.api.web import default_dist_dir, mount_web_ui
 from freemarket.db import get_engine
 from freemarket.metrics import PrometheusMiddleware
 from freemarket.ratelimit import make_rate_limiter
@@ -59,6 +60,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     for module in ROUTERS:
         app.include_router(module.router)
     errors.install(app)
+    # Last, so that its catch-all route for client-side paths never shadows an API route.
+    mount_web_ui(app, settings.web_dist_dir or default_dist_dir())
     # Added innermost first: the size limit sees the raw request, metrics see every answer.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
