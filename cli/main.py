@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from cli import backup, data, deploy, matching, migrate, reports, serve, stats, tls, users
+from cli import backup, bot, data, deploy, matching, migrate, ops, reports, serve, stats, tls, users
 
 
 def _version(value: bool) -> None:
@@ -46,9 +46,14 @@ app.command("import")(data.import_file)
 app.command()(data.demo)
 app.command()(matching.match)
 app.command()(matching.worker)
+app.command()(bot.bot)
 app.add_typer(backup.app, name="backup")
 app.add_typer(tls.app, name="tls")
 app.add_typer(deploy.app, name="deploy")
+app.command()(ops.check)
+app.command()(ops.doctor)
+app.command()(ops.scale)
+app.command()(ops.maintenance)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -140,6 +140,9 @@ def _show_user(username: str, *, explain: bool, json_output: bool) -> None:
 def worker(
     once: bool = typer.Option(False, "--once", help="Drain the queue once, then exit."),
     poll: float = typer.Option(0.5, min=0.01, help="Seconds to sleep when the queue is empty."),
+    metrics_port: int = typer.Option(
+        9101, min=0, max=65535, help="Serve /metrics on this port (0: don't)."
+    ),
 ) -> None:
     """Run background jobs: matching new and changed items, writing notifications."""
     import signal
@@ -156,6 +159,10 @@ def worker(
             f"matches +{result.added} -{result.removed}; notified {result.notified}"
         )
         return
+    if metrics_port:
+        from freemarket.metrics import start_metrics_server
+
+        start_metrics_server(metrics_port)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -13,9 +13,18 @@ def serve(
     workers: int = typer.Option(1, min=1, max=64, help="Worker processes."),
 ) -> None:
     """Serve the HTTP API (and the web UI when built)."""
+    import os
+
     import uvicorn
 
     settings().validate_for_startup()
+    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        # Each worker process keeps its own counters; the multiprocess directory is how
+        # /metrics adds them up. It must be set before any worker imports prometheus_client.
+        from freemarket.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
+
+        directory = prepare_multiprocess_dir(settings().data_dir / "prometheus")
+        os.environ[MULTIPROC_ENV] = str(directory.resolve())
     uvicorn.run(
         "freemarket.api.app:create_app",
         factory=True,
@@ -31,7 +40,7 @@ def up(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
 ) -> None:
-    """Migrate if needed, then run the API and the worker on this machine."""
+    """Migrate if needed, then run the API, the worker and (with a bot token) the bot here."""
     import threading
 
     from freemarket import schema
@@ -48,12 +57,32 @@ def up(
         target=match_worker.run_forever, args=(stop,), name="worker", daemon=True
     )
     worker_thread.start()
+    threads = [worker_thread]
+    config = settings()
+    if config.telegram_bot_token:
+        from freemarket.bot.delivery import run_delivery_thread
+
+        threads.append(
+            threading.Thread(
+                target=run_delivery_thread,
+                args=(engine(),),
+                kwargs={
+                    "token": config.telegram_bot_token,
+                    "api_url": config.telegram_api_url,
+                    "stop": stop,
+                },
+                name="bot-delivery",
+                daemon=True,
+            )
+        )
+        threads[-1].start()
     console.print(f"FreeMarket on http://{host}:{port}  (database: {_describe_db()})")
     try:
         serve(host=host, port=port, workers=1)
     finally:
         stop.set()
-        worker_thread.join(timeout=10)
+        for thread in threads:
+            thread.join(timeout=10)
 
 
 def _describe_db() -> str:

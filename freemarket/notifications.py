@@ -38,7 +38,9 @@ def enqueue(session: Session, messages: list[OutboxMessage]) -> int:
             "kind": m.kind,
             "payload": m.payload,
             "match_id": m.match_id,
-            "status": "pending",
+            # The web inbox is delivered the moment the row exists; Telegram waits for the bot.
+            "status": "sent" if channel == "web" else "pending",
+            "sent_at": now if channel == "web" else None,
             "attempts": 0,
             "next_attempt_at": now,
             "dedupe_key": f"{m.dedupe_key}:{channel}",

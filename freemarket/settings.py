@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from freemarket.errors import ConfigurationError
 
@@ -38,11 +40,13 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     session_ttl_hours: int = Field(default=24 * 30, ge=1)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
-    cors_origins: list[str] = Field(default_factory=list)
+    # NoDecode: the environment gives a comma-separated string, which is not JSON; the
+    # validator below splits it (and still accepts a JSON array).
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: str = "info"
-    match_show_threshold: float = Field(default=0.18, ge=0.0, le=1.0)
-    match_notify_threshold: float = Field(default=0.35, ge=0.0, le=1.0)
-    match_top_k: int = Field(default=20, ge=1, le=1000)
+    match_show_threshold: float = Field(default=0.08, ge=0.0, le=1.0)
+    match_notify_threshold: float = Field(default=0.30, ge=0.0, le=1.0)
+    match_top_k: int = Field(default=10, ge=1, le=1000)
     backup_dir: Path = Path("backups")
     telegram_api_url: str = "https://api.telegram.org"
     web_dist_dir: Path | None = None
@@ -61,7 +65,9 @@ class Settings(BaseSettings):
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
-        """Accept a comma-separated string, as an environment variable is."""
+        """Accept a comma-separated string, as an environment variable is, or a JSON array."""
+        if isinstance(value, str) and value.strip().startswith("["):
+            return json.loads(value)
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from freemarket import jobs
+from freemarket import jobs, metrics
 from freemarket.db import unit_of_work
 from freemarket.matching.index import MatchIndex
 from freemarket.matching.store import (
@@ -22,7 +22,7 @@ from freemarket.matching.store import (
     replace_matches,
     to_listing,
 )
-from freemarket.models import Item, Job, Match
+from freemarket.models import Item, Job, Match, utcnow
 from freemarket.settings import Settings
 
 log = logging.getLogger("freemarket.worker")
@@ -114,6 +114,7 @@ class MatchWorker:
         result.added += changes.added
         result.removed += changes.removed
         result.notified += changes.notified
+        metrics.MATCHES_CREATED.inc(changes.added)
 
     def _process(self, session: Session, job: Job, result: BatchResult) -> None:
         if job.kind != jobs.MATCH_ITEM:
@@ -161,6 +162,7 @@ class MatchWorker:
                     result.failed += 1
                     continue
                 jobs.finish(session, job=job)
+                metrics.MATCHING_JOB_LATENCY.observe((utcnow() - job.created_at).total_seconds())
                 result.processed += 1
         return result
 

@@ -1,0 +1,1 @@
+"""Plain benchmark scripts (not part of the test suite)."""

@@ -1,0 +1,1 @@
+"""The Telegram side: delivering the notification outbox (and, later, the conversational bot)."""

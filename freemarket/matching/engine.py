@@ -1,0 +1,479 @@
+"""Matching engine: WANT -> OFFER candidates by TF-IDF cosine, in batch and incrementally.
+
+Rules (the caller has already dropped inactive items and banned users):
+- a want matches offers of other users only;
+- same category, or any category when the want's category is ``other``;
+- same city, or within ``radius_km`` when both sides have coordinates, unless the offer
+  can be delivered (``delivery=True``), which lifts the place rule;
+- score = cosine of the two TF-IDF vectors; kept when >= threshold, best ``top_k`` per item,
+  ties broken by the smaller offer (or want) id so results are deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from sparse_dot_topn import sp_matmul_topn
+
+from freemarket.matching.text import normalize, stem, tokenize
+from freemarket.matching.vectorize import (
+    CorpusStats,
+    FeatureSpace,
+    weight_matrix,
+)
+
+COMPUTED_BY = "tfidf-v1"
+OTHER_CATEGORY = "other"
+OFFER, WANT = "offer", "want"
+
+# Show threshold: low on purpose; matching is already narrowed by category and place, and a
+# description-only mention ("...отдам ковёр...") of a wanted thing scores around 0.1.
+DEFAULT_SHOW_THRESHOLD = 0.08
+# Notify threshold: a push message costs the user attention, so only pairs sharing the item's
+# name (or its synonym) plus something else get one; chosen on the dev set, see docs/benchmarks.md.
+DEFAULT_NOTIFY_THRESHOLD = 0.30
+DEFAULT_TOP_K = 10
+DEFAULT_RADIUS_KM = 30.0
+EXPLAIN_TERMS = 5
+# n-gram contributions get their own line only when they carry a real part of the score (a typo
+# match); otherwise they just echo words already listed.
+_NGRAM_EXPLAIN_SHARE = 0.5
+_EARTH_KM = 6371.0
+N_THREADS = max(1, min(4, os.cpu_count() or 1))
+
+ProgressFn = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Listing:
+    """An active item as the matching core sees it."""
+
+    id: int
+    user_id: int
+    kind: str  # "offer" | "want"
+    category: str
+    city: str | None
+    title: str
+    description: str
+    delivery: bool = False
+    lat: float | None = None
+    lon: float | None = None
+
+
+@dataclass(frozen=True)
+class MatchCandidate:
+    """A scored WANT -> OFFER pair with the terms that made it."""
+
+    want_id: int
+    offer_id: int
+    score: float
+    computed_by: str
+    explanation: list[dict[str, str | float]] = field(default_factory=list)
+
+
+def city_key(city: str | None) -> str | None:
+    """Comparable form of a city name (case, ё, spacing and dashes folded)."""
+    if not city:
+        return None
+    key = " ".join(normalize(city).replace("-", " ").split())
+    return key or None
+
+
+def haversine_km(
+    lat1: np.ndarray | float,
+    lon1: np.ndarray | float,
+    lat2: np.ndarray | float,
+    lon2: np.ndarray | float,
+) -> np.ndarray:
+    """Great-circle distance in km (vectorised)."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dphi = p2 - p1
+    dl = np.radians(np.asarray(lon2) - np.asarray(lon1))
+    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * _EARTH_KM * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
+
+
+def can_match(want: Listing, offer: Listing, radius_km: float = DEFAULT_RADIUS_KM) -> bool:
+    """Whether the rules allow pairing this want with this offer (text aside)."""
+    if want.kind != WANT or offer.kind != OFFER or want.user_id == offer.user_id:
+        return False
+    if want.category != OTHER_CATEGORY and want.category != offer.category:
+        return False
+    if offer.delivery:
+        return True
+    wc = city_key(want.city)
+    if wc is not None and wc == city_key(offer.city):
+        return True
+    coords = (want.lat, want.lon, offer.lat, offer.lon)
+    return all(c is not None for c in coords) and bool(
+        haversine_km(want.lat, want.lon, offer.lat, offer.lon) <= radius_km
+    )
+
+
+# --------------------------------------------------------------------------- explanations
+
+
+def explain_pair(
+    want_vec: tuple[np.ndarray, np.ndarray],
+    offer_vec: tuple[np.ndarray, np.ndarray],
+    space: FeatureSpace,
+    offer_title: str,
+) -> list[dict[str, str | float]]:
+    """Shared terms of two vectors, largest contribution first (weights sum to <= score)."""
+    shared, wi, oi = np.intersect1d(
+        want_vec[0], offer_vec[0], assume_unique=True, return_indices=True
+    )
+    contrib = want_vec[1][wi].astype(np.float64) * offer_vec[1][oi]
+    by_label: dict[str, float] = {}
+    ngram_cols: list[int] = []
+    ngram_sum = 0.0
+    for col, c in zip(shared.tolist(), contrib.tolist(), strict=True):
+        if col in space.ngram_columns:
+            ngram_cols.append(col)
+            ngram_sum += c
+        else:
+            label = space.labels.get(col, "?")
+            by_label[label] = by_label.get(label, 0.0) + c
+    if ngram_sum >= _NGRAM_EXPLAIN_SHARE * float(contrib.sum()):
+        # Typo matches share only n-grams: name them after the offer's title word that holds most.
+        label = _ngram_label(set(ngram_cols), space, offer_title)
+        by_label[label] = by_label.get(label, 0.0) + ngram_sum
+    ranked = sorted(by_label.items(), key=lambda kv: (-kv[1], kv[0]))[:EXPLAIN_TERMS]
+    return [{"term": t, "weight": round(w, 4)} for t, w in ranked if w > 0]
+
+
+def _ngram_label(cols: set[int], space: FeatureSpace, title: str) -> str:
+    from freemarket.matching.text import char_ngrams
+
+    best, best_hits = "~", 0
+    for token in tokenize(title):
+        hits = sum(space.column("#" + g, token) in cols for g in char_ngrams(stem(token)))
+        if hits > best_hits:
+            best, best_hits = token, hits
+    return "~" + best
+
+
+# --------------------------------------------------------------------------- batch
+
+
+@dataclass
+class _Meta:
+    """Column arrays describing listings, aligned with matrix rows."""
+
+    ids: np.ndarray
+    users: np.ndarray
+    city: np.ndarray  # int code, -1 when unknown
+    delivery: np.ndarray
+    lat: np.ndarray  # nan when unknown
+    lon: np.ndarray
+
+    @classmethod
+    def of(cls, listings: Sequence[Listing], codes: dict[str, int]) -> _Meta:
+        """Arrays for a list of listings; city codes are assigned in ``codes``."""
+
+        def code(city: str | None) -> int:
+            key = city_key(city)
+            return -1 if key is None else codes.setdefault(key, len(codes))
+
+        return cls(
+            ids=np.fromiter((x.id for x in listings), np.int64, len(listings)),
+            users=np.fromiter((x.user_id for x in listings), np.int64, len(listings)),
+            city=np.fromiter((code(x.city) for x in listings), np.int64, len(listings)),
+            delivery=np.fromiter((bool(x.delivery) for x in listings), bool, len(listings)),
+            lat=np.fromiter((_nan(x.lat) for x in listings), np.float64, len(listings)),
+            lon=np.fromiter((_nan(x.lon) for x in listings), np.float64, len(listings)),
+        )
+
+
+def _nan(x: float | None) -> float:
+    return math.nan if x is None else float(x)
+
+
+def _topn(a: sp.csr_matrix, b: sp.csr_matrix, top_n: int, threshold: float) -> sp.coo_matrix:
+    """Best ``top_n`` columns per row of a @ b.T above threshold (sparse, multithreaded)."""
+    if a.shape[0] == 0 or b.shape[0] == 0:
+        return sp.coo_matrix((a.shape[0], b.shape[0]))
+    top_n = max(1, min(top_n, b.shape[0]))
+    res = sp_matmul_topn(a, b.T.tocsr(), top_n=top_n, threshold=threshold, n_threads=N_THREADS)
+    return res.tocoo()
+
+
+def _select_topk(w: np.ndarray, o_ids: np.ndarray, scores: np.ndarray, top_k: int) -> np.ndarray:
+    """Indices of the best top_k entries per want (score desc, then offer id asc)."""
+    if w.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.lexsort((o_ids, -scores, w))
+    ws = w[order]
+    starts = np.r_[0, np.flatnonzero(ws[1:] != ws[:-1]) + 1]
+    rank = np.arange(ws.size) - np.repeat(starts, np.diff(np.r_[starts, ws.size]))
+    return order[rank < top_k]
+
+
+def _pairs_for_partition(
+    wx: sp.csr_matrix,
+    wm: _Meta,
+    ox: sp.csr_matrix,
+    om: _Meta,
+    top_k: int,
+    threshold: float,
+    radius_km: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(want row, offer row, score) of the best allowed pairs between wants and offers."""
+    # A want's owner may own some of its best offers; asking for that many extra keeps top-k exact.
+    own = _own_offer_counts(wm.users, om.users)
+    top_n = top_k + int(own.max(initial=0))
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    # Renumber the partition's hashed columns densely: products over 2**22 columns would spend
+    # their time building index arrays of that length.
+    wx, ox = _compact_columns(wx, ox)
+
+    def run(w_rows: np.ndarray, o_rows: np.ndarray, n: int) -> None:
+        res = _topn(wx[w_rows], ox[o_rows], n, threshold)
+        parts.append((w_rows[res.row], o_rows[res.col], res.data))
+
+    deliver = np.flatnonzero(om.delivery)
+    if deliver.size:
+        run(np.arange(wx.shape[0]), deliver, top_n)
+    local = np.flatnonzero(~om.delivery)
+    by_city = _group(om.city[local])
+    has_geo = ~np.isnan(om.lat[local])
+    for code, w_rows in _group(wm.city).items():
+        if code >= 0 and code in by_city:
+            run(w_rows, local[by_city[code]], top_n)
+        geo_w = w_rows[~np.isnan(wm.lat[w_rows])]
+        if geo_w.size and has_geo.any():
+            near = local[has_geo & (om.city[local] != code)]
+            near = near[
+                _in_bbox(wm.lat[geo_w], wm.lon[geo_w], om.lat[near], om.lon[near], radius_km)
+            ]
+            if near.size:
+                run(geo_w, near, near.size)  # exact: the distance rule is checked per pair below
+    if not parts:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0)
+    w = np.concatenate([p[0] for p in parts])
+    o = np.concatenate([p[1] for p in parts])
+    s = np.concatenate([p[2] for p in parts]).astype(np.float64)
+    ok = (wm.users[w] != om.users[o]) & (s >= threshold)
+    ok &= (
+        om.delivery[o]
+        | ((wm.city[w] == om.city[o]) & (wm.city[w] >= 0))
+        | (haversine_km(wm.lat[w], wm.lon[w], om.lat[o], om.lon[o]) <= radius_km)
+    )
+    w, o, s = w[ok], o[ok], s[ok]
+    keep = _select_topk(w, om.ids[o], s, top_k)
+    return w[keep], o[keep], s[keep]
+
+
+def _compact_columns(*mats: sp.csr_matrix) -> tuple[sp.csr_matrix, ...]:
+    cols = np.unique(np.concatenate([m.indices for m in mats]))
+    return tuple(
+        sp.csr_matrix(
+            (m.data, np.searchsorted(cols, m.indices).astype(np.int32), m.indptr),
+            shape=(m.shape[0], max(1, cols.size)),
+        )
+        for m in mats
+    )
+
+
+def _own_offer_counts(want_users: np.ndarray, offer_users: np.ndarray) -> np.ndarray:
+    users, counts = np.unique(offer_users, return_counts=True)
+    pos = np.searchsorted(users, want_users).clip(0, max(users.size - 1, 0))
+    if users.size == 0:
+        return np.zeros(want_users.size, dtype=np.int64)
+    return np.where(users[pos] == want_users, counts[pos], 0)
+
+
+def _group(values: np.ndarray) -> dict[int, np.ndarray]:
+    order = np.argsort(values, kind="stable")
+    vals = values[order]
+    cuts = np.flatnonzero(vals[1:] != vals[:-1]) + 1
+    return {
+        int(g[0]): idx
+        for g, idx in zip(np.split(vals, cuts), np.split(order, cuts), strict=True)
+        if g.size
+    }
+
+
+def _in_bbox(
+    lat: np.ndarray, lon: np.ndarray, olat: np.ndarray, olon: np.ndarray, radius_km: float
+) -> np.ndarray:
+    dlat = math.degrees(radius_km / _EARTH_KM)
+    dlon = dlat / max(math.cos(math.radians(float(np.abs(lat).max()) + dlat)), 1e-6)
+    return (
+        (olat >= lat.min() - dlat)
+        & (olat <= lat.max() + dlat)
+        & (olon >= lon.min() - dlon)
+        & (olon <= lon.max() + dlon)
+    )
+
+
+@dataclass
+class VectorizedCorpus:
+    """Listings with their weighted vectors and the statistics that weighted them."""
+
+    listings: list[Listing]
+    matrix: sp.csr_matrix
+    stats: CorpusStats
+    space: FeatureSpace
+
+    @classmethod
+    def build(
+        cls,
+        listings: Sequence[Listing],
+        *,
+        stats: CorpusStats | None = None,
+        space: FeatureSpace | None = None,
+        progress: ProgressFn | None = None,
+    ) -> VectorizedCorpus:
+        """Vectorise listings; idf from ``stats`` if given, else from these listings."""
+        space = space or FeatureSpace()
+        raw = space.raw_matrix([(x.title, x.description) for x in listings], progress)
+        stats = stats or CorpusStats.from_matrix(raw)
+        return cls(list(listings), weight_matrix(raw, stats), stats, space)
+
+    def vector(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """Weighted vector of one row."""
+        a, b = self.matrix.indptr[row], self.matrix.indptr[row + 1]
+        return self.matrix.indices[a:b], self.matrix.data[a:b]
+
+
+def match_corpus(
+    corpus: VectorizedCorpus,
+    *,
+    top_k: int = DEFAULT_TOP_K,
+    threshold: float = DEFAULT_SHOW_THRESHOLD,
+    radius_km: float = DEFAULT_RADIUS_KM,
+    categories: Iterable[str] | None = None,
+    explain: bool = True,
+    progress: ProgressFn | None = None,
+) -> list[MatchCandidate]:
+    """Top-k offers per want of a vectorised corpus, optionally for some categories only."""
+    listings = corpus.listings
+    codes: dict[str, int] = {}
+    meta = _Meta.of(listings, codes)
+    kinds = np.array([x.kind for x in listings])
+    cats = np.array([x.category for x in listings])
+    wants_all = np.flatnonzero(kinds == WANT)
+    offers_all = np.flatnonzero(kinds == OFFER)
+    wanted = sorted(set(cats[offers_all].tolist()) if categories is None else set(categories))
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for done, category in enumerate(wanted):
+        o_rows = offers_all[cats[offers_all] == category]
+        w_rows = wants_all[(cats[wants_all] == category) | (cats[wants_all] == OTHER_CATEGORY)]
+        if o_rows.size and w_rows.size:
+            w, o, s = _pairs_for_partition(
+                corpus.matrix[w_rows],
+                _take(meta, w_rows),
+                corpus.matrix[o_rows],
+                _take(meta, o_rows),
+                top_k,
+                threshold,
+                radius_km,
+            )
+            found.append((w_rows[w], o_rows[o], s))
+        if progress is not None:
+            progress(done + 1, len(wanted))
+    if not found:
+        return []
+    w = np.concatenate([f[0] for f in found])
+    o = np.concatenate([f[1] for f in found])
+    s = np.concatenate([f[2] for f in found])
+    # "other" wants collect candidates from every partition: keep their overall best k.
+    keep = _select_topk(w, meta.ids[o], s, top_k)
+    return _candidates(corpus, w[keep], o[keep], s[keep], explain)
+
+
+def _take(meta: _Meta, rows: np.ndarray) -> _Meta:
+    return _Meta(*(getattr(meta, f)[rows] for f in meta.__dataclass_fields__))
+
+
+def _candidates(
+    corpus: VectorizedCorpus, w: np.ndarray, o: np.ndarray, s: np.ndarray, explain: bool
+) -> list[MatchCandidate]:
+    out = []
+    for wi, oi, score in zip(w.tolist(), o.tolist(), s.tolist(), strict=True):
+        want, offer = corpus.listings[wi], corpus.listings[oi]
+        expl = (
+            explain_pair(corpus.vector(wi), corpus.vector(oi), corpus.space, offer.title)
+            if explain
+            else []
+        )
+        out.append(MatchCandidate(want.id, offer.id, min(1.0, round(score, 6)), COMPUTED_BY, expl))
+    out.sort(key=lambda c: (c.want_id, -c.score, c.offer_id))
+    return out
+
+
+def match_all(
+    listings: Sequence[Listing],
+    *,
+    top_k: int = DEFAULT_TOP_K,
+    threshold: float = DEFAULT_SHOW_THRESHOLD,
+    radius_km: float = DEFAULT_RADIUS_KM,
+    explain: bool = True,
+    progress: ProgressFn | None = None,
+) -> list[MatchCandidate]:
+    """Vectorise all listings and return the best ``top_k`` offers (>= threshold) per want."""
+    corpus = VectorizedCorpus.build(listings)
+    return match_corpus(
+        corpus,
+        top_k=top_k,
+        threshold=threshold,
+        radius_km=radius_km,
+        explain=explain,
+        progress=progress,
+    )
+
+
+def partition_listings(listings: Iterable[Listing], category: str) -> list[Listing]:
+    """The listings one category partition needs: its offers, its wants and all ``other`` wants."""
+    return [
+        x
+        for x in listings
+        if x.category == category or (x.kind == WANT and x.category == OTHER_CATEGORY)
+    ]
+
+
+def match_partition(
+    listings: Sequence[Listing],
+    category: str,
+    *,
+    top_k: int = DEFAULT_TOP_K,
+    threshold: float = DEFAULT_SHOW_THRESHOLD,
+    radius_km: float = DEFAULT_RADIUS_KM,
+    stats: CorpusStats | None = None,
+    explain: bool = True,
+) -> list[MatchCandidate]:
+    """Match one category on its own (e.g. on another worker).
+
+    ``listings`` may be the whole corpus or just ``partition_listings(...)``. Pass the corpus
+    ``stats`` to get exactly the scores of ``match_all``; without them idf comes from the
+    partition. Wants of ``other`` get this partition's best k: merge partitions with
+    ``merge_candidates``.
+    """
+    part = partition_listings(listings, category)
+    corpus = VectorizedCorpus.build(part, stats=stats)
+    return match_corpus(
+        corpus,
+        top_k=top_k,
+        threshold=threshold,
+        radius_km=radius_km,
+        categories=[category],
+        explain=explain,
+    )
+
+
+def merge_candidates(candidates: Iterable[MatchCandidate], top_k: int) -> list[MatchCandidate]:
+    """Keep the best ``top_k`` per want from candidates of several partitions."""
+    ordered = sorted(candidates, key=lambda c: (c.want_id, -c.score, c.offer_id))
+    out: list[MatchCandidate] = []
+    for c in ordered:
+        if len(out) >= top_k and all(x.want_id == c.want_id for x in out[-top_k:]):
+            continue
+        out.append(c)
+    return out
