@@ -6,7 +6,16 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from cli.common import console, engine, err_console, print_json, print_table, settings, transaction
+from cli.common import (
+    console,
+    engine,
+    err_console,
+    print_json,
+    print_mapping,
+    print_table,
+    settings,
+    transaction,
+)
 
 if TYPE_CHECKING:
     from freemarket.matching.recompute import RecomputeReport
@@ -42,8 +51,8 @@ def _recompute(*, categories: list[str], dry_run: bool, json_output: bool) -> No
         with Progress(console=err_console, transient=True) as bar:
             task = bar.add_task("recompute", total=None)
 
-            def progress(category: str, done: int, total: int) -> None:
-                bar.update(task, description=f"recompute {category}", completed=done, total=total)
+            def progress(phase: str, done: int, total: int) -> None:
+                bar.update(task, description=f"recompute: {phase}", completed=done, total=total)
 
             report = recompute(
                 session,
@@ -61,10 +70,10 @@ def _render_recompute(report: RecomputeReport, *, json_output: bool) -> None:
         {
             "category": p.category,
             "wants": p.wants,
-            "offers": p.offers,
             "added": p.changes.added,
             "removed": p.changes.removed,
             "kept": p.changes.kept,
+            "rescored": p.changes.rescored,
             "notified": p.changes.notified,
             "seconds": round(p.seconds, 3),
         }
@@ -73,9 +82,11 @@ def _render_recompute(report: RecomputeReport, *, json_output: bool) -> None:
     summary = {
         "dry_run": report.dry_run,
         "items": report.items,
+        "match_seconds": round(report.match_seconds, 3),
         "added": totals.added,
         "removed": totals.removed,
         "kept": totals.kept,
+        "rescored": totals.rescored,
         "notified": totals.notified,
         "seconds": round(report.seconds, 3),
     }
@@ -85,7 +96,7 @@ def _render_recompute(report: RecomputeReport, *, json_output: bool) -> None:
     columns = list(rows[0]) if rows else ["category"]
     print_table("recompute by category", columns, [[r[c] for c in columns] for r in rows])
     title = "recompute (dry run: nothing written)" if report.dry_run else "recompute"
-    print_table(title, list(summary), [list(summary.values())])
+    print_mapping(title, summary)
 
 
 def _show_user(username: str, *, explain: bool, json_output: bool) -> None:

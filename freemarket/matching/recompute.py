@@ -1,16 +1,25 @@
-"""Batch recompute: rebuild the vocabulary and every match, partition by partition."""
+"""Batch recompute: rebuild the vocabulary and every match, replacing them partition by partition.
+
+The whole marketplace is vectorised once (one vocabulary, one idf), then matched per offer
+category. Stored matches are replaced per *want* category: wants of a category only ever meet
+offers of that category, so each such partition is self-contained and can be computed on its
+own worker; wants filed under `other` meet every category, so their partition takes the best
+of all of them.
+"""
 
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import distinct, select
 from sqlalchemy.orm import Session
 
+from freemarket import metrics
 from freemarket.categories import CATCH_ALL
-from freemarket.matching.engine import match_all
+from freemarket.matching.engine import MatchCandidate, VectorizedCorpus, match_corpus
 from freemarket.matching.store import MatchChanges, Thresholds, load_listings, replace_matches
 from freemarket.models import Item, Match
 
@@ -19,26 +28,22 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass(slots=True)
 class PartitionReport:
-    """One category's recompute."""
+    """One want category's replacement."""
 
     category: str
     wants: int
-    offers: int
     changes: MatchChanges
     seconds: float
 
 
 @dataclass(slots=True)
 class RecomputeReport:
-    """A whole recompute: per-partition reports and totals."""
+    """A whole recompute: the shared vectorise/match phase and each partition's write."""
 
     dry_run: bool
+    items: int = 0
+    match_seconds: float = 0.0
     partitions: list[PartitionReport] = field(default_factory=list)
-
-    @property
-    def items(self) -> int:
-        """Items considered (offers of the `other` partition counted once per partition)."""
-        return sum(p.wants + p.offers for p in self.partitions)
 
     @property
     def totals(self) -> MatchChanges:
@@ -50,52 +55,14 @@ class RecomputeReport:
 
     @property
     def seconds(self) -> float:
-        """Time spent in all partitions."""
-        return sum(p.seconds for p in self.partitions)
+        """Wall time of the matching and of every partition's write."""
+        return self.match_seconds + sum(p.seconds for p in self.partitions)
 
 
 def partitions(session: Session) -> list[str]:
     """Categories that hold at least one item, in a stable order (`other` last)."""
     found = sorted(session.scalars(select(distinct(Item.category))))
     return [c for c in found if c != CATCH_ALL] + ([CATCH_ALL] if CATCH_ALL in found else [])
-
-
-def recompute_partition(
-    session: Session,
-    *,
-    category: str,
-    thresholds: Thresholds,
-    dry_run: bool = False,
-    progress: Callable[[int, int], None] | None = None,
-) -> PartitionReport:
-    """Rebuild the matches of the wants filed under `category`.
-
-    Wants of a category meet the offers of the same category; wants filed under `other` meet
-    offers of every category. The partition's stored matches are those whose want is filed
-    under `category`, so partitions never overlap and can run on different workers.
-    """
-    started = time.perf_counter()
-    wants = [w for w in load_listings(session, categories=[category]) if w.kind == "want"]
-    offer_categories = None if category == CATCH_ALL else [category]
-    offers = [o for o in load_listings(session, categories=offer_categories) if o.kind == "offer"]
-    candidates = match_all(
-        wants + offers, top_k=thresholds.top_k, threshold=thresholds.show, progress=progress
-    )
-    in_partition = select(Item.id).where(Item.category == category, Item.kind == "want")
-    scope = [Match.want_item_id.in_(in_partition)]
-    savepoint = session.begin_nested()
-    changes = replace_matches(session, scope=scope, candidates=candidates, thresholds=thresholds)
-    if dry_run:
-        savepoint.rollback()
-    else:
-        savepoint.commit()
-    return PartitionReport(
-        category=category,
-        wants=len(wants),
-        offers=len(offers),
-        changes=changes,
-        seconds=time.perf_counter() - started,
-    )
 
 
 def recompute(
@@ -106,18 +73,53 @@ def recompute(
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> RecomputeReport:
-    """Recompute the given categories (default: all) in the caller's transaction."""
+    """Recompute the wants of `categories` (default: all) in the caller's transaction."""
     report = RecomputeReport(dry_run=dry_run)
-    for category in categories or partitions(session):
+    chosen = categories or partitions(session)
+    started = time.perf_counter()
+    listings = load_listings(session)
+    report.items = len(listings)
+    if progress is not None:
+        progress("vectorise", 0, len(listings))
+    corpus = VectorizedCorpus.build(listings)
+    # `other` wants need every offer category; any other partition needs only its own.
+    offer_categories = None if CATCH_ALL in chosen else chosen
+    candidates = match_corpus(
+        corpus,
+        top_k=thresholds.top_k,
+        threshold=thresholds.show,
+        categories=offer_categories,
+        progress=(lambda done, total: progress("match", done, total)) if progress else None,
+    )
+    report.match_seconds = time.perf_counter() - started
+    metrics.RECOMPUTE_DURATION.observe(report.match_seconds)
+    want_category = {x.id: x.category for x in listings if x.kind == "want"}
+    by_partition: dict[str, list[MatchCandidate]] = defaultdict(list)
+    for candidate in candidates:
+        by_partition[want_category[candidate.want_id]].append(candidate)
+    # A savepoint around the writes lets --dry-run compute every change and then undo it.
+    savepoint = session.begin_nested()
+    for done, category in enumerate(chosen):
+        part_started = time.perf_counter()
+        wants_here = select(Item.id).where(Item.category == category, Item.kind == "want")
+        changes = replace_matches(
+            session,
+            scope=[Match.want_item_id.in_(wants_here)],
+            candidates=by_partition.get(category, []),
+            thresholds=thresholds,
+        )
         report.partitions.append(
-            recompute_partition(
-                session,
+            PartitionReport(
                 category=category,
-                thresholds=thresholds,
-                dry_run=dry_run,
-                progress=(lambda done, total, c=category: progress(c, done, total))
-                if progress
-                else None,
+                wants=sum(1 for c in want_category.values() if c == category),
+                changes=changes,
+                seconds=time.perf_counter() - part_started,
             )
         )
+        if progress is not None:
+            progress("write", done + 1, len(chosen))
+    if dry_run:
+        savepoint.rollback()
+    else:
+        savepoint.commit()
     return report

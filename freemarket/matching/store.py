@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from freemarket import notifications
@@ -13,6 +13,9 @@ from freemarket.db import insert_ignoring_conflicts
 from freemarket.matching.engine import Listing, MatchCandidate
 from freemarket.models import Item, Match, User, utcnow
 from freemarket.notifications import OutboxMessage
+
+# Scores are floats from the same computation; a smaller move is noise, not a change worth a write.
+SCORE_EPSILON = 1e-6
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +34,7 @@ class MatchChanges:
     added: int = 0
     removed: int = 0
     kept: int = 0
+    rescored: int = 0
     notified: int = 0
     added_pairs: list[tuple[int, int]] = field(default_factory=list)
 
@@ -39,6 +43,7 @@ class MatchChanges:
         self.added += other.added
         self.removed += other.removed
         self.kept += other.kept
+        self.rescored += other.rescored
         self.notified += other.notified
         self.added_pairs.extend(other.added_pairs)
 
@@ -113,27 +118,43 @@ def replace_matches(
 ) -> MatchChanges:
     """Make the stored matches within `scope` (SQL conditions on Match) equal `candidates`.
 
-    Kept pairs get their new score and explanation; removed pairs are deleted; new pairs are
-    inserted and, above the notify threshold, announced to the want's owner.
+    Kept pairs get their new score and explanation when the score moved; removed pairs are
+    deleted; new pairs are inserted and, above the notify threshold, announced to the want's
+    owner. Plain rows and bulk statements throughout: a recompute touches millions of rows.
     """
     conditions = list(scope)
     existing = {
-        (m.want_item_id, m.offer_item_id): m
-        for m in session.scalars(select(Match).where(*conditions))
+        (row.want_item_id, row.offer_item_id): (row.id, row.score)
+        for row in session.execute(
+            select(Match.id, Match.want_item_id, Match.offer_item_id, Match.score).where(
+                *conditions
+            )
+        )
     }
     wanted = {(c.want_id, c.offer_id): c for c in candidates if c.score >= thresholds.show}
     changes = MatchChanges()
-    stale = [m.id for pair, m in existing.items() if pair not in wanted]
-    if stale:
-        session.execute(delete(Match).where(Match.id.in_(stale)))
-        changes.removed = len(stale)
-    for pair, match in existing.items():
+    stale = [match_id for pair, (match_id, _) in existing.items() if pair not in wanted]
+    for chunk in _chunks(stale):
+        session.execute(delete(Match).where(Match.id.in_(chunk)))
+    changes.removed = len(stale)
+    moved = []
+    for pair, (match_id, score) in existing.items():
         candidate = wanted.get(pair)
-        if candidate is not None:
-            changes.kept += 1
-            match.score = candidate.score
-            match.computed_by = candidate.computed_by
-            match.explanation = _explanation(candidate)
+        if candidate is None:
+            continue
+        changes.kept += 1
+        if abs(candidate.score - score) > SCORE_EPSILON:
+            moved.append(
+                {
+                    "id": match_id,
+                    "score": candidate.score,
+                    "computed_by": candidate.computed_by,
+                    "explanation": _explanation(candidate),
+                }
+            )
+    if moved:
+        session.execute(update(Match), moved)
+    changes.rescored = len(moved)
     new = [c for pair, c in wanted.items() if pair not in existing]
     now = utcnow()
     inserted = insert_ignoring_conflicts(
@@ -161,6 +182,11 @@ def replace_matches(
     return changes
 
 
+def _chunks(values: list[int], size: int = 5000) -> Iterator[list[int]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
 def _explanation(candidate: MatchCandidate) -> dict[str, object]:
     return {"shared_terms": list(candidate.explanation)}
 
@@ -172,7 +198,11 @@ def _notify(
         return 0
     pairs = [(c.want_id, c.offer_id) for c in loud]
     item_ids = {i for pair in pairs for i in pair}
-    items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_(item_ids)))}
+    items = {
+        i.id: i
+        for chunk in _chunks(sorted(item_ids))
+        for i in session.scalars(select(Item).where(Item.id.in_(chunk)))
+    }
     messages = []
     for candidate in loud:
         want, offer = items[candidate.want_id], items[candidate.offer_id]
