@@ -8,12 +8,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Row, Table, create_engine, event
+from sqlalchemy import Connection, Engine, Row, Table, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
-def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+def _sqlite_connect(dbapi_connection: object, _record: object) -> None:
     # SQLite ignores foreign keys unless asked per connection; WAL lets the worker write while
     # the API reads; busy_timeout turns "database is locked" into a short wait.
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
@@ -27,6 +27,14 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     )
 
 
+def _begin_before_savepoint(conn: Connection, _name: object) -> None:
+    # pysqlite opens a transaction lazily, before the first write, but not before a SAVEPOINT;
+    # an outermost SAVEPOINT would then COMMIT everything on RELEASE. Open it ourselves.
+    driver = conn.connection.driver_connection
+    if driver is not None and not driver.in_transaction:  # type: ignore[attr-defined]
+        driver.execute("BEGIN")  # type: ignore[attr-defined]
+
+
 def _unicode_lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
 
@@ -38,7 +46,8 @@ def make_engine(url: str) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "savepoint", _begin_before_savepoint)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 

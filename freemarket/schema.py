@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from freemarket.errors import FreeMarketError
 from freemarket.models import Base
@@ -76,6 +76,11 @@ def migration_status(engine: Engine) -> MigrationStatus:
     return MigrationStatus(current=current, head=head, pending=pending)
 
 
+def _sqlite_pragma(conn: Connection, pragma: str) -> None:
+    # Straight to the driver, outside any transaction: SQLite ignores this pragma inside one.
+    conn.connection.driver_connection.execute(f"PRAGMA {pragma}")  # type: ignore[union-attr]
+
+
 def _run(engine: Engine, action: str, revision: str) -> None:
     cfg = _config(engine)
     with engine.connect() as conn:
@@ -84,8 +89,7 @@ def _run(engine: Engine, action: str, revision: str) -> None:
             # SQLite alters a table by copying it and dropping the original; with foreign keys
             # on, that DROP would cascade and delete every row that references the table.
             # The pragma only takes effect outside a transaction, hence before BEGIN.
-            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            conn.commit()
+            _sqlite_pragma(conn, "foreign_keys=OFF")
         try:
             with conn.begin():
                 cfg.attributes["connection"] = conn
@@ -100,8 +104,7 @@ def _run(engine: Engine, action: str, revision: str) -> None:
             raise
         finally:
             if sqlite:
-                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
-                conn.commit()
+                _sqlite_pragma(conn, "foreign_keys=ON")
 
 
 def upgrade(engine: Engine, revision: str = "head") -> MigrationStatus:

@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     match_notify_threshold: float = Field(default=0.30, ge=0.0, le=1.0)
     match_top_k: int = Field(default=10, ge=1, le=1000)
     backup_dir: Path = Path("backups")
+    backup_encryption_key: str | None = None
+    backup_encryption_key_file: Path | None = None
+    backup_offsite: str | None = None
+    backup_keep: int | None = Field(default=14, ge=1)
+    backup_max_age_days: float | None = Field(default=30, gt=0)
+    tls_config_dir: Path = Path("/etc/letsencrypt")
+    tls_webroot: Path = Path("/var/www/certbot")
+    tls_acme_server: str = "letsencrypt"
+    tls_reload_command: str | None = None
     telegram_api_url: str = "https://api.telegram.org"
     web_dist_dir: Path | None = None
     telegram_auth_max_age_seconds: int = Field(default=86_400, ge=60)

@@ -1,0 +1,1 @@
+"""Operations: plain functions returning data (checks, backups, TLS, deploy)."""

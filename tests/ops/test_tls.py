@@ -1,0 +1,83 @@
+"""`freemarket tls` pieces that need no ACME server: self-signed certificates, status, rules."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from freemarket.ops import tls
+from freemarket.ops.process import OperationFailed
+from tests.ops.conftest import OpsRun
+
+
+def test_selfsigned_writes_private_key_and_status_reads_it(tls_run: OpsRun, tmp_path: Path) -> None:
+    out = tmp_path / "ssl"
+    made = tls_run("tls", "selfsigned", "--domain", "shop.example.org", "--days", "10",
+                   "--out", str(out), "--json")  # fmt: skip
+    assert made.code == 0, made.err
+    body = made.json()
+    key, cert = Path(body["private_key"]), Path(body["certificate"])
+    assert key == out / "privkey.pem" and cert == out / "fullchain.pem"
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert key.read_text().startswith("-----BEGIN PRIVATE KEY-----")
+    assert body["info"]["names"] == ["shop.example.org"]
+
+    status = tls_run("tls", "status", "--cert", str(cert), "--json")
+    assert status.code == 0, status.err
+    [info] = status.json()
+    assert info["issuer"] == info["subject"] == "shop.example.org"
+    assert info["days_left"] in (9, 10) and info["expired"] is False
+
+    again = tls_run("tls", "selfsigned", "--domain", "shop.example.org", "--out", str(out))
+    assert again.code == 1 and "--force" in again.err
+    forced = tls_run("tls", "selfsigned", "--domain", "shop.example.org", "--out", str(out),
+                     "--force")  # fmt: skip
+    assert forced.code == 0, forced.err
+    assert tls.certificate_info(cert).serial != info["serial"]
+
+
+def _lineage(config_dir: Path, domain: str, days: int) -> None:
+    made = tls.create_self_signed(domain, days=days, out_dir=config_dir / "live" / domain)
+    assert made.info.names == [domain]
+
+
+def test_renew_not_due_does_not_call_certbot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _lineage(tmp_path, "shop.example.org", days=90)
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))  # certbot would not be found
+    [result] = tls.renew_certificates(config_dir=tmp_path)
+    assert result.renewed is False
+    assert result.reason.startswith("not due: 89 days left")
+
+    with pytest.raises(OperationFailed, match="`certbot` is not installed"):
+        tls.renew_certificates("shop.example.org", days=100, config_dir=tmp_path)
+
+
+def test_status_without_certificates_is_one_line(tls_run: OpsRun, tmp_path: Path) -> None:
+    empty = tls_run("tls", "status", "--config-dir", str(tmp_path / "le"))
+    assert empty.code == 1
+    assert empty.err.strip() == f"error: no certificates under {tmp_path / 'le' / 'live'}"
+
+
+def test_reload_outcomes(tmp_path: Path) -> None:
+    ran = tls.reload_web_server(f"touch {tmp_path / 'reloaded'}")
+    assert ran.reloaded and (tmp_path / "reloaded").exists()
+    with pytest.raises(OperationFailed, match="reload command"):
+        tls.reload_web_server("false")
+    if shutil.which("nginx"):
+        skipped = tls.reload_web_server(pid_file=tmp_path / "nginx.pid")
+        assert not skipped.reloaded and "not running" in skipped.message
+
+
+def test_names_and_servers() -> None:
+    assert tls.acme_directory("staging").startswith("https://acme-staging-v02")
+    assert tls.acme_directory("https://127.0.0.1:14000/dir") == "https://127.0.0.1:14000/dir"
+    with pytest.raises(tls.TLSError, match="unknown ACME server"):
+        tls.acme_directory("zerossl")
+    assert tls.check_domain("Shop.Example.ORG.") == "shop.example.org"
+    for bad in ("localhost", "*.example.org", "exa mple.org", "-x.example.org"):
+        with pytest.raises(tls.TLSError):
+            tls.check_domain(bad)
