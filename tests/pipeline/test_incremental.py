@@ -1,4 +1,4 @@
-"""Incremental matching: items posted, edited and withdrawn through the API, matched by the worker."""
+"""Incremental matching: items posted, edited and withdrawn via the API, matched by the worker."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def test_edit_and_withdraw_update_matches(
     run_worker: Callable[[], BatchResult],
     db: Session,
 ) -> None:
-    """Editing an offer away from the want drops the match; editing back restores it; DELETE drops it."""
+    """Editing an offer away drops its match, editing it back restores it, DELETE drops it."""
     anna = make_user("anna", city="Москва")
     boris = make_user("boris", city="Москва")
     post_item(anna, kind="want", category="books", title="Книги Гарри Поттер")
