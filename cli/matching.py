@@ -159,9 +159,11 @@ def worker(
     import signal
     import threading
 
+    from freemarket import wakeup
     from freemarket.worker import MatchWorker
 
     settings().validate_for_startup()
+    wakeup.configure(settings().redis_url)
     match_worker = MatchWorker(engine(), settings())
     if once:
         result = match_worker.run_until_idle()

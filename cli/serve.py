@@ -43,7 +43,7 @@ def up(
     """Migrate if needed, then run the API, the worker and (with a bot token) the bot here."""
     import threading
 
-    from freemarket import schema
+    from freemarket import schema, wakeup
     from freemarket.worker import MatchWorker
 
     settings().validate_for_startup()
@@ -52,6 +52,7 @@ def up(
         schema.upgrade(engine())
         console.print(f"migrated database to {status.head}")
     stop = threading.Event()
+    wakeup.configure(settings().redis_url)
     match_worker = MatchWorker(engine(), settings())
     worker_thread = threading.Thread(
         target=match_worker.run_forever, args=(stop,), name="worker", daemon=True

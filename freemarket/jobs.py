@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from freemarket import wakeup  # noqa: F401  (registers the after-commit wake-up hook)
 from freemarket.models import Job, utcnow
 
 MATCH_ITEM = "match_item"

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from freemarket import jobs, metrics
+from freemarket import jobs, metrics, wakeup
 from freemarket.db import unit_of_work
 from freemarket.matching.index import MatchIndex
 from freemarket.matching.store import (
@@ -186,4 +186,8 @@ class MatchWorker:
                 stop.wait(poll_seconds * 4)
                 continue
             if result.processed == 0 and result.failed == 0:
-                stop.wait(poll_seconds)
+                waker = wakeup.current()
+                if waker is not None:
+                    waker.wait(poll_seconds)
+                else:
+                    stop.wait(poll_seconds)

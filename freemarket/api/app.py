@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine
 
-from freemarket import __version__
+from freemarket import __version__, wakeup
 from freemarket.api import errors
 from freemarket.api.middleware import BodySizeLimit, SecurityHeaders
 from freemarket.api.routers import (
@@ -57,6 +57,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     app.state.engine = engine or get_engine(settings.effective_database_url)
     app.state.rate_limiter = make_rate_limiter(settings.redis_url)
+    if settings.redis_url:
+        # Each uvicorn worker process builds its own app: this is where it learns to nudge.
+        wakeup.configure(settings.redis_url)
     for module in ROUTERS:
         app.include_router(module.router)
     errors.install(app)
