@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from freemarket import auth, exchanges, jobs
 from freemarket.errors import Conflict, Forbidden, InvalidInput, NotFound
-from freemarket.matching.store import delete_matches_of_items
 from freemarket.models import USER_ROLES, VISIBILITIES, Item, Profile, User
 from freemarket.telegram_auth import TelegramIdentity
 
@@ -129,6 +128,10 @@ def set_banned(session: Session, *, user: User, banned: bool) -> User:
     user.is_banned = banned
     item_ids = list(session.scalars(select(Item.id).where(Item.user_id == user.id)))
     if banned:
+        # Imported here: the matching package loads numpy/scipy/scikit-learn (about a second),
+        # which every `freemarket user ...` command would otherwise pay for.
+        from freemarket.matching.store import delete_matches_of_items
+
         auth.revoke_all(session, user=user)
         delete_matches_of_items(session, item_ids)
         exchanges.cancel_open_for_user(session, user=user)

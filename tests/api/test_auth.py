@@ -1,0 +1,78 @@
+"""Bearer sessions: missing, garbage, expired, revoked and banned tokens are all 401."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from freemarket import auth, users
+from freemarket.models import AuthSession, User, utcnow
+from tests.api.conftest import Headers
+
+
+def _assert_401(client: TestClient, headers: dict[str, str | bytes]) -> None:
+    response = client.get("/api/users/me", headers=headers)
+    assert response.status_code == 401, response.text
+    assert response.headers.get("www-authenticate") == "Bearer"
+    assert response.json()["detail"]
+
+
+def test_valid_token_and_last_used(
+    client: TestClient, anna: User, anna_h: Headers, db: Session
+) -> None:
+    response = client.get("/api/users/me", headers=anna_h)
+    assert response.status_code == 200
+    assert response.json()["username"] == "anna"
+    db.expire_all()
+    stored = db.scalar(select(AuthSession).where(AuthSession.user_id == anna.id))
+    assert stored is not None and stored.last_used_at is not None
+    # Only the hash is stored.
+    token = anna_h["Authorization"].removeprefix("Bearer ")
+    assert stored.token_hash == auth.hash_token(token) != token
+
+
+def test_missing_and_malformed_headers(client: TestClient, anna_h: Headers) -> None:
+    token = anna_h["Authorization"].removeprefix("Bearer ")
+    assert client.get("/api/users/me", headers=anna_h).status_code == 200
+    _assert_401(client, {})
+    _assert_401(client, {"Authorization": "Bearer"})
+    _assert_401(client, {"Authorization": "Bearer garbage-token"})
+    _assert_401(client, {"Authorization": f"Basic {token}"})
+    _assert_401(client, {"Authorization": token})
+    _assert_401(client, {"Authorization": ("Bearer " + "я" * 50).encode()})
+    _assert_401(client, {"Authorization": "Bearer " + "x" * 5000})
+
+
+def test_expired_token(client: TestClient, anna: User, db: Session) -> None:
+    issued = auth.issue_token(db, user=anna, ttl=timedelta(hours=1))
+    issued.session.expires_at = utcnow() - timedelta(seconds=1)
+    db.commit()
+    _assert_401(client, {"Authorization": f"Bearer {issued.token}"})
+
+
+def test_revoked_token(client: TestClient, anna: User, anna_h: Headers, db: Session) -> None:
+    assert client.get("/api/users/me", headers=anna_h).status_code == 200
+    assert auth.revoke_all(db, user=anna) == 1
+    db.commit()
+    _assert_401(client, dict(anna_h))
+
+
+def test_banned_users_token(client: TestClient, anna: User, anna_h: Headers, db: Session) -> None:
+    users.set_banned(db, user=anna, banned=True)
+    db.commit()
+    _assert_401(client, dict(anna_h))
+    # Even a session that escaped revocation stops working while banned.
+    stored = db.scalar(select(AuthSession).where(AuthSession.user_id == anna.id))
+    assert stored is not None
+    stored.revoked_at = None
+    db.commit()
+    _assert_401(client, dict(anna_h))
+
+
+def test_bad_token_on_public_route_is_401(client: TestClient) -> None:
+    # A wrong token is an error even where anonymous access is allowed: no silent downgrade.
+    response = client.get("/api/users/1", headers={"Authorization": "Bearer nope"})
+    assert response.status_code == 401

@@ -1,0 +1,107 @@
+"""Matches: own ones above the show threshold; others 403, admins see all, anonymous 401."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from freemarket import users
+from freemarket.models import Match, User
+from freemarket.settings import Settings
+from tests.api.conftest import Headers, MakeItem
+from tests.conftest import MakeUser
+
+
+@pytest.fixture
+def stored_matches(
+    anna: User, boris: User, make_item: MakeItem, db: Session, settings: Settings
+) -> dict[str, Match]:
+    """anna wants two things boris offers: one match above the threshold, one below."""
+    want = make_item(anna, "Ищу велосипед", kind="want", category="bicycles")
+    bike = make_item(boris, "Велосипед Stels", kind="offer", category="bicycles")
+    frame = make_item(boris, "Рама от велосипеда", kind="offer", category="bicycles")
+    threshold = settings.match_show_threshold
+    good = Match(
+        want_item_id=want.id,
+        offer_item_id=bike.id,
+        score=min(1.0, threshold + 0.4),
+        computed_by="test",
+        explanation={"terms": ["велосипед"]},
+    )
+    weak = Match(
+        want_item_id=want.id,
+        offer_item_id=frame.id,
+        score=threshold / 2,
+        computed_by="test",
+        explanation={},
+    )
+    db.add_all([good, weak])
+    db.commit()
+    return {"good": good, "weak": weak}
+
+
+def test_owner_sees_matches_above_threshold(
+    client: TestClient,
+    anna: User,
+    boris: User,
+    anna_h: Headers,
+    boris_h: Headers,
+    stored_matches: dict[str, Match],
+) -> None:
+    for user, headers in ((anna, anna_h), (boris, boris_h)):
+        response = client.get(f"/api/matches/{user.id}", headers=headers)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert [m["id"] for m in body] == [stored_matches["good"].id]
+        assert body[0]["want_item"]["title"] == "Ищу велосипед"
+        assert body[0]["offer_item"]["title"] == "Велосипед Stels"
+        assert body[0]["explanation"] == {"terms": ["велосипед"]}
+
+
+def test_other_user_is_403(
+    client: TestClient,
+    anna: User,
+    make_user: MakeUser,
+    auth_headers: Callable[[User], Headers],
+    stored_matches: dict[str, Match],
+) -> None:
+    stranger = make_user("stranger")
+    response = client.get(f"/api/matches/{anna.id}", headers=auth_headers(stranger))
+    assert response.status_code == 403
+    assert "Велосипед" not in response.text
+
+
+def test_admin_sees_anyones_matches(
+    client: TestClient, anna: User, admin_h: Headers, stored_matches: dict[str, Match]
+) -> None:
+    response = client.get(f"/api/matches/{anna.id}", headers=admin_h)
+    assert response.status_code == 200
+    assert [m["id"] for m in response.json()] == [stored_matches["good"].id]
+
+
+def test_admin_unknown_user_is_404(client: TestClient, admin_h: Headers) -> None:
+    assert client.get("/api/matches/424242", headers=admin_h).status_code == 404
+
+
+def test_anonymous_is_401(client: TestClient, anna: User, stored_matches: dict[str, Match]) -> None:
+    response = client.get(f"/api/matches/{anna.id}")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_inactive_or_banned_sides_hidden(
+    client: TestClient,
+    anna: User,
+    boris: User,
+    anna_h: Headers,
+    stored_matches: dict[str, Match],
+    db: Session,
+) -> None:
+    users.set_banned(db, user=boris, banned=True)
+    db.commit()
+    response = client.get(f"/api/matches/{anna.id}", headers=anna_h)
+    assert response.status_code == 200
+    assert response.json() == []

@@ -1,0 +1,75 @@
+"""`freemarket --version` and `--help`: fast, and without importing the heavy libraries."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from freemarket import __version__
+from tests.cli.conftest import FREEMARKET, cli_env
+
+
+def _quick(*args: str, tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], float]:
+    started = time.perf_counter()
+    done = subprocess.run(
+        [FREEMARKET, *args],
+        capture_output=True,
+        text=True,
+        env=cli_env("sqlite:///" + str(tmp_path / "unused.db"), tmp_path),
+        cwd=tmp_path,
+        timeout=30,
+        check=False,
+    )
+    return done, time.perf_counter() - started
+
+
+def test_version(tmp_path: Path) -> None:
+    done, _ = _quick("--version", tmp_path=tmp_path)
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"freemarket {__version__}"
+
+
+def test_help_is_fast_and_lists_commands(tmp_path: Path) -> None:
+    _quick("--version", tmp_path=tmp_path)  # warm the bytecode cache
+    done, seconds = _quick("--help", tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    for command in ("serve", "migrate", "user", "import", "demo"):
+        assert command in done.stdout
+    assert seconds < 1.5, f"freemarket --help took {seconds:.2f}s"
+    assert not (tmp_path / "unused.db").exists(), "--help must not touch the database"
+
+
+def test_help_of_subcommands(tmp_path: Path) -> None:
+    for group in ("migrate", "user"):
+        done, _ = _quick(group, "--help", tmp_path=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert "Usage" in done.stdout
+
+
+def test_help_does_not_import_heavy_libraries() -> None:
+    probe = (
+        "import sys\n"
+        "sys.argv = ['freemarket', '--help']\n"
+        "import cli.main\n"
+        "try:\n"
+        "    cli.main.app()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = {'sqlalchemy', 'fastapi', 'alembic', 'uvicorn', 'numpy', 'sklearn', 'scipy'}\n"
+        "heavy &= {m.split('.')[0] for m in sys.modules}\n"
+        "print('HEAVY:' + ','.join(sorted(heavy)), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=30,
+        check=False,
+    )
+    line = next(x for x in done.stderr.splitlines() if x.startswith("HEAVY:"))
+    heavy = {m for m in line.removeprefix("HEAVY:").split(",") if m}
+    assert not heavy & {"sqlalchemy", "fastapi"}, heavy
+    assert not heavy, f"--help imported {sorted(heavy)}"
