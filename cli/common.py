@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+import typer
 from rich.console import Console
 from rich.table import Table
 
@@ -18,6 +19,12 @@ if TYPE_CHECKING:
 
 console = Console()
 err_console = Console(stderr=True)
+
+JSON_OPTION = typer.Option(False, "--json", help="Print JSON.")
+COMPOSE_FILE_OPTION = typer.Option(
+    None, "--compose-file", "-f", help="The compose file (default: COMPOSE_FILE)."
+)
+DOMAIN_OPTION = typer.Option(None, "--domain", help="The public domain (default: DOMAIN).")
 
 
 def settings() -> Settings:

@@ -7,31 +7,34 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from cli.common import console, print_json, print_mapping, print_table, settings
+from cli.common import (
+    COMPOSE_FILE_OPTION,
+    DOMAIN_OPTION,
+    JSON_OPTION,
+    console,
+    print_json,
+    print_mapping,
+    print_table,
+    settings,
+)
 
 if TYPE_CHECKING:
     from freemarket.ops.deploy import DeployOptions, DeployReport
 
 app = typer.Typer(help="Deploy with docker compose: rolling update, rollback, status, logs.")
 
-COMPOSE_FILE = typer.Option(
-    Path("docker-compose.prod.yml"),
-    "--compose-file",
-    "-f",
-    envvar="COMPOSE_FILE",
-    help="The compose file.",
-)
-DOMAIN = typer.Option(None, "--domain", envvar="DOMAIN", help="The public domain.")
+COMPOSE_FILE = COMPOSE_FILE_OPTION
+DOMAIN = DOMAIN_OPTION
 BASE_URL = typer.Option(
     None, "--base-url", help="Health gate address (default https://DOMAIN, else PUBLIC_URL)."
 )
 DRY_RUN = typer.Option(False, "--dry-run", help="Print every step and command; run nothing.")
-JSON = typer.Option(False, "--json", help="Print JSON.")
+JSON = JSON_OPTION
 STATUS_STYLE = {"planned": "cyan", "done": "green", "failed": "red", "skipped": "dim"}
 
 
 def deploy_options(
-    compose_file: Path,
+    compose_file: Path | None,
     *,
     domain: str | None = None,
     base_url: str | None = None,
@@ -41,9 +44,10 @@ def deploy_options(
     from freemarket.ops.deploy import DeployOptions
 
     current = settings()
+    domain = domain or current.domain
     gate = base_url or (f"https://{domain}" if domain else current.public_url)
     return DeployOptions(
-        compose_file=compose_file,
+        compose_file=compose_file or current.compose_file,
         data_dir=current.data_dir,
         base_url=gate,
         domain=domain,
@@ -81,14 +85,14 @@ def deploy(
     tag: str | None = typer.Option(None, "--tag", help="Image tag (default: git short commit)."),
     domain: str | None = DOMAIN,
     base_url: str | None = BASE_URL,
-    compose_file: Path = COMPOSE_FILE,
+    compose_file: Path | None = COMPOSE_FILE,
     env_file: Path = typer.Option(Path(".env"), "--env-file", help="The .env to check."),
     replicas: int | None = typer.Option(
         None, "--replicas", min=1, help="Backend replicas (default: as many as run now, or 1)."
     ),
     pull: bool = typer.Option(False, "--pull", help="Pull images instead of building them."),
-    keep: int = typer.Option(
-        5, "--keep", min=2, envvar="DEPLOY_KEEP_IMAGES", help="Image tags to keep."
+    keep: int | None = typer.Option(
+        None, "--keep", min=2, help="Image tags to keep (default: DEPLOY_KEEP_IMAGES)."
     ),
     no_backup: bool = typer.Option(False, "--no-backup", help="Skip the pre-deploy backup."),
     json_output: bool = JSON,
@@ -105,7 +109,7 @@ def deploy(
         env_file=env_file,
         replicas=replicas,
         pull=pull,
-        keep_images=keep,
+        keep_images=keep or settings().deploy_keep_images,
     )
     backup = (lambda: "skipped (--no-backup)") if no_backup else None
     report = run_deploy(options, settings(), tag=tag, dry_run=dry_run, backup=backup)
@@ -117,7 +121,7 @@ def rollback(
     to: str | None = typer.Option(None, "--to", help="Tag to go back to (default: previous)."),
     domain: str | None = DOMAIN,
     base_url: str | None = BASE_URL,
-    compose_file: Path = COMPOSE_FILE,
+    compose_file: Path | None = COMPOSE_FILE,
     dry_run: bool = DRY_RUN,
     json_output: bool = JSON,
 ) -> None:
@@ -129,7 +133,7 @@ def rollback(
 
 
 @app.command()
-def status(compose_file: Path = COMPOSE_FILE, json_output: bool = JSON) -> None:
+def status(compose_file: Path | None = COMPOSE_FILE, json_output: bool = JSON) -> None:
     """Show the current and previous release, the containers and their health."""
     from freemarket.ops.deploy import status as deploy_status
 
@@ -160,7 +164,7 @@ def logs(
     service: str = typer.Argument(..., help="backend, worker, bot, nginx, db, redis, ..."),
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines."),
     tail: int = typer.Option(200, "--tail", min=0, help="Lines of history to show first."),
-    compose_file: Path = COMPOSE_FILE,
+    compose_file: Path | None = COMPOSE_FILE,
 ) -> None:
     """Show a service's logs (all its replicas)."""
     from freemarket.ops.deploy import logs as service_logs

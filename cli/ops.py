@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from cli.common import console, print_json, print_table
+from cli.common import (
+    COMPOSE_FILE_OPTION,
+    DOMAIN_OPTION,
+    JSON_OPTION,
+    console,
+    print_json,
+    print_table,
+    settings,
+)
 
 if TYPE_CHECKING:
     from freemarket.ops.checks import CheckResult
@@ -20,15 +28,9 @@ STYLES = {
     "skip": "[dim]skip[/dim]",
 }
 
-JSON = typer.Option(False, "--json", help="Print JSON.")
+JSON = JSON_OPTION
 ENV_FILE = typer.Option(Path(".env"), "--env-file", help="The .env file to read.")
-COMPOSE_FILE = typer.Option(
-    Path("docker-compose.prod.yml"),
-    "--compose-file",
-    "-f",
-    envvar="COMPOSE_FILE",
-    help="The compose file.",
-)
+COMPOSE_FILE = COMPOSE_FILE_OPTION
 BASE_URL = typer.Option(
     None, "--base-url", help="Where the service answers (default https://DOMAIN, else PUBLIC_URL)."
 )
@@ -53,17 +55,15 @@ def render_checks(title: str, results: list[CheckResult], json_output: bool) -> 
 
 def check(
     json_output: bool = JSON,
-    domain: str | None = typer.Option(
-        None, "--domain", envvar="DOMAIN", help="The public domain (enables DNS and TLS checks)."
-    ),
-    compose_file: Path = COMPOSE_FILE,
+    domain: str | None = DOMAIN_OPTION,
+    compose_file: Path | None = COMPOSE_FILE,
     env_file: Path = ENV_FILE,
     base_url: str | None = BASE_URL,
     cert_dir: list[Path] | None = typer.Option(
         None,
         "--cert-dir",
-        envvar="CERTS_DIR",
-        help="Where fullchain.pem lives (repeatable; default deploy/certs, /etc/letsencrypt/live).",
+        help="Where fullchain.pem lives (repeatable; default CERTS_DIR, else deploy/certs and "
+        "/etc/letsencrypt/live).",
     ),
     host_ip: list[str] | None = typer.Option(
         None, "--host-ip", help="A public address of this host not on its interfaces (NAT)."
@@ -74,12 +74,14 @@ def check(
     """Run the pre-deploy checklist: secrets, DNS, TLS, docker, services, health, DB, UI, bot."""
     from freemarket.ops.checks import DEFAULT_CERT_DIRS, CheckOptions, run_checks
 
+    config = settings()
+    default_certs = (config.certs_dir,) if config.certs_dir else DEFAULT_CERT_DIRS
     options = CheckOptions(
         env_file=env_file,
-        domain=domain,
-        compose_file=compose_file,
+        domain=domain or config.domain,
+        compose_file=compose_file or config.compose_file,
         base_url=base_url,
-        cert_dirs=tuple(cert_dir or DEFAULT_CERT_DIRS),
+        cert_dirs=tuple(cert_dir or default_certs),
         telegram_api_url=telegram_api_url,
         host_ips=tuple(host_ip or ()),
         timeout=timeout,
@@ -100,7 +102,7 @@ def doctor(
     nginx_config: Path | None = typer.Option(
         None, "--nginx-config", help="A full nginx.conf to test with `nginx -t -c`."
     ),
-    compose_file: Path = COMPOSE_FILE,
+    compose_file: Path | None = COMPOSE_FILE,
     telegram_api_url: str | None = TELEGRAM_API,
     timeout: float = TIMEOUT,
 ) -> None:
@@ -113,7 +115,7 @@ def doctor(
         metrics_url=metrics_url,
         static_dir=static_dir,
         nginx_config=nginx_config,
-        compose_file=compose_file,
+        compose_file=compose_file or settings().compose_file,
         telegram_api_url=telegram_api_url,
         timeout=timeout,
     )
@@ -122,7 +124,7 @@ def doctor(
 
 def scale(
     replicas: list[str] = typer.Argument(..., help="SERVICE=N, e.g. backend=3."),
-    compose_file: Path = COMPOSE_FILE,
+    compose_file: Path | None = COMPOSE_FILE,
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the command only."),
 ) -> None:
     """Run N replicas of a service (backend, worker) on the current release."""
@@ -142,7 +144,7 @@ class Switch(StrEnum):
 
 def maintenance(
     state: Switch = typer.Argument(..., help="on: serve the maintenance page; off: back."),
-    compose_file: Path = COMPOSE_FILE,
+    compose_file: Path | None = COMPOSE_FILE,
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the steps only."),
 ) -> None:
     """Switch nginx's maintenance page on or off."""

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     tls_webroot: Path = Path("/var/www/certbot")
     tls_acme_server: str = "letsencrypt"
     tls_reload_command: str | None = None
+    domain: str | None = None
+    compose_file: Path = Path("docker-compose.prod.yml")
+    certs_dir: Path | None = None
+    deploy_keep_images: int = Field(default=5, ge=2)
     telegram_api_url: str = "https://api.telegram.org"
     web_dist_dir: Path | None = None
     telegram_auth_max_age_seconds: int = Field(default=86_400, ge=60)

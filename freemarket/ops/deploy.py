@@ -196,17 +196,23 @@ def git_tag(project_dir: Path) -> str:
     return result.stdout.strip()
 
 
-def default_backup(settings: Settings) -> BackupStep:
-    """The pre-deploy backup: freemarket.ops.backup.create_backup of the configured database."""
+BACKUP_ARGS = ("run", "--rm", "-T", "backend", "backup", "create", "--json")
+
+
+def backup_in_stack(compose: Compose, tag: str) -> BackupStep:
+    """The pre-deploy backup, taken inside the running stack with the release now serving.
+
+    The database port is never published, so the host cannot reach it; a one-off backend
+    container on the stack's network can, and it carries the matching pg_dump.
+    """
 
     def step() -> str:
-        from freemarket.ops import backup
-
-        key = backup.load_key(os.environ.get("BACKUP_ENCRYPTION_KEY"))
-        manifest = backup.create_backup(
-            settings.effective_database_url, settings.backup_dir, key=key, kind="pre-deploy"
-        )
-        return f"backup {manifest.id} in {settings.backup_dir}"
+        output = compose.run(*BACKUP_ARGS, tag=tag)
+        try:
+            backup_id = json.loads(output)["id"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DeployError("the backup container did not report a backup id") from exc
+        return f"backup {backup_id}"
 
     return step
 
@@ -498,9 +504,9 @@ def _deploy_steps(
         step.status = "skipped"
         step.detail = "first deploy: no database to back up yet"
     else:
-        step.commands.append("freemarket.ops.backup.create_backup(DATABASE_URL, BACKUP_DIR)")
+        step.commands.append(str(runner.compose_cmd(*BACKUP_ARGS, tag=previous)))
         if not runner.dry_run:
-            run_backup = backup or default_backup(settings)
+            run_backup = backup or backup_in_stack(runner.compose, previous)
             try:
                 runner.finish(step, run_backup())
             except FreeMarketError as exc:

@@ -176,6 +176,18 @@ def test_unhealthy_new_replicas_are_removed_and_the_schema_goes_back(
     assert state["history"][-1]["reason"] == report.reason
 
 
+def test_default_backup_runs_inside_the_stack_with_the_serving_release(
+    running_aaa: World,
+) -> None:
+    """Without a stub, the pre-deploy backup is a one-off backend container of the old tag."""
+    settings = Settings(_env_file=None, data_dir=running_aaa.options.data_dir)
+    report = ops.deploy(running_aaa.options, settings, tag="ccc")
+    assert report.outcome == "deployed", report
+    assert f"TAG=aaa {F} run --rm -T backend backup create --json" in running_aaa.docker.calls()
+    backup_step = next(step for step in report.steps if step.name == "backup")
+    assert backup_step.detail == "backup 20260101T000001Z"
+
+
 def test_failed_health_gate_rolls_back_to_the_previous_tag(running_aaa: World) -> None:
     running_aaa.gate.routes["/health/ready"] = Route(503, '{"status":"unavailable"}')
     report = running_aaa.deploy("ccc")
