@@ -3,27 +3,45 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from freemarket.db import insert_ignoring_conflicts
-from freemarket.models import Notification, User, utcnow
+from freemarket.models import Notification, utcnow
+
+
+class Addressee(Protocol):
+    """Who a message is for: a User, or just the two facts about them that delivery needs."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def telegram_id(self) -> int | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """An addressee without loading the whole user (bulk paths)."""
+
+    id: int
+    telegram_id: int | None
 
 
 @dataclass(frozen=True, slots=True)
 class OutboxMessage:
     """One event to tell one person about, on every channel they can be reached on."""
 
-    user: User
+    user: Addressee
     kind: str
     payload: dict[str, Any]
     dedupe_key: str
     match_id: int | None = None
 
 
-def channels_for(user: User) -> list[str]:
+def channels_for(user: Addressee) -> list[str]:
     """The web inbox always; Telegram when the user has linked it."""
     return ["web", "telegram"] if user.telegram_id is not None else ["web"]
 

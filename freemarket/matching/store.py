@@ -12,7 +12,7 @@ from freemarket import notifications
 from freemarket.db import insert_ignoring_conflicts
 from freemarket.matching.engine import Listing, MatchCandidate
 from freemarket.models import Item, Match, User, utcnow
-from freemarket.notifications import OutboxMessage
+from freemarket.notifications import OutboxMessage, Recipient
 
 # Scores are floats from the same computation; a smaller move is noise, not a change worth a write.
 SCORE_EPSILON = 1e-6
@@ -196,19 +196,23 @@ def _notify(
 ) -> int:
     if not loud:
         return 0
-    pairs = [(c.want_id, c.offer_id) for c in loud]
-    item_ids = {i for pair in pairs for i in pair}
+    item_ids = sorted({i for c in loud for i in (c.want_id, c.offer_id)})
+    # Plain rows with the owner joined in: one query per chunk, not one per item or owner.
     items = {
-        i.id: i
-        for chunk in _chunks(sorted(item_ids))
-        for i in session.scalars(select(Item).where(Item.id.in_(chunk)))
+        row.id: row
+        for chunk in _chunks(item_ids)
+        for row in session.execute(
+            select(Item.id, Item.title, User.id.label("owner_id"), User.telegram_id)
+            .join(User, User.id == Item.user_id)
+            .where(Item.id.in_(chunk))
+        )
     }
     messages = []
     for candidate in loud:
         want, offer = items[candidate.want_id], items[candidate.offer_id]
         messages.append(
             OutboxMessage(
-                user=want.owner,
+                user=Recipient(id=want.owner_id, telegram_id=want.telegram_id),
                 kind="match",
                 payload={
                     "want_item_id": want.id,
