@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint test-tools clean
+.PHONY: install run test lint test-tools frontend clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## Create the virtualenv and install FreeMarket with its test tools.
 
-run: install  ## Migrate, load demo data, and start everything on SQLite.
+frontend:  ## Build the web UI into frontend/dist (skipped when up to date).
+	@bash scripts/build-frontend.sh
+
+run: install frontend  ## Migrate, load demo data, and start everything on SQLite.
 	$(BIN)/freemarket migrate
 	$(BIN)/freemarket demo
 	$(BIN)/freemarket up
@@ -26,7 +29,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: install test-tools lint  ## Install what is needed and run the whole suite.
+test: install test-tools lint frontend  ## Install what is needed and run the whole suite.
 	$(BIN)/pytest
 
 clean:

@@ -20,6 +20,8 @@ METADATA_MAX_BYTES = 4096
 EDITABLE_FIELDS = frozenset(
     {"category", "title", "description", "meta", "city", "latitude", "longitude", "delivery"}
 )
+# Editable fields an item cannot be without: null is not a value for them.
+REQUIRED_FIELDS = frozenset({"category", "title", "description", "meta", "delivery"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,13 @@ def update_item(session: Session, *, item: Item, changes: dict[str, Any]) -> Ite
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
         raise InvalidInput(f"cannot change {', '.join(sorted(unknown))}")
+    cleared = sorted(
+        "metadata" if k == "meta" else k
+        for k in REQUIRED_FIELDS
+        if k in changes and changes[k] is None
+    )
+    if cleared:
+        raise InvalidInput(f"{', '.join(cleared)} cannot be null")
     if "category" in changes:
         _check_category(session, changes["category"])
     if "meta" in changes:

@@ -117,10 +117,18 @@ def update_user(session: Session, *, user: User, changes: dict[str, Any]) -> Use
     unknown = set(changes) - editable
     if unknown:
         raise InvalidInput(f"cannot change {', '.join(sorted(unknown))}")
+    _refuse_nulls(changes, required={"language"})
     for key, value in changes.items():
         setattr(user, key, value)
     session.flush()
     return user
+
+
+def _refuse_nulls(changes: dict[str, Any], *, required: set[str]) -> None:
+    """Null clears an optional field; a required one cannot be cleared."""
+    cleared = sorted(k for k in required if k in changes and changes[k] is None)
+    if cleared:
+        raise InvalidInput(f"{', '.join(cleared)} cannot be null")
 
 
 def set_banned(session: Session, *, user: User, banned: bool) -> User:
@@ -193,6 +201,7 @@ def get_profile(session: Session, user_id: int) -> Profile:
 
 def update_profile(session: Session, *, profile: Profile, changes: dict[str, Any]) -> Profile:
     """Apply changed profile fields."""
+    _refuse_nulls(changes, required={"data", "visibility"})
     if "visibility" in changes:
         _check_visibility(changes["visibility"])
     for key, value in changes.items():

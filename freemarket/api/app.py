@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine
@@ -23,11 +25,27 @@ from freemarket.api.routers import (
     reports,
     users,
 )
+from freemarket.api.schemas import InvalidOut, Message
 from freemarket.api.web import default_dist_dir, mount_web_ui
 from freemarket.db import get_engine
 from freemarket.metrics import PrometheusMiddleware
 from freemarket.ratelimit import make_rate_limiter
 from freemarket.settings import Settings, get_settings
+
+# Every error the API answers with, declared so clients (and the schema) know its shape.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": Message, "description": "The body is not parseable JSON"},
+    401: {"model": Message, "description": "No valid session (or a refused sign-in)"},
+    403: {"model": Message, "description": "Signed in, but not allowed (or no CSRF header)"},
+    404: {"model": Message, "description": "Not found, or not yours to see"},
+    409: {"model": Message, "description": "Conflicts with the current state"},
+    422: {"model": InvalidOut, "description": "Invalid input"},
+    429: {"model": Message, "description": "Too many requests; see Retry-After"},
+}
+# Sign-in through Telegram needs the bot token configured.
+EXTRA_RESPONSES: dict[object, dict[int | str, dict[str, Any]]] = {
+    auth: {503: {"model": Message, "description": "Telegram sign-in is not configured"}},
+}
 
 ROUTERS = (
     health,
@@ -61,7 +79,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         # Each uvicorn worker process builds its own app: this is where it learns to nudge.
         wakeup.configure(settings.redis_url)
     for module in ROUTERS:
-        app.include_router(module.router)
+        responses = (
+            {} if module is health else {**ERROR_RESPONSES, **EXTRA_RESPONSES.get(module, {})}
+        )
+        app.include_router(module.router, responses=responses)  # type: ignore[arg-type]
     errors.install(app)
     # Last, so that its catch-all route for client-side paths never shadows an API route.
     mount_web_ui(app, settings.web_dist_dir or default_dist_dir())

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
+from freemarket.api.middleware import security_headers
 from freemarket.errors import (
     Conflict,
     DomainError,
@@ -72,9 +73,12 @@ async def _integrity_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "conflicts with existing data"}, status_code=409)
 
 
-async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
-    return JSONResponse({"detail": "internal error"}, status_code=500)
+    # Starlette answers unhandled errors outside every middleware, SecurityHeaders included.
+    hsts = request.app.state.settings.secure_cookies
+    headers = {k.decode(): v.decode() for k, v in security_headers(hsts=hsts)}
+    return JSONResponse({"detail": "internal error"}, status_code=500, headers=headers)
 
 
 def install(app: FastAPI) -> None:

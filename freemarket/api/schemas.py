@@ -50,6 +50,20 @@ class Message(BaseModel):
     detail: str
 
 
+class ValidationIssue(BaseModel):
+    """One field that failed validation."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class InvalidOut(BaseModel):
+    """422: the request failed validation (a list of issues) or a rule (one sentence)."""
+
+    detail: str | list[ValidationIssue]
+
+
 class CategoryOut(BaseModel):
     """A listing category."""
 

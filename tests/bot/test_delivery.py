@@ -88,8 +88,14 @@ def test_same_event_is_never_queued_twice(db: Session, make_user: MakeUser) -> N
     assert user is not None
     again = notifications.enqueue(
         db,
-        [OutboxMessage(user=db.get(type(make_user("boris")), user), kind="match",  # type: ignore[arg-type]
-                       payload={}, dedupe_key="match:1:2")],
+        [
+            OutboxMessage(
+                user=db.get(type(make_user("boris")), user),
+                kind="match",  # type: ignore[arg-type]
+                payload={},
+                dedupe_key="match:1:2",
+            )
+        ],
     )
     assert again == 0
 

@@ -56,12 +56,23 @@ class FakeTelegram:
         if method in self.behaviours:
             return self.behaviours[method](method, params)
         if method == "getMe":
-            return ok({"id": 123456, "is_bot": True, "first_name": "FreeMarket",
-                       "username": "freemarket_test_bot"})
+            return ok(
+                {
+                    "id": 123456,
+                    "is_bot": True,
+                    "first_name": "FreeMarket",
+                    "username": "freemarket_test_bot",
+                }
+            )
         if method == "sendMessage":
-            return ok({"message_id": len(self.calls), "date": 1_700_000_000,
-                       "chat": {"id": int(params["chat_id"]), "type": "private"},
-                       "text": params.get("text", "")})
+            return ok(
+                {
+                    "message_id": len(self.calls),
+                    "date": 1_700_000_000,
+                    "chat": {"id": int(params["chat_id"]), "type": "private"},
+                    "text": params.get("text", ""),
+                }
+            )
         if method == "getWebhookInfo":
             return ok({"url": "", "has_custom_certificate": False, "pending_update_count": 0})
         return error(404, "Not Found: method not found")

@@ -10,9 +10,7 @@ from pathlib import Path
 import pytest
 
 MONITORING_DIR = Path(__file__).resolve().parents[2] / "monitoring"
-INSTALL_HINT = (
-    "run `make test-tools` (Debian: prometheus, prometheus-alertmanager)"
-)
+INSTALL_HINT = "run `make test-tools` (Debian: prometheus, prometheus-alertmanager)"
 
 
 def require_tool(*names: str) -> str:

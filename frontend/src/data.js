@@ -1,0 +1,156 @@
+// Small caches of things many pages show: categories, other users, items by id.
+import { useEffect, useState } from 'react';
+import { api } from './api.js';
+
+let categoriesPromise = null;
+const users = new Map();
+const items = new Map();
+
+export function forgetCaches() {
+  users.clear();
+  items.clear();
+}
+
+export function loadCategories() {
+  if (!categoriesPromise) {
+    categoriesPromise = api.get('/categories').then(
+      (res) => res.data,
+      (err) => {
+        categoriesPromise = null;
+        throw err;
+      },
+    );
+  }
+  return categoriesPromise;
+}
+
+export function useCategories() {
+  const [list, setList] = useState([]);
+  useEffect(() => {
+    let alive = true;
+    loadCategories().then((c) => alive && setList(c), () => {});
+    return () => {
+      alive = false;
+    };
+  }, []);
+  return list;
+}
+
+export function categoryName(categories, slug, lang) {
+  const c = categories.find((x) => x.slug === slug);
+  if (!c) return slug;
+  return lang === 'en' ? c.name_en : c.name_ru;
+}
+
+function cached(map, key, load) {
+  if (!map.has(key)) {
+    map.set(
+      key,
+      load().catch((err) => {
+        map.delete(key);
+        // Gone or hidden (e.g. exchanged and deactivated): show a placeholder, not an error.
+        if (err?.response?.status === 404) return null;
+        throw err;
+      }),
+    );
+  }
+  return map.get(key);
+}
+
+// Titles of items seen before, kept across reloads: an exchanged item leaves the market (the
+// API then hides it from everyone but its owner), yet the other party still wants its name.
+const TITLES_KEY = 'fm_item_titles';
+const TITLES_MAX = 300;
+
+function loadTitles() {
+  try {
+    const raw = JSON.parse(window.localStorage.getItem(TITLES_KEY) || '{}');
+    return raw && typeof raw === 'object' ? raw : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Remember the titles of these items (from a list, a match, an item page). */
+export function noteTitles(list) {
+  if (typeof window === 'undefined') return;
+  const titles = loadTitles();
+  let changed = false;
+  for (const it of list || []) {
+    if (it && it.id && typeof it.title === 'string' && titles[it.id] !== it.title) {
+      delete titles[it.id];
+      titles[it.id] = it.title;
+      changed = true;
+    }
+  }
+  if (!changed) return;
+  const keys = Object.keys(titles);
+  for (const k of keys.slice(0, Math.max(0, keys.length - TITLES_MAX))) delete titles[k];
+  try {
+    window.localStorage.setItem(TITLES_KEY, JSON.stringify(titles));
+  } catch {
+    /* storage full or disabled */
+  }
+}
+
+export const getUser = (id) => cached(users, id, () => api.get(`/users/${id}`).then((r) => r.data));
+export const getItem = (id) =>
+  cached(items, id, () =>
+    api.get(`/items/${id}`).then(
+      (r) => {
+        noteTitles([r.data]);
+        return r.data;
+      },
+      (err) => {
+        const title = err?.response?.status === 404 ? loadTitles()[id] : undefined;
+        if (title) return { id, title, active: false, gone: true };
+        throw err;
+      },
+    ),
+  );
+export function rememberItem(item) {
+  items.set(item.id, Promise.resolve(item));
+  noteTitles([item]);
+}
+
+/** {id: value} for the given ids, loaded through `getter`; missing ones map to null. */
+export function useMany(ids, getter, version = 0) {
+  const [found, setFound] = useState({});
+  const key = [...new Set(ids)].sort((a, b) => a - b).join(',');
+  useEffect(() => {
+    let alive = true;
+    const wanted = key ? key.split(',').map(Number) : [];
+    Promise.all(wanted.map((id) => getter(id).catch(() => null))).then((values) => {
+      if (!alive) return;
+      const out = {};
+      wanted.forEach((id, i) => {
+        out[id] = values[i];
+      });
+      setFound(out);
+    });
+    return () => {
+      alive = false;
+    };
+  }, [key, getter, version]);
+  return found;
+}
+
+export function displayName(user, t, meId) {
+  if (!user) return '';
+  if (meId && user.id === meId) return t('common.you');
+  return user.display_name || `@${user.username}`;
+}
+
+export function formatDate(value, lang) {
+  if (!value) return '';
+  // The API sends naive UTC timestamps on SQLite: read them as UTC.
+  const iso = /[zZ]|[+-]\d\d:\d\d$/.test(value) ? value : `${value}Z`;
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return value;
+  return d.toLocaleString(lang === 'en' ? 'en-GB' : 'ru-RU', {
+    day: 'numeric',
+    month: 'short',
+    hour: '2-digit',
+    minute: '2-digit',
+  });
+}

@@ -1,0 +1,1 @@
+"""Identity, exchanges, ratings and trust: the tests of that issue."""
