@@ -115,18 +115,22 @@ def insert_ignoring_conflicts(
 COPY_THRESHOLD = 2000
 
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
 def _copy_value(value: Any) -> str:
     """One field in PostgreSQL's COPY text format."""
     if value is None:
         return "\\N"
     if isinstance(value, bool):
         return "t" if value else "f"
+    if isinstance(value, int | float):
+        return str(value)  # str, not repr: numpy scalars repr as "np.float64(...)"
     if isinstance(value, dict | list):
         value = json.dumps(value, ensure_ascii=False)
     elif isinstance(value, datetime):
         value = value.isoformat()
-    text = str(value)
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return str(value).translate(_COPY_ESCAPES)
 
 
 def _copy_insert_ignoring_conflicts(
@@ -140,10 +144,15 @@ def _copy_insert_ignoring_conflicts(
     connection.exec_driver_sql(
         f'CREATE TEMP TABLE "{stage}" (LIKE "{table.name}" INCLUDING DEFAULTS) ON COMMIT DROP'
     )
+    # Columns that hold one value for the whole batch (a timestamp, a status) are encoded once.
+    constant = {
+        c: _copy_value(rows[0][c]) for c in columns if all(r[c] == rows[0][c] for r in rows)
+    }
     buffer = io.StringIO()
-    for row in rows:
-        buffer.write("\t".join(_copy_value(row[c]) for c in columns))
-        buffer.write("\n")
+    buffer.writelines(
+        "\t".join(constant[c] if c in constant else _copy_value(row[c]) for c in columns) + "\n"
+        for row in rows
+    )
     buffer.seek(0)
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     cursor.copy_expert(f'COPY "{stage}" ({column_list}) FROM STDIN', buffer)
