@@ -158,3 +158,12 @@ def auth_headers(db: Session) -> Callable[[User], dict[str, str]]:
         return {"Authorization": f"Bearer {issued.token}"}
 
     return _headers
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

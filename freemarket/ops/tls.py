@@ -179,6 +179,18 @@ def certificate_statuses(
     return [certificate_info(lineage_paths(config_dir, name)[0]) for name in names]
 
 
+def earliest_expiry(config_dir: Path, cert: Path | None = None) -> datetime | None:
+    """When the first of the served certificates expires; None if there is none to read.
+
+    For monitoring: it never raises, since a scrape must not fail over a missing file.
+    """
+    try:
+        found = certificate_statuses(config_dir, cert=cert)
+    except (TLSError, OSError):
+        return None
+    return min((c.not_after for c in found), default=None)
+
+
 # --- certbot --------------------------------------------------------------------------------
 
 
