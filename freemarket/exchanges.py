@@ -150,7 +150,12 @@ def propose(
         expires_at=now + deadline,
     )
     exchange.legs = [
-        ExchangeLeg(item_id=offer.id, from_user_id=offer.user_id, to_user_id=want.user_id)
+        ExchangeLeg(
+            item_id=offer.id,
+            want_item_id=want.id,
+            from_user_id=offer.user_id,
+            to_user_id=want.user_id,
+        )
         for want, offer in legs
     ]
     exchange.parties = [
@@ -243,11 +248,12 @@ def _reserve(session: Session, exchange: Exchange) -> None:
 
 
 def _retire_items(session: Session, exchange: Exchange) -> None:
-    """Exchanged items leave the market."""
+    """Exchanged offers leave the market, and so do the wants they fulfilled."""
     for leg in exchange.legs:
-        item = session.get(Item, leg.item_id)
-        if item is not None:
-            items.deactivate_item(session, item=item)
+        for item_id in (leg.item_id, leg.want_item_id):
+            item = session.get(Item, item_id) if item_id is not None else None
+            if item is not None:
+                items.deactivate_item(session, item=item)
 
 
 def _announce(session: Session, exchange: Exchange, *, actor: User | None, event: str) -> None:

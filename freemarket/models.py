@@ -245,10 +245,18 @@ class ExchangeLeg(Base):
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
     exchange_id: Mapped[int] = mapped_column(ForeignKey("exchanges.id", ondelete="CASCADE"))
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    # The want this leg fulfils (from the match it was proposed from), closed on completion.
+    want_item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="SET NULL"))
     from_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     to_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
 
     exchange: Mapped[Exchange] = relationship(back_populates="legs")
+    item: Mapped[Item] = relationship(foreign_keys=[item_id])
+
+    @property
+    def item_title(self) -> str:
+        """The title of the item that changes hands."""
+        return self.item.title
 
 
 class ExchangeParty(Base):

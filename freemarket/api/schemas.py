@@ -298,11 +298,13 @@ class ExchangeCreate(Strict):
 
 
 class ExchangeLegOut(BaseModel):
-    """One item going from one party to another."""
+    """One item going from one party to another (and the want it fulfils)."""
 
     model_config = ConfigDict(from_attributes=True)
 
     item_id: int
+    item_title: str
+    want_item_id: int | None
     from_user_id: int
     to_user_id: int
 

@@ -11,9 +11,10 @@ Rules (the caller has already dropped inactive items and banned users):
 
 from __future__ import annotations
 
+import gc
 import math
-import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,6 +25,7 @@ from freemarket.matching.text import normalize, stem, tokenize
 from freemarket.matching.vectorize import (
     CorpusStats,
     FeatureSpace,
+    fork_pool,
     weight_matrix,
 )
 
@@ -44,7 +46,10 @@ EXPLAIN_TERMS = 5
 # match); otherwise they just echo words already listed.
 _NGRAM_EXPLAIN_SHARE = 0.5
 _EARTH_KM = 6371.0
-N_THREADS = max(1, min(4, os.cpu_count() or 1))
+# One thread per product: the installed sparse_dot_topn gains nothing from more (measured), and
+# an OpenMP pool started in this process would hang the forked partition workers. Cores are
+# used by matching partitions in parallel processes instead (``_map_partitions``).
+N_THREADS = 1
 
 ProgressFn = Callable[[int, int], None]
 
@@ -147,6 +152,108 @@ def explain_pair(
     return [{"term": t, "weight": round(w, 4)} for t, w in ranked if w > 0]
 
 
+# pairs per chunk of the bulk explanation: bounds the memory of the gathered rows
+_EXPLAIN_CHUNK = 200_000
+
+
+def explain_pairs(
+    matrix: sp.csr_matrix,
+    want_rows: np.ndarray,
+    offer_rows: np.ndarray,
+    space: FeatureSpace,
+    listings: Sequence[Listing],
+) -> list[list[dict[str, str | float]]]:
+    """``explain_pair`` for many (want row, offer row) pairs of one matrix, in bulk.
+
+    The shared features of every pair come from one sparse elementwise product; grouping by
+    label and ranking are array operations, so Python only builds the output dicts.
+    """
+    out: list[list[dict[str, str | float]]] = []
+    for start in range(0, want_rows.size, _EXPLAIN_CHUNK):
+        part = slice(start, start + _EXPLAIN_CHUNK)
+        out.extend(_explain_chunk(matrix, want_rows[part], offer_rows[part], space, listings))
+    return out
+
+
+def _explain_chunk(
+    matrix: sp.csr_matrix,
+    want_rows: np.ndarray,
+    offer_rows: np.ndarray,
+    space: FeatureSpace,
+    listings: Sequence[Listing],
+) -> list[list[dict[str, str | float]]]:
+    n = want_rows.size
+    if n == 0:
+        return []
+    a = matrix[want_rows].astype(np.float64)
+    prod = a.multiply(matrix[offer_rows]).tocsr()  # float64, as explain_pair computes it
+    prod.sum_duplicates()
+    pair = np.repeat(np.arange(n), np.diff(prod.indptr))
+    cols, contrib = prod.indices, prod.data
+    uniq, inv = np.unique(cols, return_inverse=True)
+    # labels of the (few) distinct shared columns; ngram columns get label id -1
+    label_of: dict[str, int] = {}
+    col_label = np.fromiter(
+        (
+            -1
+            if c in space.ngram_columns
+            else label_of.setdefault(space.labels.get(c, "?"), len(label_of))
+            for c in uniq.tolist()
+        ),
+        np.int64,
+        uniq.size,
+    )
+    names = list(label_of)
+    label = col_label[inv]
+    is_ngram = label < 0
+    total = np.bincount(pair, weights=contrib, minlength=n)
+    ngram_sum = np.bincount(pair[is_ngram], weights=contrib[is_ngram], minlength=n)
+    words = ~is_ngram
+    # sum per (pair, label): two columns may carry one label (a concept and a typo of it)
+    key = pair[words] * max(1, len(names)) + label[words]
+    keys, kinv = np.unique(key, return_inverse=True)
+    weight = np.bincount(kinv, weights=contrib[words])
+    k_pair, k_label = keys // max(1, len(names)), keys % max(1, len(names))
+    # ties by label text, as explain_pair sorts
+    text_rank = np.empty(len(names), dtype=np.int64)
+    text_rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+    result: list[list[dict[str, str | float]]] = [[] for _ in range(n)]
+    typo = np.flatnonzero((ngram_sum > 0) & (ngram_sum >= _NGRAM_EXPLAIN_SHARE * total))
+    if typo.size:
+        # rare (typo matches): name the n-grams after a title word, pair by pair
+        typo_set = set(typo.tolist())
+        by_pair: dict[int, dict[str, float]] = {int(p): {} for p in typo.tolist()}
+        for p, lb, wt in zip(k_pair.tolist(), k_label.tolist(), weight.tolist(), strict=True):
+            if p in typo_set:
+                by_pair[p][names[lb]] = by_pair[p].get(names[lb], 0.0) + wt
+        for p in typo.tolist():
+            lo, hi = prod.indptr[p], prod.indptr[p + 1]
+            ngram_cols = {int(c) for c in cols[lo:hi][is_ngram[lo:hi]]}
+            name = _ngram_label(ngram_cols, space, listings[int(offer_rows[p])].title)
+            terms = by_pair[p]
+            terms[name] = terms.get(name, 0.0) + float(ngram_sum[p])
+            ranked = sorted(terms.items(), key=lambda kv: (-kv[1], kv[0]))[:EXPLAIN_TERMS]
+            result[p] = [{"term": t, "weight": round(wt, 4)} for t, wt in ranked if wt > 0]
+        keep = ~np.isin(k_pair, typo)
+        k_pair, k_label, weight = k_pair[keep], k_label[keep], weight[keep]
+    order = np.lexsort((text_rank[k_label], -weight, k_pair))
+    k_pair, k_label, weight = k_pair[order], k_label[order], weight[order]
+    starts = np.r_[0, np.flatnonzero(k_pair[1:] != k_pair[:-1]) + 1]
+    rank = np.arange(k_pair.size) - np.repeat(starts, np.diff(np.r_[starts, k_pair.size]))
+    sel = (rank < EXPLAIN_TERMS) & (weight > 0)
+    # np.round half-even on the binary value vs round(): equal except at exact .5 ties, which
+    # a sum of float products essentially never hits
+    rounded = np.round(weight[sel], 4)
+    for p, name, wt in zip(
+        k_pair[sel].tolist(),
+        [names[i] for i in k_label[sel].tolist()],
+        rounded.tolist(),
+        strict=True,
+    ):
+        result[p].append({"term": name, "weight": wt})
+    return result
+
+
 def _ngram_label(cols: set[int], space: FeatureSpace, title: str) -> str:
     from freemarket.matching.text import char_ngrams
 
@@ -176,9 +283,14 @@ class _Meta:
     def of(cls, listings: Sequence[Listing], codes: dict[str, int]) -> _Meta:
         """Arrays for a list of listings; city codes are assigned in ``codes``."""
 
+        by_raw: dict[str | None, int] = {}  # raw spelling -> code: city_key once per spelling
+
         def code(city: str | None) -> int:
-            key = city_key(city)
-            return -1 if key is None else codes.setdefault(key, len(codes))
+            c = by_raw.get(city)
+            if c is None:
+                key = city_key(city)
+                c = by_raw[city] = -1 if key is None else codes.setdefault(key, len(codes))
+            return c
 
         return cls(
             ids=np.fromiter((x.id for x in listings), np.int64, len(listings)),
@@ -203,11 +315,39 @@ def _topn(a: sp.csr_matrix, b: sp.csr_matrix, top_n: int, threshold: float) -> s
     return res.tocoo()
 
 
+def _order(group: np.ndarray, scores: np.ndarray, tiebreak: np.ndarray) -> np.ndarray:
+    """Argsort by group asc, score desc, tiebreak asc (``np.lexsort`` of the three, faster).
+
+    One sort of a packed (group, quantised score) key; only the rare runs of equal keys are
+    then ordered by ``tiebreak``. Scores closer than 2**-31 count as equal (they come from
+    float32 products, whose resolution is ~1e-7, and are rounded to 1e-6 for output).
+    """
+    if group.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    quant = np.round((1.0 - np.clip(scores, 0.0, 1.0)) * _SCORE_QUANT).astype(np.int64)
+    key = (np.asarray(group, dtype=np.int64) << 32) | quant
+    order = np.argsort(key, kind="quicksort")
+    k = key[order]
+    tied = np.zeros(k.size, dtype=bool)
+    same = k[1:] == k[:-1]
+    tied[1:] |= same
+    tied[:-1] |= same
+    if same.any():
+        # identical listings give identical scores: such runs can be long, sort them all at once
+        pos = np.flatnonzero(tied)
+        sub = order[pos]
+        order[pos] = sub[np.lexsort((tiebreak[sub], key[sub]))]
+    return order
+
+
+_SCORE_QUANT = float(1 << 31)
+
+
 def _select_topk(w: np.ndarray, o_ids: np.ndarray, scores: np.ndarray, top_k: int) -> np.ndarray:
     """Indices of the best top_k entries per want (score desc, then offer id asc)."""
     if w.size == 0:
         return np.zeros(0, dtype=np.int64)
-    order = np.lexsort((o_ids, -scores, w))
+    order = _order(w, scores, o_ids)
     ws = w[order]
     starts = np.r_[0, np.flatnonzero(ws[1:] != ws[:-1]) + 1]
     rank = np.arange(ws.size) - np.repeat(starts, np.diff(np.r_[starts, ws.size]))
@@ -260,11 +400,12 @@ def _pairs_for_partition(
     o = np.concatenate([p[1] for p in parts])
     s = np.concatenate([p[2] for p in parts]).astype(np.float64)
     ok = (wm.users[w] != om.users[o]) & (s >= threshold)
-    ok &= (
-        om.delivery[o]
-        | ((wm.city[w] == om.city[o]) & (wm.city[w] >= 0))
-        | (haversine_km(wm.lat[w], wm.lon[w], om.lat[o], om.lon[o]) <= radius_km)
-    )
+    place = om.delivery[o] | ((wm.city[w] == om.city[o]) & (wm.city[w] >= 0))
+    far = np.flatnonzero(~place & ok)  # distance only where delivery and city do not decide
+    if far.size:
+        wf, of = w[far], o[far]
+        place[far] = haversine_km(wm.lat[wf], wm.lon[wf], om.lat[of], om.lon[of]) <= radius_km
+    ok &= place
     w, o, s = w[ok], o[ok], s[ok]
     keep = _select_topk(w, om.ids[o], s, top_k)
     return w[keep], o[keep], s[keep]
@@ -321,6 +462,9 @@ class VectorizedCorpus:
     matrix: sp.csr_matrix
     stats: CorpusStats
     space: FeatureSpace
+    _columns: tuple[_Meta, np.ndarray, np.ndarray] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     @classmethod
     def build(
@@ -337,6 +481,16 @@ class VectorizedCorpus:
         stats = stats or CorpusStats.from_matrix(raw)
         return cls(list(listings), weight_matrix(raw, stats), stats, space)
 
+    def columns(self) -> tuple[_Meta, np.ndarray, np.ndarray]:
+        """Rule columns, kinds and categories of the rows, computed once."""
+        # callers matching category by category would rebuild them from every listing each time
+        if self._columns is None:
+            meta = _Meta.of(self.listings, {})
+            kinds = np.array([x.kind for x in self.listings])
+            cats = np.array([x.category for x in self.listings])
+            self._columns = (meta, kinds, cats)
+        return self._columns
+
     def vector(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         """Weighted vector of one row."""
         a, b = self.matrix.indptr[row], self.matrix.indptr[row + 1]
@@ -352,31 +506,26 @@ def match_corpus(
     categories: Iterable[str] | None = None,
     explain: bool = True,
     progress: ProgressFn | None = None,
+    workers: int | None = None,
 ) -> list[MatchCandidate]:
-    """Top-k offers per want of a vectorised corpus, optionally for some categories only."""
-    listings = corpus.listings
-    codes: dict[str, int] = {}
-    meta = _Meta.of(listings, codes)
-    kinds = np.array([x.kind for x in listings])
-    cats = np.array([x.category for x in listings])
+    """Top-k offers per want of a vectorised corpus, optionally for some categories only.
+
+    Large corpora match their category partitions in ``workers`` forked processes (default:
+    one per core, see ``vectorize.fork_pool``); the result does not depend on it.
+    """
+    meta, kinds, cats = corpus.columns()
     wants_all = np.flatnonzero(kinds == WANT)
     offers_all = np.flatnonzero(kinds == OFFER)
     wanted = sorted(set(cats[offers_all].tolist()) if categories is None else set(categories))
-    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    for done, category in enumerate(wanted):
+    tasks = []
+    for category in wanted:
         o_rows = offers_all[cats[offers_all] == category]
         w_rows = wants_all[(cats[wants_all] == category) | (cats[wants_all] == OTHER_CATEGORY)]
-        if o_rows.size and w_rows.size:
-            w, o, s = _pairs_for_partition(
-                corpus.matrix[w_rows],
-                _take(meta, w_rows),
-                corpus.matrix[o_rows],
-                _take(meta, o_rows),
-                top_k,
-                threshold,
-                radius_km,
-            )
-            found.append((w_rows[w], o_rows[o], s))
+        tasks.append((o_rows, w_rows))
+    state = (corpus.matrix, meta, top_k, threshold, radius_km)
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for done, pairs in enumerate(_map_partitions(state, tasks, workers)):
+        found.append(pairs)
         if progress is not None:
             progress(done + 1, len(wanted))
     if not found:
@@ -386,27 +535,104 @@ def match_corpus(
     s = np.concatenate([f[2] for f in found])
     # "other" wants collect candidates from every partition: keep their overall best k.
     keep = _select_topk(w, meta.ids[o], s, top_k)
-    return _candidates(corpus, w[keep], o[keep], s[keep], explain)
+    return _candidates(corpus, meta.ids, w[keep], o[keep], s[keep], explain)
+
+
+_PartitionState = tuple[sp.csr_matrix, "_Meta", int, float, float]
+_Pairs = tuple[np.ndarray, np.ndarray, np.ndarray]
+# Below this many stored entries a process pool costs more than it saves.
+_PARALLEL_MIN_NNZ = 2_000_000
+_partition_state: _PartitionState | None = None
+
+
+def _match_partition_rows(state: _PartitionState, o_rows: np.ndarray, w_rows: np.ndarray) -> _Pairs:
+    """(want row, offer row, score) of one category partition, in corpus rows."""
+    matrix, meta, top_k, threshold, radius_km = state
+    if not (o_rows.size and w_rows.size):
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0)
+    w, o, s = _pairs_for_partition(
+        matrix[w_rows],
+        _take(meta, w_rows),
+        matrix[o_rows],
+        _take(meta, o_rows),
+        top_k,
+        threshold,
+        radius_km,
+    )
+    return w_rows[w], o_rows[o], s
+
+
+def _match_in_worker(task: tuple[np.ndarray, np.ndarray]) -> _Pairs:
+    assert _partition_state is not None
+    return _match_partition_rows(_partition_state, *task)
+
+
+def _map_partitions(
+    state: _PartitionState, tasks: list[tuple[np.ndarray, np.ndarray]], workers: int | None
+) -> Iterator[_Pairs]:
+    """Results of every partition task, in order; in forked processes when it pays."""
+    global _partition_state
+    if state[0].nnz < _PARALLEL_MIN_NNZ or len(tasks) < 2:
+        workers = 1
+    with fork_pool(workers) as pool:
+        if pool is None:
+            for task in tasks:
+                yield _match_partition_rows(state, *task)
+            return
+        _partition_state = state  # the forked workers inherit it: the matrix is not copied
+        try:
+            # the products (sparse_dot_topn holds the GIL) run on every core this way
+            yield from pool.map(_match_in_worker, tasks)
+        finally:
+            _partition_state = None
 
 
 def _take(meta: _Meta, rows: np.ndarray) -> _Meta:
     return _Meta(*(getattr(meta, f)[rows] for f in meta.__dataclass_fields__))
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building millions of acyclic objects.
+
+    Each allocation burst would otherwise trigger full collections that walk every live
+    object (the listings, the candidates built so far): quadratic work for no garbage.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _candidates(
-    corpus: VectorizedCorpus, w: np.ndarray, o: np.ndarray, s: np.ndarray, explain: bool
+    corpus: VectorizedCorpus,
+    ids: np.ndarray,
+    w: np.ndarray,
+    o: np.ndarray,
+    s: np.ndarray,
+    explain: bool,
 ) -> list[MatchCandidate]:
-    out = []
-    for wi, oi, score in zip(w.tolist(), o.tolist(), s.tolist(), strict=True):
-        want, offer = corpus.listings[wi], corpus.listings[oi]
+    """MatchCandidates of (want row, offer row, score) triples; ``ids`` are the rows' ids."""
+    want_ids, offer_ids = ids[w], ids[o]
+    scores = np.minimum(np.round(s.astype(np.float64), 6), 1.0)
+    order = _order(np.unique(want_ids, return_inverse=True)[1], scores, offer_ids)
+    w, o, want_ids, offer_ids, scores = (x[order] for x in (w, o, want_ids, offer_ids, scores))
+    with _gc_paused():
         expl = (
-            explain_pair(corpus.vector(wi), corpus.vector(oi), corpus.space, offer.title)
+            explain_pairs(corpus.matrix, w, o, corpus.space, corpus.listings)
             if explain
-            else []
+            else [[] for _ in range(w.size)]
         )
-        out.append(MatchCandidate(want.id, offer.id, min(1.0, round(score, 6)), COMPUTED_BY, expl))
-    out.sort(key=lambda c: (c.want_id, -c.score, c.offer_id))
-    return out
+        return [
+            MatchCandidate(wid, oid, sc, COMPUTED_BY, ex)
+            for wid, oid, sc, ex in zip(
+                want_ids.tolist(), offer_ids.tolist(), scores.tolist(), expl, strict=True
+            )
+        ]
 
 
 def match_all(

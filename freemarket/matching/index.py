@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,11 +20,18 @@ from freemarket.matching.engine import (
     WANT,
     Listing,
     MatchCandidate,
+    _gc_paused,
     city_key,
     explain_pair,
     haversine_km,
 )
-from freemarket.matching.vectorize import CorpusStats, FeatureSpace, weight_vector
+from freemarket.matching.vectorize import (
+    N_FEATURES,
+    CorpusStats,
+    FeatureSpace,
+    weight_matrix,
+    weight_vector,
+)
 
 # Newly added documents wait in a small side segment; past this size they are merged into the
 # shard's inverted index, so an add costs O(1) and a merge is amortised.
@@ -50,6 +58,15 @@ class _Growable:
 
     def view(self) -> np.ndarray:
         return self._a[: self.n]
+
+    def extend(self, values: np.ndarray) -> None:
+        need = self.n + values.size
+        if need > self._a.size:
+            grown = np.full(max(need, 2 * self._a.size), self._fill, dtype=self._a.dtype)
+            grown[: self.n] = self._a[: self.n]
+            self._a = grown
+        self._a[self.n : need] = values
+        self.n = need
 
 
 @dataclass
@@ -88,6 +105,19 @@ class _Shard:
             self.reindex()
         return row
 
+    def load(self, listings: list[Listing], cities: np.ndarray, matrix: sp.csr_matrix) -> None:
+        """Fill an empty shard with many listings at once (rows of ``matrix``, float32)."""
+        n = len(listings)
+        self.ids.extend(np.fromiter((x.id for x in listings), np.int64, n))
+        self.users.extend(np.fromiter((x.user_id for x in listings), np.int64, n))
+        self.city.extend(cities)
+        self.delivery.extend(np.fromiter((bool(x.delivery) for x in listings), bool, n))
+        self.lat.extend(np.fromiter((_nan(x.lat) for x in listings), np.float64, n))
+        self.lon.extend(np.fromiter((_nan(x.lon) for x in listings), np.float64, n))
+        self.alive.extend(np.ones(n, dtype=bool))
+        self.vectors.extend(_rows(matrix))
+        self._index_matrix(matrix)
+
     def kill(self, row: int) -> None:
         self.alive.view()[row] = False
         self.vectors[row] = None
@@ -109,12 +139,20 @@ class _Shard:
             self.post_vals = np.zeros(0, dtype=np.float32)
             return
         r, c, v = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
-        order = np.lexsort((r, c))
-        c = c[order]
-        self.feats, starts = np.unique(c, return_index=True)
-        self.post_ptr = np.r_[starts, c.size].astype(np.int64)
-        self.post_rows = r[order]
-        self.post_vals = v[order].astype(np.float32)
+        self._index_matrix(
+            sp.csr_matrix((v, (r, c)), shape=(self.n_base, N_FEATURES)).astype(np.float32)
+        )
+
+    def _index_matrix(self, matrix: sp.csr_matrix) -> None:
+        """Inverted index (postings per feature) of all rows, from their CSR matrix."""
+        self.n_base = matrix.shape[0]
+        self._pending = None
+        csc = matrix.tocsc()  # one C pass: postings sorted by feature, then row
+        counts = np.diff(csc.indptr)
+        self.feats = np.flatnonzero(counts).astype(np.int32)
+        self.post_ptr = np.r_[csc.indptr[self.feats], csc.indptr[-1]].astype(np.int64)
+        self.post_rows = csc.indices.astype(np.int64)
+        self.post_vals = csc.data.astype(np.float32)
 
     def scores(self, vec: Vector) -> np.ndarray:
         """Dot product of a vector with every row (dense array over rows)."""
@@ -156,6 +194,20 @@ class _Shard:
 _EMPTY: Vector = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
 
 
+def _nan(x: float | None) -> float:
+    return math.nan if x is None else float(x)
+
+
+def _rows(matrix: sp.csr_matrix) -> list[Vector]:
+    """(columns, values) views of every row of a CSR matrix."""
+    idx, dat, ptr = matrix.indices, matrix.data, matrix.indptr.tolist()
+    return [(idx[a:b], dat[a:b]) for a, b in itertools.pairwise(ptr)]
+
+
+def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
+
+
 def _dense_query(vec: Vector, cols: np.ndarray) -> np.ndarray:
     out = np.zeros(cols.size)
     if cols.size:
@@ -195,7 +247,8 @@ class MatchIndex:
     ) -> MatchIndex:
         """Index many listings at once (idf over all of them, like ``match_all``)."""
         index = cls(radius_km=radius_km)
-        index._load(list({x.id: x for x in listings}.values()), None)  # last one per id wins
+        with _gc_paused():  # a million small objects, no cycles: see engine._gc_paused
+            index._load(list({x.id: x for x in listings}.values()), None)  # last one per id wins
         return index
 
     def __len__(self) -> int:
@@ -204,23 +257,40 @@ class MatchIndex:
     def __contains__(self, listing_id: object) -> bool:
         return listing_id in self._entries
 
-    def _load(self, listings: list[Listing], raws: list[Vector] | None) -> None:
-        if raws is None:
-            raws = [self.space.raw_vector(x.title, x.description) for x in listings]
-        self.stats = CorpusStats()
-        for cols, _ in raws:
-            self.stats.df[cols] += 1
-        self.stats.n_docs = len(raws)
+    def _load(self, listings: list[Listing], raw: sp.csr_matrix | None) -> None:
+        if raw is None:
+            raw = self.space.raw_matrix([(x.title, x.description) for x in listings])
+        self.stats = CorpusStats.from_matrix(raw)
+        weighted = weight_matrix(raw, self.stats)
+        raws = _rows(raw)
         self._entries, self._shards = {}, {}
-        for x, raw in zip(listings, raws, strict=True):
-            self._insert(x, raw, weight_vector(raw[0], raw[1], self.stats))
-        for shard in self._shards.values():
-            shard.reindex()
+        keys = [(x.kind, x.category) for x in listings]
+        groups: dict[tuple[str, str], list[int]] = {}
+        for i, key in enumerate(keys):
+            groups.setdefault(key, []).append(i)
+        for key, members in groups.items():
+            rows = np.array(members, dtype=np.int64)
+            shard = self._shards[key] = _Shard()
+            part = [listings[i] for i in members]
+            cities = np.fromiter((self._city(x.city) for x in part), np.int64, len(part))
+            shard.load(part, cities, weighted[rows])
+            for row, i in enumerate(members):
+                self._entries[listings[i].id] = _Entry(listings[i], raws[i], key, row)
 
     def refresh(self) -> None:
         """Recompute idf and every stored vector from the current listings."""
         entries = list(self._entries.values())
-        self._load([e.listing for e in entries], [e.raw for e in entries])
+        indptr = np.r_[0, np.cumsum([e.raw[0].size for e in entries])].astype(np.int64)
+        raw = sp.csr_matrix(
+            (
+                _concat([e.raw[1] for e in entries], np.float64),
+                _concat([e.raw[0] for e in entries], np.int32),
+                indptr,
+            ),
+            shape=(len(entries), N_FEATURES),
+        )
+        with _gc_paused():
+            self._load([e.listing for e in entries], raw)
 
     def _insert(self, x: Listing, raw: Vector, vec: Vector) -> None:
         key = (x.kind, x.category)
@@ -286,18 +356,22 @@ class MatchIndex:
             if shard is None or shard.ids.n == 0:
                 continue
             s = shard.scores(vec)
-            ok = (s >= threshold) & shard.alive.view() & (shard.users.view() != listing.user_id)
+            # rules only on rows that pass the threshold: a few hundred, not the whole shard
+            rows = np.flatnonzero(s >= threshold)
+            rows = rows[shard.alive.view()[rows] & (shard.users.view()[rows] != listing.user_id)]
             if listing.kind == WANT:
-                deliver = shard.delivery.view()
+                place = shard.delivery.view()[rows]
             else:
-                deliver = np.full(shard.ids.n, bool(listing.delivery))
-            place = deliver | ((shard.city.view() == city) & (city >= 0))
+                place = np.full(rows.size, bool(listing.delivery))
+            place = place | ((shard.city.view()[rows] == city) & (city >= 0))
             if listing.lat is not None and listing.lon is not None:
                 place |= (
-                    haversine_km(listing.lat, listing.lon, shard.lat.view(), shard.lon.view())
+                    haversine_km(
+                        listing.lat, listing.lon, shard.lat.view()[rows], shard.lon.view()[rows]
+                    )
                     <= self.radius_km
                 )
-            rows = np.flatnonzero(ok & place)
+            rows = rows[place]
             if rows.size > top_k:
                 ids = shard.ids.view()[rows]
                 rows = rows[np.lexsort((ids, -s[rows]))[:top_k]]

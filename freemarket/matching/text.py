@@ -108,19 +108,35 @@ def tokenize(text: str) -> list[str]:
     """
     out: list[str] = []
     for raw in _TOKEN_RE.findall(normalize(text)):
-        if _is_number(raw):
-            token = raw.replace(",", ".")
-            if len(token) > 1:
-                out.append(token)
-            continue
-        if raw.isalpha():
-            if len(raw) > 1:
-                out.append(raw)
-            continue
-        code = raw.translate(_HOMOGLYPHS).replace(",", ".")
-        out.append(code)
-        out.extend(p for p in _PARTS_RE.findall(code) if len(p) > 1)
+        out.extend(_raw_tokens(raw))
     return out
+
+
+@lru_cache(maxsize=200_000)
+def _raw_tokens(raw: str) -> tuple[str, ...]:
+    """Tokens of one regex match; cached because a corpus has few distinct words."""
+    if _is_number(raw):
+        token = raw.replace(",", ".")
+        return (token,) if len(token) > 1 else ()
+    if raw.isalpha():
+        return (raw,) if len(raw) > 1 else ()
+    code = raw.translate(_HOMOGLYPHS).replace(",", ".")
+    return (code, *(p for p in _PARTS_RE.findall(code) if len(p) > 1))
+
+
+_TOKEN_CACHE_MAX = 500_000
+
+
+@dataclass(frozen=True, slots=True)
+class _TokenInfo:
+    """What the analyser needs to know about one token, independent of its neighbours."""
+
+    stem: str
+    # (key, label) when the token stands alone: its concepts, or its stem
+    main: tuple[tuple[str, str], ...]
+    # (key, label) of its character n-grams (titles only)
+    grams: tuple[tuple[str, str], ...]
+    starts_phrase: bool
 
 
 @dataclass(frozen=True)
@@ -133,6 +149,29 @@ class Lexicon:
     max_len: int = 1
     # deletion neighbourhood (SymSpell) of long single-word stems, for one-typo correction
     _deletions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # first stems of multi-word phrases: other tokens skip the (costly) longer lookups
+    _phrase_starts: frozenset[str] = frozenset()
+    # per-token analysis, filled lazily (a corpus has tens of thousands of distinct tokens)
+    _tokens: dict[str, _TokenInfo] = field(default_factory=dict, compare=False, repr=False)
+
+    def token(self, token: str) -> _TokenInfo:
+        """Stem, single-word concepts and n-gram keys of a token (cached)."""
+        info = self._tokens.get(token)
+        if info is None:
+            st = stem(token)
+            concepts = self.surface.get(token) or self.phrases.get((st,))
+            if not concepts and len(token) > 1 and not token[0].isdigit():
+                concepts = self.correct(st)
+            main = tuple(("=" + c, c) for c in concepts) if concepts else ((st, token),)
+            grams = (
+                tuple(("#" + g, token) for g in char_ngrams(st))
+                if len(st) >= NGRAM_MIN_STEM and st.isalpha()
+                else ()
+            )
+            info = _TokenInfo(st, main, grams, st in self._phrase_starts)
+            if len(self._tokens) < _TOKEN_CACHE_MAX:
+                self._tokens[token] = info
+        return info
 
     def lookup(self, stems: tuple[str, ...]) -> tuple[str, ...] | None:
         """Concepts for a sequence of stems, or None."""
@@ -228,6 +267,7 @@ def parse_lexicon(lines: Iterable[str]) -> Lexicon:
         accessories=frozenset(accessories),
         max_len=max((len(k) for k in phrases), default=1),
         _deletions={k: tuple(v) for k, v in deletions.items()},
+        _phrase_starts=frozenset(k[0] for k in phrases if len(k) > 1),
     )
 
 
@@ -252,65 +292,96 @@ def char_ngrams(word_stem: str, n: int = NGRAM_SIZE) -> list[str]:
     return [padded[i : i + n] for i in range(len(padded) - n + 1)]
 
 
-def _segment_terms(
-    segment: str, lexicon: Lexicon, with_ngrams: bool, in_title: bool
-) -> list[tuple[str, str, float]]:
-    """(key, label, factor) per occurrence in one punctuation-delimited piece of text."""
-    all_tokens = tokenize(segment)
+def _count_segment(
+    segment: str,
+    lexicon: Lexicon,
+    in_title: bool,
+    counts: dict[str, float],
+    labels: dict[str, str],
+) -> None:
+    """Add the occurrences of one punctuation-delimited piece of text to ``counts``.
+
+    Each occurrence adds its factor (1, or less for words naming what an item is for); the
+    first occurrence of a key names it. N-grams (typo tolerance) are added for titles only.
+    """
     # factor per kept token: words after a target preposition in a title count less
     tokens: list[str] = []
     factors: list[float] = []
     factor = 1.0
-    for t in all_tokens:
+    for t in tokenize(segment):
         if in_title and t in TARGET_PREPOSITIONS:
             factor = TARGET_FACTOR
         if t not in STOP_WORDS:
             tokens.append(t)
             factors.append(factor)
-    stems = [stem(t) for t in tokens]
-    out: list[tuple[str, str, float]] = []
+    token_info = lexicon.token
+    infos = [token_info(t) for t in tokens]
+    n_tokens = len(tokens)
     i = 0
-    while i < len(tokens):
-        concepts: tuple[str, ...] | None = None
-        span = 1
-        for n in range(min(lexicon.max_len, len(tokens) - i), 0, -1):
-            concepts = lexicon.surface.get(tokens[i]) if n == 1 else None
-            concepts = concepts or lexicon.lookup(tuple(stems[i : i + n]))
-            if concepts:
-                span = n
-                break
-        if not concepts and len(tokens[i]) > 1 and not tokens[i][0].isdigit():
-            concepts = lexicon.correct(stems[i])
+    while i < n_tokens:
+        info = infos[i]
         f = factors[i]
-        if concepts:
-            out.extend(("=" + c, c, f) for c in concepts)
-        else:
-            out.append((stems[i], tokens[i], f))
-        if with_ngrams:
+        span = 1
+        entries = info.main
+        if info.starts_phrase:
+            # longest multi-word phrase first; most tokens start none and skip this
+            for n in range(min(lexicon.max_len, n_tokens - i), 1, -1):
+                concepts = lexicon.lookup(tuple(x.stem for x in infos[i : i + n]))
+                if concepts:
+                    span = n
+                    entries = tuple(("=" + c, c) for c in concepts)
+                    break
+        for key, label in entries:
+            c = counts.get(key)
+            if c is None:
+                counts[key] = f
+                labels[key] = label
+            else:
+                counts[key] = c + f
+        if in_title:
             for j in range(i, i + span):
-                st = stems[j]
-                if len(st) >= NGRAM_MIN_STEM and st.isalpha():
-                    out.extend(("#" + g, tokens[j], f) for g in char_ngrams(st))
+                for key, label in infos[j].grams:
+                    c = counts.get(key)
+                    if c is None:
+                        counts[key] = f
+                        labels[key] = label
+                    else:
+                        counts[key] = c + f
         # A Latin word followed by a number is usually a model ("iphone 13", "rtx 3060"):
         # add the joined code so it meets "iphone13" / "rtx3060" written without a space.
-        if span == 1 and i + 1 < len(tokens) and tokens[i].isascii() and tokens[i].isalpha():
+        if span == 1 and i + 1 < n_tokens and tokens[i].isascii() and tokens[i].isalpha():
             nxt = tokens[i + 1]
             if nxt[0].isdigit():
-                out.append((tokens[i] + nxt, f"{tokens[i]} {nxt}", f))
+                key = tokens[i] + nxt
+                c = counts.get(key)
+                if c is None:
+                    counts[key] = f
+                    labels[key] = f"{tokens[i]} {nxt}"
+                else:
+                    counts[key] = c + f
         i += span
-    return out
 
 
-def _field_terms(text: str, lexicon: Lexicon, in_title: bool) -> list[tuple[str, str, float]]:
-    """(key, label, factor) pairs of one field; n-grams (typo tolerance) only for the title."""
-    out: list[tuple[str, str, float]] = []
+def analyze_field(text: str, lexicon: Lexicon, in_title: bool) -> list[tuple[str, float, str]]:
+    """(key, weight, label) of one field: sublinear tf times the field's weight."""
+    counts: dict[str, float] = {}
+    labels: dict[str, str] = {}
     for segment in _SEGMENT_RE.split(text):
-        out.extend(_segment_terms(segment, lexicon, in_title, in_title))
-    if in_title and any(k[1:] in lexicon.accessories for k, _, _ in out if k.startswith("=")):
-        out = [
-            (k, label, f if k[1:] in lexicon.accessories else f * ACCESSORY_FACTOR)
-            for k, label, f in out
-        ]
+        _count_segment(segment, lexicon, in_title, counts, labels)
+    accessories = lexicon.accessories
+    if in_title and any(k[0] == "=" and k[1:] in accessories for k in counts):
+        # an accessory title: the other words name what it fits (x0.5 is exact in binary, so
+        # scaling the sum equals scaling each occurrence)
+        counts = {k: c if k[1:] in accessories else c * ACCESSORY_FACTOR for k, c in counts.items()}
+    field_weight = TITLE_WEIGHT if in_title else 1.0
+    out = []
+    log = math.log
+    for key, count in counts.items():
+        # sublinear tf; a lone down-weighted occurrence keeps its fraction
+        w = field_weight * (1.0 + log(count) if count >= 1.0 else count)
+        if key[0] == "#":
+            w *= NGRAM_WEIGHT
+        out.append((key, w, labels[key]))
     return out
 
 
@@ -319,15 +390,8 @@ def analyze(title: str, description: str, lexicon: Lexicon | None = None) -> lis
     lexicon = lexicon or load_lexicon()
     weights: dict[str, float] = {}
     labels: dict[str, str] = {}
-    for text, field_weight, in_title in ((title, TITLE_WEIGHT, True), (description, 1.0, False)):
-        counts: dict[str, float] = {}
-        for key, label, factor in _field_terms(text, lexicon, in_title):
-            counts[key] = counts.get(key, 0.0) + factor
-            labels.setdefault(key, label)
-        for key, count in counts.items():
-            # sublinear tf; a lone down-weighted occurrence keeps its fraction
-            w = field_weight * (1.0 + math.log(count) if count >= 1.0 else count)
-            if key.startswith("#"):
-                w *= NGRAM_WEIGHT
+    for text, in_title in ((title, True), (description, False)):
+        for key, w, label in analyze_field(text, lexicon, in_title):
             weights[key] = weights.get(key, 0.0) + w
+            labels.setdefault(key, label)
     return [Term(k, w, labels[k]) for k, w in weights.items()]

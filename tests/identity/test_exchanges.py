@@ -86,6 +86,11 @@ def test_complete_by_every_party_completes_and_retires_the_items(
     db.expire_all()
     item_ids = [leg["item_id"] for leg in done["legs"]]
     assert [db.get(Item, i).active for i in item_ids] == [False, False, False]  # type: ignore[union-attr]
+    # The wants the offers fulfilled are closed too, and every leg names what it moves.
+    want_ids = [leg["want_item_id"] for leg in done["legs"]]
+    assert None not in want_ids
+    assert [db.get(Item, i).active for i in want_ids] == [False, False, False]  # type: ignore[union-attr]
+    assert all(leg["item_title"] == db.get(Item, leg["item_id"]).title for leg in done["legs"])  # type: ignore[union-attr]
     for item_id in item_ids:
         assert world.client.get(f"/api/items/{item_id}", headers=vera.headers).status_code in (
             200,
