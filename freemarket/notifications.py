@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from freemarket.db import insert_ignoring_conflicts
@@ -88,3 +88,17 @@ def counts_by_status(session: Session) -> dict[str, int]:
         select(Notification.status, func.count()).group_by(Notification.status)
     ).all()
     return {status: int(count) for status, count in rows}
+
+
+def mark_read(session: Session, *, user_id: int) -> int:
+    """Mark every unread web notification of the user read; returns how many."""
+    result = session.execute(
+        update(Notification)
+        .where(
+            Notification.user_id == user_id,
+            Notification.channel == "web",
+            Notification.read_at.is_(None),
+        )
+        .values(read_at=utcnow())
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

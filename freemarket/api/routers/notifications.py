@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from freemarket import notifications
 from freemarket.api.deps import CurrentUser, DbSession
-from freemarket.api.schemas import NotificationOut
+from freemarket.api.schemas import Message, NotificationOut
 
 router = APIRouter(prefix="/api/notifications", tags=["notifications"])
 
@@ -22,3 +22,10 @@ def inbox(
         NotificationOut.model_validate(n)
         for n in notifications.inbox(db, user_id=user.id, limit=limit)
     ]
+
+
+@router.post("/read", response_model=Message)
+def mark_read(db: DbSession, user: CurrentUser) -> Message:
+    """Mark all your notifications read."""
+    count = notifications.mark_read(db, user_id=user.id)
+    return Message(detail=f"marked {count} notification(s) read")

@@ -34,6 +34,8 @@ export default function Inbox() {
     try {
       const res = await api.get('/notifications', { params: { limit: 100 } });
       setList(res.data);
+      // Seen now: the list keeps showing what was new, the server stops counting it.
+      if (res.data.some((n) => !n.read_at)) await api.post('/notifications/read');
     } catch (err) {
       setError(err);
     }
