@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from freemarket import auth
-from freemarket.db import session_factory
+from freemarket.db import unit_of_work
 from freemarket.errors import Forbidden, Unauthenticated
 from freemarket.models import User
 from freemarket.ratelimit import RateLimiter, enforce
@@ -27,15 +27,8 @@ def get_settings(request: Request) -> Settings:
 
 def get_db(request: Request) -> Iterator[Session]:
     """The request's unit of work: committed if the endpoint succeeds, else rolled back."""
-    session = session_factory(request.app.state.engine)()
-    try:
+    with unit_of_work(request.app.state.engine) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 # scope="function" commits before the response is sent, so a failed commit is never a 200.

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
+from tests.fakes.http import loopback_server
+
 Reply = tuple[int, dict[str, Any]]
+Answer = tuple[int, str, bytes]
 Behaviour = Callable[[str, dict[str, str]], Reply]
 
 
@@ -103,35 +104,17 @@ def fake_telegram(token: str = "123456:TEST-TOKEN") -> Iterator[FakeTelegram]:
     """Run the fake on a free loopback port for the duration of the block."""
     state = FakeTelegram(token=token)
 
-    class Handler(BaseHTTPRequestHandler):
-        def _handle(self) -> None:
-            path = urlparse(self.path).path.strip("/").split("/")
-            length = int(self.headers.get("Content-Length") or 0)
-            params = _parse_body(self.headers.get("Content-Type", ""), self.rfile.read(length))
-            params.update(dict(parse_qsl(urlparse(self.path).query)))
-            if len(path) != 2 or not path[0].startswith("bot"):
-                status, body = error(404, "Not Found")
-            else:
-                status, body = state.answer(path[0][3:], path[1], params)
-            payload = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+    def respond(_method: str, target: str, content_type: str, body: bytes) -> Answer:
+        url = urlparse(target)
+        params = _parse_body(content_type, body)
+        params.update(dict(parse_qsl(url.query)))
+        path = url.path.strip("/").split("/")
+        if len(path) != 2 or not path[0].startswith("bot"):
+            status, payload = error(404, "Not Found")
+        else:
+            status, payload = state.answer(path[0][3:], path[1], params)
+        return status, "application/json", json.dumps(payload).encode()
 
-        do_GET = _handle
-        do_POST = _handle
-
-        def log_message(self, *_args: object) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with loopback_server(respond) as url:
+        state.url = url
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()

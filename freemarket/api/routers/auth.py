@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -57,11 +58,27 @@ def _start_session(
     )
 
 
-def _spend(db: DbSession, identity: telegram_auth.TelegramIdentity, settings: Settings) -> None:
+def _telegram_session(
+    db: DbSession,
+    response: Response,
+    settings: Settings,
+    verify: Callable[..., telegram_auth.TelegramIdentity],
+    payload: object,
+    origin: str,
+) -> SessionOut:
+    """Verify a Telegram payload once, find or create its user, and start a session."""
+    identity = verify(
+        payload,
+        bot_token=_bot_token(settings),
+        now=utcnow(),
+        max_age_seconds=settings.telegram_auth_max_age_seconds,
+    )
     # A signed payload stays valid for the whole max-age window; remember it so that a copy
     # captured from a log or a proxy cannot sign in a second time.
     expires = identity.auth_date + timedelta(seconds=settings.telegram_auth_max_age_seconds)
     auth.spend_nonce(db, nonce=f"tg:{identity.signature}", expires_at=expires)
+    user = users.sign_in_telegram(db, identity=identity)
+    return _start_session(db, response, settings, user, origin)
 
 
 @router.post("/telegram", response_model=SessionOut, dependencies=[Depends(limit_signin)])
@@ -70,15 +87,9 @@ def telegram_widget(
 ) -> SessionOut:
     """Sign in with the Telegram Login Widget's payload."""
     fields = {k: str(v) for k, v in body.model_dump(exclude_none=True).items()}
-    identity = telegram_auth.verify_login_widget(
-        fields,
-        bot_token=_bot_token(settings),
-        now=utcnow(),
-        max_age_seconds=settings.telegram_auth_max_age_seconds,
+    return _telegram_session(
+        db, response, settings, telegram_auth.verify_login_widget, fields, "telegram-widget"
     )
-    _spend(db, identity, settings)
-    user = users.sign_in_telegram(db, identity=identity)
-    return _start_session(db, response, settings, user, "telegram-widget")
 
 
 @router.post("/webapp", response_model=SessionOut, dependencies=[Depends(limit_signin)])
@@ -86,15 +97,14 @@ def telegram_webapp(
     body: WebAppLogin, db: DbSession, settings: AppSettings, response: Response
 ) -> SessionOut:
     """Sign in from a Telegram Mini App with its `initData`."""
-    identity = telegram_auth.verify_webapp_init_data(
+    return _telegram_session(
+        db,
+        response,
+        settings,
+        telegram_auth.verify_webapp_init_data,
         body.init_data,
-        bot_token=_bot_token(settings),
-        now=utcnow(),
-        max_age_seconds=settings.telegram_auth_max_age_seconds,
+        "telegram-webapp",
     )
-    _spend(db, identity, settings)
-    user = users.sign_in_telegram(db, identity=identity)
-    return _start_session(db, response, settings, user, "telegram-webapp")
 
 
 @router.post("/code", response_model=SessionOut, dependencies=[Depends(limit_signin)])

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.fakes.http import loopback_server
+from tests.fakes.telegram import FakeTelegram
 
 GOOD_TOKEN = "123456:AAHgoodTokenForTests0123456789abcdef"
 
@@ -41,25 +42,13 @@ class FakeServer:
         return Route(404, "not found")
 
     def _bot_api(self, path: str) -> Route:
-        # The real API: /bot<token>/<method>, 401 {"ok":false,...} for a token it does not know.
+        # The real API's answers, from the shared fake, with this server's webhook state.
         token, _, method = path.removeprefix("/bot").partition("/")
-        if token != GOOD_TOKEN:
-            return _json(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
-        if method == "getMe":
-            me = {
-                "id": 123456,
-                "is_bot": True,
-                "first_name": "FreeMarket",
-                "username": "freemarket_test_bot",
-                "can_join_groups": True,
-                "can_read_all_group_messages": False,
-                "supports_inline_queries": False,
-            }
-            return _json(200, {"ok": True, "result": me})
-        if method == "getWebhookInfo":
-            info = {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
-            return _json(200, {"ok": True, "result": {**info, **self.webhook}})
-        return _json(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+        telegram = FakeTelegram(token=GOOD_TOKEN)
+        status, body = telegram.answer(token, method, {})
+        if status == 200 and method == "getWebhookInfo":
+            body["result"] = {**body["result"], **self.webhook}
+        return _json(status, body)
 
 
 def _json(status: int, body: dict[str, Any]) -> Route:
@@ -71,25 +60,11 @@ def serve(server: FakeServer | None = None) -> Iterator[FakeServer]:
     """Run `server` on a free loopback port for the block; its `url` is set inside."""
     fake = server or FakeServer()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            route = fake.answer(self.path.split("?")[0])
-            body = route.body.encode() if isinstance(route.body, str) else route.body
-            self.send_response(route.status)
-            self.send_header("Content-Type", route.content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def respond(_method: str, target: str, _type: str, _body: bytes) -> tuple[int, str, bytes]:
+        route = fake.answer(target.split("?")[0])
+        body = route.body.encode() if isinstance(route.body, str) else route.body
+        return route.status, route.content_type, body
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    fake.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with loopback_server(respond) as url:
+        fake.url = url
         yield fake
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
