@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections import defaultdict
 from collections.abc import Iterable
@@ -33,6 +32,7 @@ from freemarket.ops.checks import (
     missing_sqlite_file,
 )
 from freemarket.ops.compose import DEFAULT_COMPOSE_FILE, Compose, first_line
+from freemarket.ops.process import which
 from freemarket.settings import Settings
 
 DURATION_METRIC = "freemarket_http_request_duration_seconds"
@@ -157,7 +157,7 @@ def diagnose_nginx(config: Path | None, compose: Compose | None) -> CheckResult:
     """nginx accepts its configuration (locally with -c, or inside the running container)."""
     name = "web: nginx config"
     if config is not None:
-        if shutil.which("nginx") is None:
+        if which("nginx") is None:
             return CheckResult(name, SKIP, "nginx is not installed here", "apt-get install nginx")
         ok, verdict = nginx_test(config)
         return CheckResult(name, PASS if ok else FAIL, verdict, "" if ok else f"fix {config}")

@@ -18,9 +18,20 @@ class OperationFailed(FreeMarketError):
     """An operations task could not be carried out (a tool is missing or failed)."""
 
 
+# Administration tools (nginx, certbot's helpers) live in sbin, which cron and non-login shells
+# often leave off PATH; look there too rather than report them missing.
+SBIN_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")
+
+
+def which(name: str) -> str | None:
+    """The full path of executable `name` on PATH or in the sbin directories, or None."""
+    path = os.pathsep.join([os.environ.get("PATH", os.defpath), *SBIN_DIRS])
+    return shutil.which(name, path=path)
+
+
 def require_tool(name: str, package: str | None = None) -> str:
     """The full path of executable `name`, or an error saying how to install it."""
-    found = shutil.which(name)
+    found = which(name)
     if found is None:
         hint = f" (install the `{package}` package)" if package else ""
         raise OperationFailed(f"`{name}` is not installed or not on PATH{hint}")

@@ -6,13 +6,12 @@ import ipaddress
 import os
 import re
 import shlex
-import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from freemarket.ops.process import OperationFailed, require_tool, run, write_atomically
+from freemarket.ops.process import OperationFailed, require_tool, run, which, write_atomically
 
 ACME_SERVERS = {
     "letsencrypt": "https://acme-v02.api.letsencrypt.org/directory",
@@ -316,7 +315,7 @@ def reload_web_server(
     if command:
         run(shlex.split(command), what=f"reload command `{command}`", timeout=120)
         return ReloadOutcome(True, f"reloaded with `{command}`")
-    nginx = shutil.which("nginx")
+    nginx = which("nginx")
     if nginx is None:
         return ReloadOutcome(False, "nginx is not installed here; reload skipped")
     if not _process_alive(pid_file):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from freemarket.ops.process import which
 
 MONITORING_DIR = Path(__file__).resolve().parents[2] / "monitoring"
 INSTALL_HINT = "run `make test-tools` (Debian: prometheus, prometheus-alertmanager)"
@@ -16,7 +17,7 @@ INSTALL_HINT = "run `make test-tools` (Debian: prometheus, prometheus-alertmanag
 def require_tool(*names: str) -> str:
     """Return the path of the first tool found; fail under CI=true, else skip, if none is."""
     for name in names:
-        path = shutil.which(name)
+        path = which(name)
         if path:
             return path
     reason = f"{' / '.join(names)} not installed: {INSTALL_HINT}"

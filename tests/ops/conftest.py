@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import struct
 import subprocess
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from freemarket.ops.process import which
 from tests.cli.conftest import FREEMARKET, Result, cli_env
 
 OpsRun = Callable[..., Result]
@@ -23,7 +23,7 @@ OpsRun = Callable[..., Result]
 
 def require_tool(name: str) -> str:
     """The tool's path; missing, the test is skipped (with the reason) or, under CI, failed."""
-    found = shutil.which(name)
+    found = which(name)
     if found is None:
         reason = f"`{name}` is not installed (run `make test-tools`)"
         if os.environ.get("CI") == "true":

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from freemarket.ops import tls
-from freemarket.ops.process import OperationFailed
+from freemarket.ops.process import OperationFailed, which
 from tests.ops.conftest import OpsRun
 
 
@@ -67,7 +66,7 @@ def test_reload_outcomes(tmp_path: Path) -> None:
     assert ran.reloaded and (tmp_path / "reloaded").exists()
     with pytest.raises(OperationFailed, match="reload command"):
         tls.reload_web_server("false")
-    if shutil.which("nginx"):
+    if which("nginx"):
         skipped = tls.reload_web_server(pid_file=tmp_path / "nginx.pid")
         assert not skipped.reloaded and "not running" in skipped.message
 
