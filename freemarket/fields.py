@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from freemarket.models import CITY_MAX, CONTACT_MAX, DESCRIPTION_MAX, TITLE_MAX, USERNAME_MAX
 
@@ -61,3 +61,13 @@ def check_json_safe(value: object) -> object:
         for item in value:
             check_json_safe(item)
     return value
+
+
+class JsonSafeModel(BaseModel):
+    """A body or record refusing NUL, lone surrogates and NaN/Infinity anywhere in it."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _json_safe(cls, data: Any) -> Any:
+        """They can be neither stored nor returned, so they are refused on the way in."""
+        return check_json_safe(data)

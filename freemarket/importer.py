@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -19,25 +19,19 @@ from freemarket.fields import (
     Contact,
     Description,
     ExternalId,
+    JsonSafeModel,
     Kind,
     Language,
     Slug,
     TelegramId,
     Title,
     Username,
-    check_json_safe,
 )
 from freemarket.models import Item, User
 
 
-class _Record(BaseModel):
+class _Record(JsonSafeModel):
     model_config = ConfigDict(extra="ignore")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _json_safe(cls, data: Any) -> Any:
-        """Refuse NUL, lone surrogates and NaN/Infinity: they cannot be stored."""
-        return check_json_safe(data)
 
 
 class UserRecord(_Record):
@@ -63,7 +57,7 @@ class ItemRecord(_Record):
     description: Description = ""
     city: City | None = None
     delivery: bool = False
-    metadata: dict[str, Any] = {}
+    metadata: dict[str, Any] = Field(default_factory=dict)
     active: bool = True
 
 

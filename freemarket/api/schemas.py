@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from freemarket.fields import (
     MAX_ID,
@@ -14,6 +14,7 @@ from freemarket.fields import (
     Contact,
     DbId,
     Description,
+    JsonSafeModel,
     Kind,
     Language,
     Latitude,
@@ -23,7 +24,6 @@ from freemarket.fields import (
     Title,
     Username,
     Visibility,
-    check_json_safe,
 )
 from freemarket.models import COMMENT_MAX
 
@@ -32,16 +32,10 @@ PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
-class Strict(BaseModel):
+class Strict(JsonSafeModel):
     """Request bodies reject unknown fields, so a typo is an error and not silently lost."""
 
     model_config = ConfigDict(extra="forbid")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _json_safe(cls, data: Any) -> Any:
-        """Refuse lone surrogates and NaN/Infinity anywhere: they cannot be stored or returned."""
-        return check_json_safe(data)
 
 
 class Message(BaseModel):
