@@ -122,3 +122,33 @@ def test_env_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     env_file.write_text("DATABASE_URL=postgresql://from-env-file@h/db\n", encoding="utf-8")
     settings = Settings(_env_file=env_file)  # type: ignore[call-arg]
     assert settings.database_url == "postgresql://from-env-file@h/db"
+
+
+def test_env_example_documents_every_setting() -> None:
+    """Every Settings field appears in .env.example, and nothing there is unknown."""
+    from freemarket.settings import Settings
+
+    example = Path(__file__).resolve().parents[1] / ".env.example"
+    documented = {
+        line.split("=", 1)[0].strip()
+        for line in example.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.lstrip().startswith("#") and "=" in line
+    }
+    fields = {name.upper() for name in Settings.model_fields}
+    assert fields - documented == set(), "settings missing from .env.example"
+    assert documented - fields == set(), ".env.example names settings that do not exist"
+
+
+def test_matching_defaults_agree_with_the_engine() -> None:
+    """Settings' matching defaults are the engine's documented ones."""
+    from freemarket.matching.engine import (
+        DEFAULT_NOTIFY_THRESHOLD,
+        DEFAULT_SHOW_THRESHOLD,
+        DEFAULT_TOP_K,
+    )
+    from freemarket.settings import Settings
+
+    settings = Settings(_env_file=None)
+    assert settings.match_show_threshold == DEFAULT_SHOW_THRESHOLD
+    assert settings.match_notify_threshold == DEFAULT_NOTIFY_THRESHOLD
+    assert settings.match_top_k == DEFAULT_TOP_K
