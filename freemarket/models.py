@@ -162,6 +162,8 @@ class Item(Base):
         Index("ix_items_active_kind_category", "active", "kind", "category"),
         Index("ix_items_user_id", "user_id"),
         Index("ix_items_city", "city"),
+        # Workers fold "items changed since I last looked" into their index on every pass.
+        Index("ix_items_updated_at", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
