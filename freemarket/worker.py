@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from freemarket import jobs, metrics, wakeup
@@ -69,35 +69,52 @@ class MatchWorker:
         self.batch_size = batch_size
         self.index: MatchIndex | None = None
         self.watermark: datetime | None = None
+        # Versions (id → updated_at) already folded in within the overlap window, so a pass
+        # that looks back over the window skips them instead of re-indexing them every time.
+        self.recent: dict[int, datetime] = {}
 
     def _sync_index(self, session: Session) -> None:
         # Other workers (and the API) change items too: fold every change since the last look
         # into this worker's index before matching against it.
         if self.index is None:
             self.index = MatchIndex.build(load_listings(session))
-            self.watermark = session.scalar(
-                select(Item.updated_at).order_by(Item.updated_at.desc()).limit(1)
-            )
+            self.watermark = session.scalar(select(func.max(Item.updated_at)))
+            if self.watermark is not None:
+                recent = session.execute(
+                    select(Item.id, Item.updated_at).where(
+                        Item.updated_at >= self.watermark - SYNC_OVERLAP
+                    )
+                )
+                self.recent = {item_id: updated_at for item_id, updated_at in recent}
             return
-        if self.watermark is None:
-            changed = session.scalars(select(Item).order_by(Item.updated_at))
-        else:
-            changed = session.scalars(
-                select(Item)
-                .where(Item.updated_at >= self.watermark - SYNC_OVERLAP)
-                .order_by(Item.updated_at)
-            )
-        for item in changed:
-            self._apply_to_index(session, item)
-            self.watermark = max(self.watermark or item.updated_at, item.updated_at)
+        since = (self.watermark or datetime.min.replace(tzinfo=UTC)) - SYNC_OVERLAP
+        versions = session.execute(
+            select(Item.id, Item.updated_at)
+            .where(Item.updated_at >= since)
+            .order_by(Item.updated_at)
+        ).tuples()
+        for item_id, updated_at in list(versions):
+            if self.recent.get(item_id) == updated_at:
+                continue
+            item = session.get(Item, item_id)
+            if item is not None:
+                self._apply_to_index(session, item)
+            self.watermark = max(self.watermark or updated_at, updated_at)
+        if self.watermark is not None:
+            horizon = self.watermark - SYNC_OVERLAP
+            self.recent = {k: v for k, v in self.recent.items() if v >= horizon}
 
     def _apply_to_index(self, session: Session, item: Item) -> bool:
+        """Bring the index in line with the item; True when it is matchable."""
         assert self.index is not None
-        if is_matchable(session, item):
+        if not is_matchable(session, item):
+            self.index.remove(item.id)
+            return False
+        # Vectorise a version only once, however many passes and jobs look at it.
+        if self.recent.get(item.id) != item.updated_at or item.id not in self.index:
             self.index.add(to_listing(item))
-            return True
-        self.index.remove(item.id)
-        return False
+            self.recent[item.id] = item.updated_at
+        return True
 
     def _rematch_want(self, session: Session, want: Item, result: BatchResult) -> None:
         """Make a want's stored matches its current top-k offers."""

@@ -210,3 +210,29 @@ def test_a_failing_job_is_retried_later_and_others_proceed(
     job = db.scalar(select(Job))
     assert job is not None and job.attempts == 1 and job.status == "pending"
     assert "unknown job kind" in (job.last_error or "")
+
+
+def test_idle_passes_do_not_reindex_unchanged_items(
+    engine: Engine,
+    settings: Settings,
+    make_user: MakeUser,
+    post_item: PostItem,
+    run_worker: Callable[[], BatchResult],
+) -> None:
+    """Looking back over the overlap window skips versions already folded into the index."""
+    anna = make_user("anna", city="Москва")
+    post_item(anna, kind="want", category="books", title="Учебник физики")
+    worker = MatchWorker(engine, settings)
+    worker.run_once()  # builds the index
+    assert worker.index is not None
+    added: list[int] = []
+    original = worker.index.add
+    worker.index.add = lambda listing: (added.append(listing.id), original(listing))  # type: ignore[method-assign]
+    worker.run_once()
+    worker.run_once()
+    assert added == []  # nothing changed: nothing re-indexed
+    post_item(anna, kind="want", category="books", title="Учебник химии")
+    worker.run_once()
+    assert len(added) == 1  # exactly the new item, once
+    worker.run_once()
+    assert len(added) == 1
