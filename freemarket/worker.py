@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -87,12 +87,10 @@ class MatchWorker:
                 )
                 self.recent = {item_id: updated_at for item_id, updated_at in recent}
             return
-        since = (self.watermark or datetime.min.replace(tzinfo=UTC)) - SYNC_OVERLAP
-        versions = session.execute(
-            select(Item.id, Item.updated_at)
-            .where(Item.updated_at >= since)
-            .order_by(Item.updated_at)
-        ).tuples()
+        query = select(Item.id, Item.updated_at).order_by(Item.updated_at)
+        if self.watermark is not None:  # None: the index was built from an empty database
+            query = query.where(Item.updated_at >= self.watermark - SYNC_OVERLAP)
+        versions = session.execute(query).tuples()
         for item_id, updated_at in list(versions):
             if self.recent.get(item_id) == updated_at:
                 continue

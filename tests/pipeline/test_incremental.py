@@ -236,3 +236,17 @@ def test_idle_passes_do_not_reindex_unchanged_items(
     assert len(added) == 1  # exactly the new item, once
     worker.run_once()
     assert len(added) == 1
+
+
+def test_a_worker_started_on_an_empty_database_picks_up_new_items(
+    engine: Engine, settings: Settings, make_user: MakeUser, post_item: PostItem, db: Session
+) -> None:
+    """The usual first boot: the worker starts before anything is posted."""
+    worker = MatchWorker(engine, settings)
+    assert worker.run_once().processed == 0
+    anna = make_user("anna", city="Москва")
+    boris = make_user("boris", city="Москва")
+    post_item(anna, kind="want", category="pets", title="Переноска для кошки")
+    post_item(boris, kind="offer", category="pets", title="Переноска для кошки пластиковая")
+    assert worker.run_until_idle().processed == 2
+    assert db.scalar(select(func.count()).select_from(Match)) == 1
