@@ -11,8 +11,10 @@ from sqlalchemy import Engine
 from freemarket.models import User
 from freemarket.settings import Settings
 from freemarket.worker import BatchResult, MatchWorker
+from tests.conftest import MakeUser
 
 PostItem = Callable[..., dict]
+Neighbours = tuple[User, User]
 
 
 @pytest.fixture
@@ -32,3 +34,9 @@ def post_item(client: TestClient, auth_headers: Callable[[User], dict[str, str]]
         return response.json()
 
     return _post
+
+
+@pytest.fixture
+def neighbours(make_user: MakeUser) -> Neighbours:
+    """Anna and Boris, both in Moscow, so their items may match without delivery."""
+    return make_user("anna", city="Москва"), make_user("boris", city="Москва")

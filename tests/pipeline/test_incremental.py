@@ -13,7 +13,7 @@ from freemarket.models import Job, Match, Notification, User
 from freemarket.settings import Settings
 from freemarket.worker import BatchResult, MatchWorker
 from tests.conftest import MakeUser
-from tests.pipeline.conftest import PostItem
+from tests.pipeline.conftest import Neighbours, PostItem
 
 Headers = Callable[[User], dict[str, str]]
 
@@ -76,15 +76,14 @@ def test_a_word_never_seen_before_still_matches(
 
 def test_edit_and_withdraw_update_matches(
     client: TestClient,
-    make_user: MakeUser,
+    neighbours: Neighbours,
     auth_headers: Headers,
     post_item: PostItem,
     run_worker: Callable[[], BatchResult],
     db: Session,
 ) -> None:
     """Editing an offer away drops its match, editing it back restores it, DELETE drops it."""
-    anna = make_user("anna", city="Москва")
-    boris = make_user("boris", city="Москва")
+    anna, boris = neighbours
     post_item(anna, kind="want", category="books", title="Книги Гарри Поттер")
     offer = post_item(boris, kind="offer", category="books", title="Гарри Поттер, все книги")
     run_worker()
@@ -140,15 +139,14 @@ def test_constraints_city_delivery_and_own_items(
 
 def test_ban_withdraws_matches_and_unban_restores(
     client: TestClient,
-    make_user: MakeUser,
+    neighbours: Neighbours,
     auth_headers: Headers,
     post_item: PostItem,
     run_worker: Callable[[], BatchResult],
     db: Session,
 ) -> None:
     """A banned user's offers leave everyone's matches; unbanning brings them back."""
-    anna = make_user("anna", city="Москва")
-    boris = make_user("boris", city="Москва")
+    anna, boris = neighbours
     post_item(anna, kind="want", category="tools", title="Перфоратор Bosch")
     post_item(boris, kind="offer", category="tools", title="Перфоратор Bosch GBH")
     run_worker()
@@ -167,7 +165,7 @@ def test_ban_withdraws_matches_and_unban_restores(
 def test_a_job_interrupted_midway_runs_again_without_duplicates(
     engine: Engine,
     settings: Settings,
-    make_user: MakeUser,
+    neighbours: Neighbours,
     post_item: PostItem,
     db: Session,
     monkeypatch: object,
@@ -175,8 +173,7 @@ def test_a_job_interrupted_midway_runs_again_without_duplicates(
     """A worker that dies mid-batch commits nothing; the next one does the job exactly once."""
     import pytest
 
-    anna = make_user("anna", city="Москва")
-    boris = make_user("boris", city="Москва")
+    anna, boris = neighbours
     post_item(anna, kind="want", category="garden", title="Газонокосилка электрическая")
     post_item(boris, kind="offer", category="garden", title="Газонокосилка Makita электрическая")
 
@@ -239,13 +236,12 @@ def test_idle_passes_do_not_reindex_unchanged_items(
 
 
 def test_a_worker_started_on_an_empty_database_picks_up_new_items(
-    engine: Engine, settings: Settings, make_user: MakeUser, post_item: PostItem, db: Session
+    engine: Engine, settings: Settings, neighbours: Neighbours, post_item: PostItem, db: Session
 ) -> None:
     """The usual first boot: the worker starts before anything is posted."""
     worker = MatchWorker(engine, settings)
     assert worker.run_once().processed == 0
-    anna = make_user("anna", city="Москва")
-    boris = make_user("boris", city="Москва")
+    anna, boris = neighbours
     post_item(anna, kind="want", category="pets", title="Переноска для кошки")
     post_item(boris, kind="offer", category="pets", title="Переноска для кошки пластиковая")
     assert worker.run_until_idle().processed == 2

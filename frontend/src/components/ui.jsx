@@ -1,5 +1,6 @@
 // Small shared pieces: error box, form field, chips, kind badge, stars.
 import { useId } from 'react';
+import { Link } from 'react-router-dom';
 import { errorMessage } from '../api.js';
 import { useI18n } from '../i18n.jsx';
 
@@ -132,5 +133,23 @@ export function IconText({ icon, children }) {
       </svg>
       {children}
     </span>
+  );
+}
+
+/** "Propose an exchange" button, or the note that one was proposed (with its id). */
+export function ProposeAction({ proposedId, busy, onPropose }) {
+  const { t } = useI18n();
+  return (
+    <div className="match-actions">
+      {proposedId ? (
+        <Notice>
+          {t('matches.proposed', { id: proposedId })} <Link to="/exchanges">{t('matches.seeExchanges')}</Link>
+        </Notice>
+      ) : (
+        <button type="button" className="btn btn-primary" disabled={busy} onClick={onPropose}>
+          {t('matches.propose')}
+        </button>
+      )}
+    </div>
   );
 }

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { Link } from 'react-router-dom';
 import { api } from '../api.js';
 import { useAuth } from '../auth.jsx';
-import { Chips, ErrorBox, KindBadge, Loading, Notice, ScoreBar } from '../components/ui.jsx';
+import { Chips, ErrorBox, KindBadge, Loading, ProposeAction, ScoreBar } from '../components/ui.jsx';
 import { categoryName, displayName, getUser, noteTitles, useCategories, useMany } from '../data.js';
 import { useI18n } from '../i18n.jsx';
 
@@ -106,18 +106,7 @@ export default function Matches() {
                     <Chips terms={terms} label={t('matches.why')} />
                   </div>
                 )}
-                <div className="match-actions">
-                  {proposed[m.id] ? (
-                    <Notice>
-                      {t('matches.proposed', { id: proposed[m.id] })}{' '}
-                      <Link to="/exchanges">{t('matches.seeExchanges')}</Link>
-                    </Notice>
-                  ) : (
-                    <button type="button" className="btn btn-primary" disabled={busy === m.id} onClick={() => propose(m)}>
-                      {t('matches.propose')}
-                    </button>
-                  )}
-                </div>
+                <ProposeAction proposedId={proposed[m.id]} busy={busy === m.id} onPropose={() => propose(m)} />
               </div>
             </li>
           );

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { Link } from 'react-router-dom';
 import { api } from '../api.js';
 import { useAuth } from '../auth.jsx';
-import { ErrorBox, Loading, Notice, ScoreBar } from '../components/ui.jsx';
+import { ErrorBox, Loading, ProposeAction, ScoreBar } from '../components/ui.jsx';
 import { displayName, getItem, getUser, useMany } from '../data.js';
 import { useI18n } from '../i18n.jsx';
 
@@ -79,17 +79,7 @@ export default function Trades() {
             </ol>
             <div className="match-foot">
               <ScoreBar score={tr.score} label={t('matches.score')} />
-              <div className="match-actions">
-                {proposed[key(tr)] ? (
-                  <Notice>
-                    {t('matches.proposed', { id: proposed[key(tr)] })} <Link to="/exchanges">{t('matches.seeExchanges')}</Link>
-                  </Notice>
-                ) : (
-                  <button type="button" className="btn btn-primary" disabled={busy === key(tr)} onClick={() => propose(tr)}>
-                    {t('matches.propose')}
-                  </button>
-                )}
-              </div>
+              <ProposeAction proposedId={proposed[key(tr)]} busy={busy === key(tr)} onPropose={() => propose(tr)} />
             </div>
           </li>
         ))}
