@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 import sys
 
-from freemarket.matching.engine import Listing
+from freemarket.matching.core.engine import Listing
 
 # product nouns per category (Russian and English), brands, and attributes
 CATEGORIES: dict[str, tuple[list[str], list[str]]] = {

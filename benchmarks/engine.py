@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from benchmarks.corpus import generate
-from freemarket.matching.engine import (
+from freemarket.matching.core.engine import (
     DEFAULT_RADIUS_KM,
     DEFAULT_SHOW_THRESHOLD,
     DEFAULT_TOP_K,
@@ -24,7 +24,7 @@ from freemarket.matching.engine import (
     _Meta,
     match_corpus,
 )
-from freemarket.matching.index import MatchIndex
+from freemarket.matching.core.index import MatchIndex
 
 
 def peak_rss_mb() -> float:

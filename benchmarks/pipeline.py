@@ -24,15 +24,16 @@ from sqlalchemy.engine import make_url
 
 from benchmarks.corpus import generate
 from benchmarks.engine import peak_rss_mb
-from freemarket import schema, wakeup
-from freemarket.db import make_engine, session_factory
-from freemarket.matching.engine import VectorizedCorpus, match_corpus
-from freemarket.matching.index import MatchIndex
+from freemarket.db import migrate
+from freemarket.db.models import Job, Match
+from freemarket.db.session import make_engine, session_factory
+from freemarket.infra import wakeup
+from freemarket.infra.settings import Settings
+from freemarket.matching.core.engine import VectorizedCorpus, match_corpus
+from freemarket.matching.core.index import MatchIndex
 from freemarket.matching.recompute import recompute
 from freemarket.matching.store import load_listings
-from freemarket.models import Job, Match
-from freemarket.settings import Settings
-from freemarket.worker import MatchWorker, thresholds_from
+from freemarket.matching.worker import MatchWorker, thresholds_from
 
 ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -46,7 +47,7 @@ def fresh_database(name: str) -> str:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    schema.upgrade(make_engine(url))
+    migrate.upgrade(make_engine(url))
     return url
 
 
@@ -155,7 +156,7 @@ def _serve(settings: Settings, port: int) -> Any:
 
 def bench_latency(n: int, queries: int) -> None:
     """From POST /api/items/ until the item's matches are committed, against an index of n."""
-    from freemarket import auth, users
+    from freemarket.domain import sessions, users
 
     url = fresh_database("fm_bench")
     load_corpus(url, n)
@@ -176,7 +177,7 @@ def bench_latency(n: int, queries: int) -> None:
     server = _serve(settings, 8765)
     with session_factory(engine)() as session:
         poster = users.get_user(session, 1)
-        token = auth.issue_token(
+        token = sessions.issue_token(
             session, user=poster, ttl=__import__("datetime").timedelta(hours=1)
         ).token
         session.commit()

@@ -45,7 +45,7 @@ def bot(
             await telegram.session.close()  # type: ignore[attr-defined]
 
     if metrics_port and not once:
-        from freemarket.metrics import start_metrics_server
+        from freemarket.infra.metrics import start_metrics_server
 
         start_metrics_server(metrics_port)
     asyncio.run(main())

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session
 
-    from freemarket.settings import Settings
+    from freemarket.infra.settings import Settings
 
 console = Console()
 err_console = Console(stderr=True)
@@ -29,14 +29,14 @@ DOMAIN_OPTION = typer.Option(None, "--domain", help="The public domain (default:
 
 def settings() -> Settings:
     """The settings of this process (environment and `.env`)."""
-    from freemarket.settings import get_settings
+    from freemarket.infra.settings import get_settings
 
     return get_settings()
 
 
 def engine() -> Engine:
     """The engine for the configured database."""
-    from freemarket.db import get_engine
+    from freemarket.db.session import get_engine
 
     return get_engine(settings().effective_database_url)
 
@@ -44,7 +44,7 @@ def engine() -> Engine:
 @contextmanager
 def transaction() -> Iterator[Session]:
     """The command's unit of work: one transaction, committed when the command succeeds."""
-    from freemarket.db import unit_of_work
+    from freemarket.db.session import unit_of_work
 
     with unit_of_work(engine()) as session:
         yield session

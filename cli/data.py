@@ -12,11 +12,11 @@ from rich.progress import Progress
 from cli.common import console, err_console, print_json, print_table, transaction
 
 if TYPE_CHECKING:
-    from freemarket.importer import ImportReport
+    from freemarket.domain.importer import ImportReport
 
 
 def _run_import(lines: list[str], *, label: str) -> ImportReport:
-    from freemarket.importer import import_lines
+    from freemarket.domain.importer import import_lines
 
     with Progress(console=err_console, transient=True) as progress, transaction() as session:
         task = progress.add_task(label, total=len(lines))
@@ -68,7 +68,7 @@ def demo(
     json_output: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Load demo users and items (safe to run again)."""
-    from freemarket.demo import DEMO_FILE
+    from freemarket.domain.demo import DEMO_FILE
 
     report = _run_import(DEMO_FILE.read_text(encoding="utf-8").splitlines(), label="demo data")
     _render(report, json_output=json_output)

@@ -44,7 +44,7 @@ def _recompute(*, categories: list[str], dry_run: bool, json_output: bool) -> No
     from rich.progress import Progress
 
     from freemarket.matching.recompute import partitions, recompute
-    from freemarket.worker import thresholds_from
+    from freemarket.matching.worker import thresholds_from
 
     with transaction() as session:
         chosen = categories or partitions(session)
@@ -100,11 +100,12 @@ def _render_recompute(report: RecomputeReport, *, json_output: bool) -> None:
 
 
 def _show_user(username: str, *, explain: bool, json_output: bool) -> None:
-    from freemarket import matches, users
+    from freemarket.domain import users
+    from freemarket.matching import queries
 
     with transaction() as session:
         user = users.get_user_by_username(session, username)
-        found = matches.matches_for_user(
+        found = queries.matches_for_user(
             session, user_id=user.id, min_score=settings().match_show_threshold
         )
         rows = [
@@ -125,7 +126,7 @@ def _show_user(username: str, *, explain: bool, json_output: bool) -> None:
                 "match_ids": t.match_ids,
                 "overlaps_with_other_trades": t.proposal.overlapping,
             }
-            for t in matches.trades_for_user(
+            for t in queries.trades_for_user(
                 session, user_id=user.id, min_score=settings().match_show_threshold
             )
         ]
@@ -159,8 +160,8 @@ def worker(
     import signal
     import threading
 
-    from freemarket import wakeup
-    from freemarket.worker import MatchWorker
+    from freemarket.infra import wakeup
+    from freemarket.matching.worker import MatchWorker
 
     settings().validate_for_startup()
     wakeup.configure(settings().redis_url)
@@ -173,7 +174,7 @@ def worker(
         )
         return
     if metrics_port:
-        from freemarket.metrics import start_metrics_server
+        from freemarket.infra.metrics import start_metrics_server
 
         start_metrics_server(metrics_port)
     stop = threading.Event()

@@ -14,10 +14,10 @@ def migrate(ctx: typer.Context) -> None:
     """Upgrade the database to the newest schema (run with no subcommand)."""
     if ctx.invoked_subcommand is not None:
         return
-    from freemarket import schema
+    from freemarket.db import migrate
 
-    before = schema.current_revision(engine())
-    status = schema.upgrade(engine())
+    before = migrate.current_revision(engine())
+    status = migrate.upgrade(engine())
     if before == status.current:
         console.print(f"database already at head ({status.head})")
     else:
@@ -27,9 +27,9 @@ def migrate(ctx: typer.Context) -> None:
 @app.command()
 def status(json_output: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Show the current revision, the head, and pending migrations."""
-    from freemarket import schema
+    from freemarket.db import migrate
 
-    state = schema.migration_status(engine())
+    state = migrate.migration_status(engine())
     if json_output:
         print_json(
             {
@@ -48,9 +48,9 @@ def status(json_output: bool = typer.Option(False, "--json", help="Print JSON.")
 @app.command()
 def check() -> None:
     """Exit 1 when the database is behind head or the models differ from the migrations."""
-    from freemarket import schema
+    from freemarket.db import migrate
 
-    problems = schema.check(engine())
+    problems = migrate.check(engine())
     if problems:
         for problem in problems:
             console.print(f"[red]✗[/red] {problem}")
@@ -63,7 +63,7 @@ def downgrade(
     revision: str = typer.Argument(..., help="Target revision id, 'base', or '-1'."),
 ) -> None:
     """Downgrade the database to REVISION."""
-    from freemarket import schema
+    from freemarket.db import migrate
 
-    state = schema.downgrade(engine(), revision)
+    state = migrate.downgrade(engine(), revision)
     console.print(f"database now at {state.current or 'base (empty)'}")

@@ -9,7 +9,7 @@ import typer
 from cli.common import console, print_json, print_table, transaction
 
 if TYPE_CHECKING:
-    from freemarket.models import Report
+    from freemarket.db.models import Report
 
 app = typer.Typer(help="List and resolve reports of items and users.")
 COLUMNS = ("id", "status", "item_id", "reported_user_id", "reporter_id", "reason", "created_at")
@@ -35,7 +35,7 @@ def list_reports(
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List reports (open ones by default)."""
-    from freemarket import reports
+    from freemarket.domain import reports
 
     with transaction() as session:
         rows = [
@@ -59,7 +59,7 @@ def resolve(
     note: str | None = typer.Option(None, help="Why, for the record."),
 ) -> None:
     """Close a report: dismiss it, hide the reported item, or ban the user behind it."""
-    from freemarket import audit, reports
+    from freemarket.domain import audit, reports
 
     with transaction() as session:
         report = reports.resolve_report(

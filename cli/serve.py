@@ -21,7 +21,7 @@ def serve(
     if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # Each worker process keeps its own counters; the multiprocess directory is how
         # /metrics adds them up. It must be set before any worker imports prometheus_client.
-        from freemarket.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
+        from freemarket.infra.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
 
         directory = prepare_multiprocess_dir(settings().data_dir / "prometheus")
         os.environ[MULTIPROC_ENV] = str(directory.resolve())
@@ -43,13 +43,14 @@ def up(
     """Migrate if needed, then run the API, the worker and (with a bot token) the bot here."""
     import threading
 
-    from freemarket import schema, wakeup
-    from freemarket.worker import MatchWorker
+    from freemarket.db import migrate
+    from freemarket.infra import wakeup
+    from freemarket.matching.worker import MatchWorker
 
     settings().validate_for_startup()
-    status = schema.migration_status(engine())
+    status = migrate.migration_status(engine())
     if not status.at_head:
-        schema.upgrade(engine())
+        migrate.upgrade(engine())
         console.print(f"migrated database to {status.head}")
     stop = threading.Event()
     wakeup.configure(settings().redis_url)

@@ -9,7 +9,7 @@ from cli.common import print_json, print_table, transaction
 
 def stats(json_output: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Show users, items, matches, backlog, notifications and exchanges at a glance."""
-    from freemarket.stats import domain_figures
+    from freemarket.domain.stats import domain_figures
 
     with transaction() as session:
         figures = domain_figures(session).as_dict()

@@ -12,7 +12,7 @@ from cli.common import console, print_json, print_mapping, print_table, settings
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from freemarket.models import User
+    from freemarket.db.models import User
 
 app = typer.Typer(help="Create, list, inspect, ban, promote users and issue their tokens.")
 
@@ -48,7 +48,7 @@ def create(
     json_output: bool = JsonOption,
 ) -> None:
     """Create a user."""
-    from freemarket import audit, users
+    from freemarket.domain import audit, users
 
     with transaction() as session:
         user = users.create_user(
@@ -78,7 +78,7 @@ def list_users(
     json_output: bool = JsonOption,
 ) -> None:
     """List users."""
-    from freemarket import users
+    from freemarket.domain import users
 
     with transaction() as session:
         rows = [
@@ -94,7 +94,7 @@ def list_users(
 @app.command()
 def show(username: str, json_output: bool = JsonOption) -> None:
     """Show everything about one user, including how their trust score is made."""
-    from freemarket import ratings, users
+    from freemarket.domain import ratings, users
 
     policy = ratings.TrustPolicy.from_settings(settings())
     with transaction() as session:
@@ -139,7 +139,7 @@ def show(username: str, json_output: bool = JsonOption) -> None:
 
 def _apply(username: str, action: str, change: Callable[[Session, User], object]) -> None:
     """Apply one audited change to a user, in one transaction."""
-    from freemarket import audit, users
+    from freemarket.domain import audit, users
 
     with transaction() as session:
         user = users.get_user_by_username(session, username)
@@ -151,7 +151,7 @@ def _apply(username: str, action: str, change: Callable[[Session, User], object]
 @app.command()
 def ban(username: str) -> None:
     """Ban a user: revoke their sessions and hide their items."""
-    from freemarket.users import set_banned
+    from freemarket.domain.users import set_banned
 
     _apply(username, "ban_user", lambda s, u: set_banned(s, user=u, banned=True))
 
@@ -159,7 +159,7 @@ def ban(username: str) -> None:
 @app.command()
 def unban(username: str) -> None:
     """Lift a ban."""
-    from freemarket.users import set_banned
+    from freemarket.domain.users import set_banned
 
     _apply(username, "unban_user", lambda s, u: set_banned(s, user=u, banned=False))
 
@@ -167,7 +167,7 @@ def unban(username: str) -> None:
 @app.command()
 def promote(username: str) -> None:
     """Make a user an admin."""
-    from freemarket.users import set_role
+    from freemarket.domain.users import set_role
 
     _apply(username, "promote_user", lambda s, u: set_role(s, user=u, role="admin"))
 
@@ -175,7 +175,7 @@ def promote(username: str) -> None:
 @app.command()
 def demote(username: str) -> None:
     """Make an admin a plain user again."""
-    from freemarket.users import set_role
+    from freemarket.domain.users import set_role
 
     _apply(username, "demote_user", lambda s, u: set_role(s, user=u, role="user"))
 
@@ -185,12 +185,12 @@ def login_link(username: str, json_output: bool = JsonOption) -> None:
     """Print a one-time sign-in link for the web UI (valid for LOGIN_CODE_TTL_MINUTES)."""
     from datetime import timedelta
 
-    from freemarket import audit, auth, users
+    from freemarket.domain import audit, sessions, users
 
     config = settings()
     with transaction() as session:
         user = users.get_user_by_username(session, username)
-        code = auth.issue_login_code(
+        code = sessions.issue_login_code(
             session, user=user, ttl=timedelta(minutes=config.login_code_ttl_minutes)
         )
         audit.record(
@@ -213,11 +213,11 @@ def login_link(username: str, json_output: bool = JsonOption) -> None:
 @app.command("logout-all")
 def logout_all(username: str) -> None:
     """Revoke every session of a user (signs them out everywhere)."""
-    from freemarket import audit, auth, users
+    from freemarket.domain import audit, sessions, users
 
     with transaction() as session:
         user = users.get_user_by_username(session, username)
-        revoked = auth.revoke_all(session, user=user)
+        revoked = sessions.revoke_all(session, user=user)
         audit.record(
             session,
             actor=None,
@@ -238,12 +238,12 @@ def token(
     """Issue a session token for a user (for API clients and scripts)."""
     from datetime import timedelta
 
-    from freemarket import audit, auth, users
+    from freemarket.domain import audit, sessions, users
 
     ttl = timedelta(hours=hours or settings().session_ttl_hours)
     with transaction() as session:
         user = users.get_user_by_username(session, username)
-        issued = auth.issue_token(session, user=user, ttl=ttl, origin="cli")
+        issued = sessions.issue_token(session, user=user, ttl=ttl, origin="cli")
         audit.record(
             session, actor=None, action="issue_token", target_type="user", target_id=user.id
         )

@@ -15,10 +15,11 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from freemarket import auth, schema, users
-from freemarket.db import make_engine, session_factory
-from freemarket.models import Base, User
-from freemarket.settings import Settings
+from freemarket.db import migrate
+from freemarket.db.models import Base, User
+from freemarket.db.session import make_engine, session_factory
+from freemarket.domain import sessions, users
+from freemarket.infra.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -55,7 +56,7 @@ def pg_database() -> Iterator[str]:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     engine = make_engine(url)
-    schema.upgrade(engine)
+    migrate.upgrade(engine)
     engine.dispose()
     yield url
     with admin.connect() as conn:
@@ -68,7 +69,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file that each test copies, so migrations run once per session."""
     path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
     engine = make_engine(f"sqlite:///{path}")
-    schema.upgrade(engine)
+    migrate.upgrade(engine)
     with engine.connect() as conn:
         conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
     engine.dispose()
@@ -153,7 +154,7 @@ def auth_headers(db: Session) -> Callable[[User], dict[str, str]]:
     """Bearer headers for a fresh session of a user."""
 
     def _headers(user: User) -> dict[str, str]:
-        issued = auth.issue_token(db, user=user, ttl=timedelta(hours=1), origin="test")
+        issued = sessions.issue_token(db, user=user, ttl=timedelta(hours=1), origin="test")
         db.commit()
         return {"Authorization": f"Bearer {issued.token}"}
 

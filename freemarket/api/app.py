@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine
 
-from freemarket import __version__, wakeup
+from freemarket import __version__
 from freemarket.api import errors
 from freemarket.api.middleware import BodySizeLimit, SecurityHeaders
 from freemarket.api.routers import (
@@ -27,10 +27,11 @@ from freemarket.api.routers import (
 )
 from freemarket.api.schemas import InvalidOut, Message
 from freemarket.api.web import default_dist_dir, mount_web_ui
-from freemarket.db import get_engine
-from freemarket.metrics import PrometheusMiddleware
-from freemarket.ratelimit import make_rate_limiter
-from freemarket.settings import Settings, get_settings
+from freemarket.db.session import get_engine
+from freemarket.infra import wakeup
+from freemarket.infra.metrics import PrometheusMiddleware
+from freemarket.infra.ratelimit import make_rate_limiter
+from freemarket.infra.settings import Settings, get_settings
 
 # Every error the API answers with, declared so clients (and the schema) know its shape.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -10,12 +10,12 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from freemarket import auth
-from freemarket.db import unit_of_work
+from freemarket.db.models import User
+from freemarket.db.session import unit_of_work
+from freemarket.domain import sessions
 from freemarket.errors import Forbidden, Unauthenticated
-from freemarket.models import User
-from freemarket.ratelimit import RateLimiter, enforce
-from freemarket.settings import Settings
+from freemarket.infra.ratelimit import RateLimiter, enforce
+from freemarket.infra.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="Session token from `freemarket user token`")
 
@@ -60,16 +60,16 @@ def get_optional_user(
 ) -> User | None:
     """The signed-in user (bearer token, or session cookie with CSRF check), or None."""
     if credentials is not None:
-        return auth.authenticate(db, token=credentials.credentials)
+        return sessions.authenticate(db, token=credentials.credentials)
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    user = auth.authenticate(db, token=token)
+    user = sessions.authenticate(db, token=token)
     if request.method not in SAFE_METHODS:
         # A cookie rides along on cross-site requests; a header a foreign page cannot read or
         # set proves the request came from our own web UI.
         sent = request.headers.get(CSRF_HEADER, "")
-        expected = auth.csrf_token(token, secret_key=settings.secret_key)
+        expected = sessions.csrf_token(token, secret_key=settings.secret_key)
         if not hmac.compare_digest(sent, expected):
             raise Forbidden(f"missing or wrong {CSRF_HEADER} header for a cookie session")
     return user

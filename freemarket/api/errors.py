@@ -43,7 +43,8 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if code == 401 else None
     if isinstance(exc, RateLimited):
         headers = {"Retry-After": str(exc.retry_after)}
-    return JSONResponse({"detail": exc.message}, status_code=code, headers=headers)
+    body = {"detail": exc.message, "code": exc.code, "params": jsonable_encoder(exc.params)}
+    return JSONResponse(body, status_code=code, headers=headers)
 
 
 def _printable(value: Any) -> Any:

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from freemarket.fields import (
+from freemarket.db.models import COMMENT_MAX
+from freemarket.domain.fields import (
     MAX_ID,
     City,
     Contact,
@@ -25,7 +26,6 @@ from freemarket.fields import (
     Username,
     Visibility,
 )
-from freemarket.models import COMMENT_MAX
 
 # An id in a URL path or query: a 64-bit positive integer, else 422 before any query runs.
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]

@@ -18,10 +18,10 @@ from datetime import timedelta
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
-from freemarket import metrics
 from freemarket.bot.texts import render
-from freemarket.db import unit_of_work
-from freemarket.models import Notification, User, utcnow
+from freemarket.db.models import Notification, User, utcnow
+from freemarket.db.session import unit_of_work
+from freemarket.infra import metrics
 
 log = logging.getLogger("freemarket.delivery")
 

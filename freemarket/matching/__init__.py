@@ -1,38 +1,5 @@
-"""Pure matching core: text pipeline, TF-IDF vectors, batch and incremental matching, trades."""
+"""Matching: the pure core (`core/`) and its database side (store, recompute, worker, queries).
 
-from freemarket.matching.engine import (
-    COMPUTED_BY,
-    DEFAULT_NOTIFY_THRESHOLD,
-    DEFAULT_RADIUS_KM,
-    DEFAULT_SHOW_THRESHOLD,
-    DEFAULT_TOP_K,
-    Listing,
-    MatchCandidate,
-    can_match,
-    match_all,
-    match_partition,
-    merge_candidates,
-    partition_listings,
-)
-from freemarket.matching.index import MatchIndex
-from freemarket.matching.trades import MatchEdge, TradeLeg, TradeProposal, find_trades
-
-__all__ = [
-    "COMPUTED_BY",
-    "DEFAULT_NOTIFY_THRESHOLD",
-    "DEFAULT_RADIUS_KM",
-    "DEFAULT_SHOW_THRESHOLD",
-    "DEFAULT_TOP_K",
-    "Listing",
-    "MatchCandidate",
-    "MatchEdge",
-    "MatchIndex",
-    "TradeLeg",
-    "TradeProposal",
-    "can_match",
-    "find_trades",
-    "match_all",
-    "match_partition",
-    "merge_candidates",
-    "partition_listings",
-]
+Kept empty so that importing a service module does not load numpy and scipy; import the core's
+modules directly (`freemarket.matching.core.engine`).
+"""

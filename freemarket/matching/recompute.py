@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import distinct, select
 from sqlalchemy.orm import Session
 
-from freemarket import metrics
-from freemarket.categories import CATCH_ALL
-from freemarket.matching.engine import MatchCandidate, VectorizedCorpus, match_corpus
+from freemarket.db.models import Item, Match
+from freemarket.domain.categories import CATCH_ALL
+from freemarket.infra import metrics
+from freemarket.matching.core.engine import MatchCandidate, VectorizedCorpus, match_corpus
 from freemarket.matching.store import MatchChanges, Thresholds, load_listings, replace_matches
-from freemarket.models import Item, Match
 
 Progress = Callable[[str, int, int], None]
 

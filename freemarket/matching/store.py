@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from freemarket import notifications
-from freemarket.db import insert_ignoring_conflicts
-from freemarket.matching.engine import Listing, MatchCandidate
-from freemarket.models import Item, Match, User, utcnow
-from freemarket.notifications import OutboxMessage, Recipient
+from freemarket.db.models import Item, Match, User, utcnow
+from freemarket.db.session import insert_ignoring_conflicts
+from freemarket.domain import notifications
+from freemarket.domain.notifications import OutboxMessage, Recipient
+from freemarket.matching.core.engine import Listing, MatchCandidate
 
 # Scores are floats from the same computation; a smaller move is noise, not a change worth a write.
 SCORE_EPSILON = 1e-6

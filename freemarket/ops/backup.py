@@ -735,7 +735,7 @@ def _known_revision(revision: str) -> bool:
     from alembic.script import ScriptDirectory
     from alembic.util import CommandError
 
-    from freemarket.schema import MIGRATIONS_DIR
+    from freemarket.db.migrate import MIGRATIONS_DIR
 
     try:
         return ScriptDirectory(str(MIGRATIONS_DIR)).get_revision(revision) is not None
@@ -745,7 +745,7 @@ def _known_revision(revision: str) -> bool:
 
 def check_restorable(manifest: BackupManifest, database_url: str) -> None:
     """Refuse a backup this build or this server cannot restore (backend, revision, major)."""
-    from freemarket.schema import head_revision
+    from freemarket.db.migrate import head_revision
 
     database = _database(database_url)
     _same_backend(manifest, database, "restore")
@@ -798,7 +798,7 @@ def restore_backup(
             f"restored {manifest.id}, but the result differs from its manifest: "
             f"{'; '.join(problems)}; safety backup {safety.id} holds the previous data"
         )
-    from freemarket.schema import head_revision
+    from freemarket.db.migrate import head_revision
 
     return RestoreResult(
         id=manifest.id,

@@ -18,8 +18,8 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from freemarket.errors import FreeMarketError
+from freemarket.infra.settings import Environment, Settings
 from freemarket.ops.compose import DEFAULT_COMPOSE_FILE, Compose, first_line
-from freemarket.settings import Environment, Settings
 
 Status = Literal["pass", "warn", "fail", "skip"]
 PASS: Status = "pass"
@@ -385,14 +385,14 @@ def check_migrations_local(engine: Engine) -> CheckResult:
     """The database answers and its schema is at the shipped head."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from freemarket import schema
+    from freemarket.db import migrate
 
     name = "database migrations"
     missing = missing_sqlite_file(engine.url.render_as_string(hide_password=False))
     if missing is not None:
         return CheckResult(name, FAIL, f"no database yet ({missing})", "freemarket migrate")
     try:
-        status = schema.migration_status(engine)
+        status = migrate.migration_status(engine)
     except SQLAlchemyError as exc:
         url = engine.url.render_as_string(hide_password=False)
         detail, fix = describe_database_error(exc, url)

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import httpx
 
 from freemarket.errors import FreeMarketError
+from freemarket.infra.settings import Settings
 from freemarket.ops.checks import FAIL, CheckOptions, preflight
 from freemarket.ops.compose import (
     DEFAULT_COMPOSE_FILE,
@@ -34,7 +35,6 @@ from freemarket.ops.compose import (
     parse_json_lines,
     run_streaming,
 )
-from freemarket.settings import Settings
 
 STATE_FILE = "deploy-state.json"
 LOCK_FILE = "deploy.lock"

@@ -16,6 +16,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from freemarket.errors import FreeMarketError
+from freemarket.infra.settings import Settings
 from freemarket.ops.checks import (
     FAIL,
     PASS,
@@ -33,7 +34,6 @@ from freemarket.ops.checks import (
 )
 from freemarket.ops.compose import DEFAULT_COMPOSE_FILE, Compose, first_line
 from freemarket.ops.process import which
-from freemarket.settings import Settings
 
 DURATION_METRIC = "freemarket_http_request_duration_seconds"
 REQUESTS_METRIC = "freemarket_http_requests"
@@ -184,7 +184,7 @@ class OutboxState:
 
 def outbox_state(session: Session, *, error_limit: int = 3) -> OutboxState:
     """Read the outbox: how much waits or failed, and the latest distinct delivery errors."""
-    from freemarket.models import Notification
+    from freemarket.db.models import Notification
 
     counts = dict(
         session.execute(
@@ -206,7 +206,7 @@ def outbox_state(session: Session, *, error_limit: int = 3) -> OutboxState:
 
 def diagnose_outbox(engine: Engine, *, now: datetime | None = None) -> CheckResult:
     """Notifications are not piling up or failing."""
-    from freemarket.db import session_factory
+    from freemarket.db.session import session_factory
 
     name = "bot: outbox"
     with session_factory(engine)() as session:

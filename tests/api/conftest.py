@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from freemarket import items
-from freemarket.models import Item, User
+from freemarket.db.models import Item, User
+from freemarket.domain import items
 
 Headers = dict[str, str]
 MakeItem = Callable[..., Item]

@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from freemarket import auth, users
-from freemarket.models import AuthSession, User, utcnow
+from freemarket.db.models import AuthSession, User, utcnow
+from freemarket.domain import sessions, users
 from tests.api.conftest import Headers
 
 
@@ -31,7 +31,7 @@ def test_valid_token_and_last_used(
     assert stored is not None and stored.last_used_at is not None
     # Only the hash is stored.
     token = anna_h["Authorization"].removeprefix("Bearer ")
-    assert stored.token_hash == auth.hash_token(token) != token
+    assert stored.token_hash == sessions.hash_token(token) != token
 
 
 def test_missing_and_malformed_headers(client: TestClient, anna_h: Headers) -> None:
@@ -47,7 +47,7 @@ def test_missing_and_malformed_headers(client: TestClient, anna_h: Headers) -> N
 
 
 def test_expired_token(client: TestClient, anna: User, db: Session) -> None:
-    issued = auth.issue_token(db, user=anna, ttl=timedelta(hours=1))
+    issued = sessions.issue_token(db, user=anna, ttl=timedelta(hours=1))
     issued.session.expires_at = utcnow() - timedelta(seconds=1)
     db.commit()
     _assert_401(client, {"Authorization": f"Bearer {issued.token}"})
@@ -55,7 +55,7 @@ def test_expired_token(client: TestClient, anna: User, db: Session) -> None:
 
 def test_revoked_token(client: TestClient, anna: User, anna_h: Headers, db: Session) -> None:
     assert client.get("/api/users/me", headers=anna_h).status_code == 200
-    assert auth.revoke_all(db, user=anna) == 1
+    assert sessions.revoke_all(db, user=anna) == 1
     db.commit()
     _assert_401(client, dict(anna_h))
 

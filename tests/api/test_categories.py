@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from freemarket.categories import DEFAULT_CATEGORIES
+from freemarket.domain.categories import DEFAULT_CATEGORIES
 
 
 def test_lists_default_categories(client: TestClient) -> None:

@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from freemarket import schema
 from freemarket.api.app import create_app
-from freemarket.settings import Settings
+from freemarket.db import migrate
+from freemarket.infra.settings import Settings
 
 
 def test_health_is_ok(client: TestClient) -> None:
@@ -25,17 +25,17 @@ def test_ready_at_head(client: TestClient) -> None:
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["status"] == "ready"
-    assert schema.head_revision() in body["detail"]
+    assert migrate.head_revision() in body["detail"]
 
 
 @pytest.fixture
 def behind(engine: Engine) -> Iterator[Engine]:
     """The test database downgraded to base; upgraded back afterwards for the next test."""
-    schema.downgrade(engine, "base")
+    migrate.downgrade(engine, "base")
     try:
         yield engine
     finally:
-        schema.upgrade(engine)
+        migrate.upgrade(engine)
 
 
 def test_ready_503_when_migrations_pending(client: TestClient, behind: Engine) -> None:
@@ -44,7 +44,7 @@ def test_ready_503_when_migrations_pending(client: TestClient, behind: Engine) -
     body = response.json()
     assert body["status"] == "unavailable"
     assert "migrations pending" in body["detail"]
-    assert schema.head_revision() in body["detail"]
+    assert migrate.head_revision() in body["detail"]
     # Liveness does not depend on the database.
     assert client.get("/health").status_code == 200
 

@@ -7,8 +7,8 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from freemarket.items import encode_cursor
-from freemarket.models import User
+from freemarket.db.models import User
+from freemarket.domain.items import encode_cursor
 from tests.api.conftest import Headers, item_body
 
 HUGE = [2**63, 2**64 + 1, 10**30, -(2**63) - 1]

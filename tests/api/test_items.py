@@ -6,8 +6,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from freemarket import users
-from freemarket.models import AuditLog, Item, Job, User
+from freemarket.db.models import AuditLog, Item, Job, User
+from freemarket.domain import users
 from tests.api.conftest import Headers, MakeItem, item_body, post_item
 
 

@@ -8,9 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from freemarket import users
-from freemarket.models import Match, User
-from freemarket.settings import Settings
+from freemarket.db.models import Match, User
+from freemarket.domain import users
+from freemarket.infra.settings import Settings
 from tests.api.conftest import Headers, MakeItem
 from tests.conftest import MakeUser
 

@@ -8,9 +8,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from freemarket import notifications
-from freemarket.models import Notification, User
-from freemarket.notifications import OutboxMessage
+from freemarket.db.models import Notification, User
+from freemarket.domain import notifications
+from freemarket.domain.notifications import OutboxMessage
 from tests.conftest import MakeUser
 
 

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from freemarket.models import Exchange, ExchangeParty, Rating, User, utcnow
+from freemarket.db.models import Exchange, ExchangeParty, Rating, User, utcnow
 from tests.api.conftest import Headers
 from tests.conftest import MakeUser
 

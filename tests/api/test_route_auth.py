@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from starlette.routing import BaseRoute
 
 from freemarket.api.app import create_app
-from freemarket.settings import Settings
+from freemarket.infra.settings import Settings
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Write routes that are public on purpose (signing in). Adding one here is a decision to review.

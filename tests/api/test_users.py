@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from freemarket.models import AuditLog, User
+from freemarket.db.models import AuditLog, User
 from tests.api.conftest import Headers
 
 PUBLIC_FIELDS = {

@@ -11,10 +11,10 @@ from prometheus_client import REGISTRY
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from freemarket import notifications
 from freemarket.bot import delivery
-from freemarket.models import Notification, utcnow
-from freemarket.notifications import OutboxMessage
+from freemarket.db.models import Notification, utcnow
+from freemarket.domain import notifications
+from freemarket.domain.notifications import OutboxMessage
 from tests.conftest import MakeUser
 from tests.fakes.telegram import FakeTelegram, error, fake_telegram
 

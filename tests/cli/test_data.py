@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from freemarket.models import Item, Job, User
+from freemarket.db.models import Item, Job, User
 from tests.cli.conftest import Run
 
 DEV_SET = Path(__file__).resolve().parents[2].parent / "shared/data/matching-dev.jsonl"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, inspect
 
-from freemarket import schema
+from freemarket.db import migrate
 from tests.cli.conftest import Run
 
 
 def test_migrate_cycle(run: Run, engine: Engine) -> None:
-    head = schema.head_revision()
+    head = migrate.head_revision()
     try:
         status = run("migrate", "status", "--json")
         assert status.code == 0, status.err
@@ -44,8 +44,8 @@ def test_migrate_cycle(run: Run, engine: Engine) -> None:
         assert run("migrate", "check").code == 0
     finally:
         engine.dispose()
-        if schema.current_revision(engine) != head:
-            schema.upgrade(engine)
+        if migrate.current_revision(engine) != head:
+            migrate.upgrade(engine)
 
 
 def test_downgrade_to_unknown_revision_is_one_line(run: Run) -> None:

@@ -6,10 +6,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from freemarket import auth
 from freemarket.api.app import create_app
-from freemarket.models import AuditLog, AuthSession, User
-from freemarket.settings import Settings
+from freemarket.db.models import AuditLog, AuthSession, User
+from freemarket.domain import sessions
+from freemarket.infra.settings import Settings
 from tests.cli.conftest import Result, Run
 
 
@@ -54,7 +54,9 @@ def test_user_lifecycle(run: Run, db: Session, engine: Engine, settings: Setting
     assert token.code == 0, token.err
     plain = token.out.strip()
     assert len(plain) > 30 and "\n" not in plain
-    stored = db.scalar(select(AuthSession).where(AuthSession.token_hash == auth.hash_token(plain)))
+    stored = db.scalar(
+        select(AuthSession).where(AuthSession.token_hash == sessions.hash_token(plain))
+    )
     assert stored is not None and stored.origin == "cli"
 
     app = create_app(settings, engine=engine)

@@ -1,4 +1,4 @@
-"""freemarket.metrics: route-template labels, bounded 404 labels, domain gauges, multiprocess."""
+"""freemarket.infra.metrics: route-template labels, bounded 404s, domain gauges, multiprocess."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from fastapi import FastAPI, HTTPException
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
-from freemarket import metrics
+from freemarket.infra import metrics
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -164,7 +164,7 @@ _WORKER = """
 import sys
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from freemarket import metrics
+from freemarket.infra import metrics
 
 app = FastAPI()
 app.get("/api/items/{item_id}")(lambda item_id: {})
@@ -172,7 +172,7 @@ app.add_middleware(metrics.PrometheusMiddleware)
 TestClient(app).get("/api/items/1")
 metrics.refresh_domain_gauges({"users": int(sys.argv[1]), "notifications": {"pending": 3}})
 """
-_RENDER = "from freemarket import metrics; print(metrics.render_latest()[0].decode())"
+_RENDER = "from freemarket.infra import metrics; print(metrics.render_latest()[0].decode())"
 
 
 def test_multiprocess_mode_merges_processes(tmp_path: Path) -> None:

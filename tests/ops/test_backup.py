@@ -11,10 +11,10 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 import freemarket
-from freemarket import schema
-from freemarket.models import User
+from freemarket.db import migrate
+from freemarket.db.models import User
+from freemarket.infra.settings import Settings
 from freemarket.ops import backup
-from freemarket.settings import Settings
 from tests.conftest import MakeUser
 from tests.ops.conftest import OpsRun, require_pg_clients, require_tool
 
@@ -63,7 +63,7 @@ def test_create_writes_dump_and_manifest(
     backend = "sqlite" if db_url.startswith("sqlite") else "postgresql"
     assert manifest["backend"] == backend
     assert manifest["app_version"] == freemarket.__version__
-    assert manifest["revision"] == schema.head_revision()
+    assert manifest["revision"] == migrate.head_revision()
     assert manifest["server_version"][0].isdigit()
     assert manifest["row_counts"]["users"] == 3
     assert manifest["row_counts"]["categories"] > 0

@@ -194,7 +194,7 @@ def test_migrations_at_head(engine: Engine) -> None:
 
 
 def test_migrations_pending_on_an_empty_database(tmp_path: Path) -> None:
-    from freemarket.db import make_engine
+    from freemarket.db.session import make_engine
 
     path = tmp_path / "empty.db"
     path.touch()

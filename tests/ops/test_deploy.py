@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from freemarket.infra.settings import Settings
 from freemarket.ops import deploy as ops
 from freemarket.ops.deploy import DeployError, DeployLocked, DeployOptions, DeployReport
-from freemarket.settings import Settings
 from tests.ops.conftest import OpsRun
 from tests.ops.fakes import REAL_SECRETS
 from tests.ops.fakes.docker_cli import FAKES, FakeDocker, container

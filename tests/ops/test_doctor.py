@@ -10,11 +10,11 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from freemarket.models import Notification
+from freemarket.db.models import Notification
+from freemarket.infra.settings import Settings
 from freemarket.ops import doctor
 from freemarket.ops.checks import describe_database_error
 from freemarket.ops.doctor import DoctorOptions, run_doctor
-from freemarket.settings import Settings
 from tests.conftest import MakeUser
 from tests.ops.conftest import OpsRun, free_port
 from tests.ops.fakes.servers import GOOD_TOKEN, FakeServer, Route, serve

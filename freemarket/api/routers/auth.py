@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from freemarket import auth, telegram_auth, users
 from freemarket.api.deps import (
     CSRF_COOKIE,
     SESSION_COOKIE,
@@ -24,9 +23,10 @@ from freemarket.api.schemas import (
     UserPrivate,
     WebAppLogin,
 )
+from freemarket.db.models import User, utcnow
+from freemarket.domain import sessions, telegram_auth, users
 from freemarket.errors import NotConfigured
-from freemarket.models import User, utcnow
-from freemarket.settings import Settings
+from freemarket.infra.settings import Settings
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -41,10 +41,10 @@ def _start_session(
     db: DbSession, response: Response, settings: Settings, user: User, origin: str
 ) -> SessionOut:
     """Issue a session, set it as an HttpOnly cookie, and return it for API clients too."""
-    issued = auth.issue_token(
+    issued = sessions.issue_token(
         db, user=user, ttl=timedelta(hours=settings.session_ttl_hours), origin=origin
     )
-    csrf = auth.csrf_token(issued.token, secret_key=settings.secret_key)
+    csrf = sessions.csrf_token(issued.token, secret_key=settings.secret_key)
     max_age = settings.session_ttl_hours * 3600
     common = {"max_age": max_age, "secure": settings.secure_cookies, "samesite": "lax"}
     response.set_cookie(SESSION_COOKIE, issued.token, httponly=True, **common)  # type: ignore[arg-type]
@@ -76,7 +76,7 @@ def _telegram_session(
     # A signed payload stays valid for the whole max-age window; remember it so that a copy
     # captured from a log or a proxy cannot sign in a second time.
     expires = identity.auth_date + timedelta(seconds=settings.telegram_auth_max_age_seconds)
-    auth.spend_nonce(db, nonce=f"tg:{identity.signature}", expires_at=expires)
+    sessions.spend_nonce(db, nonce=f"tg:{identity.signature}", expires_at=expires)
     user = users.sign_in_telegram(db, identity=identity)
     return _start_session(db, response, settings, user, origin)
 
@@ -112,7 +112,7 @@ def login_code(
     body: CodeLogin, db: DbSession, settings: AppSettings, response: Response
 ) -> SessionOut:
     """Sign in with a one-time code from a login link (`freemarket user login-link`, bot /login)."""
-    user = auth.redeem_login_code(db, code=body.code)
+    user = sessions.redeem_login_code(db, code=body.code)
     return _start_session(db, response, settings, user, "login-link")
 
 
@@ -121,7 +121,7 @@ def logout(request: Request, response: Response, db: DbSession, user: CurrentUse
     """End the current session (the token or cookie used for this request)."""
     header = request.headers.get("authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else None
-    auth.revoke(db, token=token or request.cookies.get(SESSION_COOKIE, ""))
+    sessions.revoke(db, token=token or request.cookies.get(SESSION_COOKIE, ""))
     response.delete_cookie(SESSION_COOKIE)
     response.delete_cookie(CSRF_COOKIE)
     return Message(detail=f"signed out {user.username}")

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from freemarket.api.deps import DbSession
 from freemarket.api.schemas import CategoryOut
-from freemarket.categories import list_categories
+from freemarket.domain.categories import list_categories
 
 router = APIRouter(prefix="/api/categories", tags=["categories"])
 

@@ -7,9 +7,9 @@ from typing import Literal
 
 from fastapi import APIRouter, status
 
-from freemarket import audit, exchanges
 from freemarket.api.deps import AppSettings, CurrentUser, DbSession
 from freemarket.api.schemas import ExchangeCreate, ExchangeOut, PathId
+from freemarket.domain import audit, exchanges
 
 router = APIRouter(prefix="/api/exchanges", tags=["exchanges"])
 

@@ -7,8 +7,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from freemarket import schema
 from freemarket.api.schemas import HealthOut
+from freemarket.db import migrate
 
 router = APIRouter(tags=["health"])
 
@@ -26,7 +26,7 @@ def ready(request: Request) -> JSONResponse:
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        status = schema.migration_status(engine)
+        status = migrate.migration_status(engine)
     except SQLAlchemyError as exc:
         reason = f"database unreachable: {type(exc).__name__}"
         return JSONResponse({"status": "unavailable", "detail": reason}, status_code=503)

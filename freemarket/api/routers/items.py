@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
-from freemarket import items
 from freemarket.api.deps import CurrentUser, DbSession, OptionalUser, limit_search
 from freemarket.api.schemas import (
     ItemCreate,
@@ -18,9 +17,10 @@ from freemarket.api.schemas import (
     QueryId,
     Slug,
 )
+from freemarket.db.models import Item, User
+from freemarket.domain import items
+from freemarket.domain.permissions import authorize_owner_or_admin
 from freemarket.errors import NotFound
-from freemarket.models import Item, User
-from freemarket.permissions import authorize_owner_or_admin
 
 router = APIRouter(prefix="/api/items", tags=["items"])
 

@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from freemarket import matches, users
 from freemarket.api.deps import AppSettings, CurrentUser, DbSession
 from freemarket.api.schemas import MatchOut, PathId, TradeLegOut, TradeOut
+from freemarket.db.models import User
+from freemarket.domain import users
 from freemarket.errors import Forbidden
-from freemarket.models import User
+from freemarket.matching import queries
 
 router = APIRouter(prefix="/api/matches", tags=["matches"])
 
@@ -31,7 +32,7 @@ def user_matches(
 ) -> list[MatchOut]:
     """Matches of your wants and offers above the show threshold (yours only, or any for admins)."""
     _check_viewer(db, viewer, user_id)
-    found = matches.matches_for_user(
+    found = queries.matches_for_user(
         db, user_id=user_id, min_score=settings.match_show_threshold, limit=limit
     )
     return [MatchOut.model_validate(m) for m in found]
@@ -43,7 +44,7 @@ def user_trades(
 ) -> list[TradeOut]:
     """Direct swaps and 3-way cycles you take part in, best first; overlaps are flagged."""
     _check_viewer(db, viewer, user_id)
-    found = matches.trades_for_user(db, user_id=user_id, min_score=settings.match_show_threshold)
+    found = queries.trades_for_user(db, user_id=user_id, min_score=settings.match_show_threshold)
     return [
         TradeOut(
             kind=t.proposal.kind,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from freemarket import metrics, stats
 from freemarket.api.deps import AppSettings, DbSession
+from freemarket.domain import stats
+from freemarket.infra import metrics
 from freemarket.ops.backup import last_good_backup_time
 from freemarket.ops.tls import earliest_expiry
 

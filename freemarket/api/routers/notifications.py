@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from freemarket import notifications
 from freemarket.api.deps import CurrentUser, DbSession
 from freemarket.api.schemas import Message, NotificationOut
+from freemarket.domain import notifications
 
 router = APIRouter(prefix="/api/notifications", tags=["notifications"])
 

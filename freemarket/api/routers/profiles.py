@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from freemarket import matches, users
 from freemarket.api.deps import CurrentUser, DbSession, OptionalUser
 from freemarket.api.schemas import PathId, ProfileCreate, ProfileOut, ProfileUpdate
+from freemarket.db.models import User
+from freemarket.domain import users
+from freemarket.domain.permissions import authorize_owner_or_admin
 from freemarket.errors import NotFound
-from freemarket.models import User
-from freemarket.permissions import authorize_owner_or_admin
+from freemarket.matching import queries
 
 router = APIRouter(prefix="/api/profiles", tags=["profiles"])
 
@@ -37,7 +38,7 @@ def _may_see(db: DbSession, visibility: str, *, owner_id: int, viewer: User | No
         return False
     if viewer.id == owner_id or viewer.is_admin:
         return True
-    return visibility == "matches" and matches.have_matched(db, owner_id, viewer.id)
+    return visibility == "matches" and queries.have_matched(db, owner_id, viewer.id)
 
 
 @router.get("/{user_id}", response_model=ProfileOut)

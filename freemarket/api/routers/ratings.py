@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from freemarket import ratings
 from freemarket.api.deps import AppSettings, CurrentUser, DbSession
 from freemarket.api.schemas import RatingCreate, RatingOut
+from freemarket.domain import ratings
 
 router = APIRouter(prefix="/api/ratings", tags=["ratings"])
 

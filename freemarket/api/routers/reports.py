@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from freemarket import reports
 from freemarket.api.deps import CurrentUser, DbSession
 from freemarket.api.schemas import ReportCreate, ReportOut
+from freemarket.domain import reports
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from fastapi import APIRouter, status
 
-from freemarket import audit, exchanges, ratings, users
 from freemarket.api.deps import AdminUser, AppSettings, CurrentUser, DbSession, OptionalUser
 from freemarket.api.schemas import (
     PathId,
@@ -17,8 +16,9 @@ from freemarket.api.schemas import (
     UserPublic,
     UserUpdate,
 )
-from freemarket.models import User
-from freemarket.permissions import authorize_owner_or_admin
+from freemarket.db.models import User
+from freemarket.domain import audit, exchanges, ratings, users
+from freemarket.domain.permissions import authorize_owner_or_admin
 
 router = APIRouter(prefix="/api/users", tags=["users"])
 

@@ -1,0 +1,1 @@
+"""Persistence: the engine and unit of work, the models, the migrations."""

@@ -1,8 +1,0 @@
-"""Demo listings that make a fresh install show something real."""
-
-from __future__ import annotations
-
-from pathlib import Path
-
-# JSON Lines in the `freemarket import` format; loaded by `freemarket demo` and `make run`.
-DEMO_FILE = Path(__file__).parent / "data" / "demo.jsonl"

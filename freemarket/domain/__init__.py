@@ -1,0 +1,1 @@
+"""The marketplace's rules: each module takes the acting user, checks, and returns data."""

@@ -1,0 +1,309 @@
+"""Exchanges: proposed from matches, accepted by every party, then completed.
+
+States: proposed → accepted → completed, or declined / cancelled / expired. A proposal is a set
+of legs, each an offered item going to the person who wants it: one match makes a direct
+exchange, two matches between the same two people a swap, three matches a 3-way cycle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from freemarket.db.models import (
+    Exchange,
+    ExchangeLeg,
+    ExchangeParty,
+    Item,
+    Match,
+    User,
+    utcnow,
+)
+from freemarket.domain import items, notifications
+from freemarket.domain.notifications import OutboxMessage
+from freemarket.errors import Conflict, Forbidden, InvalidInput, NotFound
+
+OPEN_STATES = ("proposed", "accepted")
+KIND_BY_LEGS = {1: "direct", 2: "swap", 3: "cycle"}
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """What a party may do, from which states, and which state it leads to."""
+
+    action: str
+    allowed_from: tuple[str, ...]
+
+
+TRANSITIONS = {
+    "accept": Transition("accept", ("proposed",)),
+    "decline": Transition("decline", ("proposed",)),
+    "complete": Transition("complete", ("accepted",)),
+    "cancel": Transition("cancel", ("proposed", "accepted")),
+}
+
+
+def _load(session: Session, exchange_id: int) -> Exchange:
+    exchange = session.scalar(
+        select(Exchange)
+        .where(Exchange.id == exchange_id)
+        .options(selectinload(Exchange.legs), selectinload(Exchange.parties))
+    )
+    if exchange is None:
+        raise NotFound(f"exchange {exchange_id} not found")
+    return exchange
+
+
+def party_ids(exchange: Exchange) -> set[int]:
+    """The users taking part."""
+    return {p.user_id for p in exchange.parties}
+
+
+def get_exchange(session: Session, *, exchange_id: int, viewer: User) -> Exchange:
+    """An exchange, to one of its parties or an admin (others: not found)."""
+    exchange = _load(session, exchange_id)
+    if viewer.id not in party_ids(exchange) and not viewer.is_admin:
+        raise NotFound(f"exchange {exchange_id} not found")
+    expire_if_due(session, exchange)
+    return exchange
+
+
+def list_for_user(session: Session, *, user: User, limit: int = 100) -> list[Exchange]:
+    """The user's exchanges, newest first."""
+    stmt = (
+        select(Exchange)
+        .join(ExchangeParty, ExchangeParty.exchange_id == Exchange.id)
+        .where(ExchangeParty.user_id == user.id)
+        .options(selectinload(Exchange.legs), selectinload(Exchange.parties))
+        .order_by(Exchange.id.desc())
+        .limit(limit)
+    )
+    found = list(session.scalars(stmt))
+    for exchange in found:
+        expire_if_due(session, exchange)
+    return found
+
+
+def reserved_item_ids(
+    session: Session, item_ids: list[int], *, exclude: int | None = None
+) -> set[int]:
+    """Which of these items are promised in an accepted exchange (other than `exclude`)."""
+    stmt = (
+        select(ExchangeLeg.item_id)
+        .join(Exchange, Exchange.id == ExchangeLeg.exchange_id)
+        .where(ExchangeLeg.item_id.in_(item_ids), Exchange.status == "accepted")
+    )
+    if exclude is not None:
+        stmt = stmt.where(Exchange.id != exclude)
+    return set(session.scalars(stmt))
+
+
+def _legs_from_matches(session: Session, match_ids: list[int]) -> list[tuple[Item, Item]]:
+    if not 1 <= len(match_ids) <= 3 or len(set(match_ids)) != len(match_ids):
+        raise InvalidInput("an exchange is made of 1 to 3 distinct matches")
+    found = {m.id: m for m in session.scalars(select(Match).where(Match.id.in_(match_ids)))}
+    missing = [m for m in match_ids if m not in found]
+    if missing:
+        raise NotFound(f"match {missing[0]} not found")
+    return [(found[m].want_item, found[m].offer_item) for m in match_ids]
+
+
+def _check_cycle(legs: list[tuple[Item, Item]]) -> None:
+    """Each giver must receive something: the legs must close a loop of distinct people."""
+    if len(legs) == 1:
+        return
+    givers = [offer.user_id for _, offer in legs]
+    receivers = [want.user_id for want, _ in legs]
+    if len(set(givers)) != len(legs) or set(givers) != set(receivers):
+        raise InvalidInput(
+            "these matches do not form a swap or a cycle: everyone who gives must also receive"
+        )
+
+
+def propose(
+    session: Session, *, proposer: User, match_ids: list[int], deadline: timedelta
+) -> Exchange:
+    """Propose an exchange from matches; the proposer must be one of the parties."""
+    legs = _legs_from_matches(session, match_ids)
+    _check_cycle(legs)
+    people = {offer.user_id for _, offer in legs} | {want.user_id for want, _ in legs}
+    if proposer.id not in people:
+        raise Forbidden("you can only propose exchanges you take part in")
+    offers = [offer for _, offer in legs]
+    for want, offer in legs:
+        if not (want.active and offer.active):
+            raise Conflict(f"item {offer.id if not offer.active else want.id} is no longer active")
+    reserved = reserved_item_ids(session, [o.id for o in offers])
+    if reserved:
+        raise Conflict(f"item {min(reserved)} is already promised in another exchange")
+    banned = session.scalars(select(User.username).where(User.id.in_(people), User.is_banned))
+    if next(iter(banned), None) is not None:
+        raise Conflict("one of the parties is banned")
+    now = utcnow()
+    exchange = Exchange(
+        kind=KIND_BY_LEGS[len(legs)],
+        status="proposed",
+        proposed_by_id=proposer.id,
+        expires_at=now + deadline,
+    )
+    exchange.legs = [
+        ExchangeLeg(
+            item_id=offer.id,
+            want_item_id=want.id,
+            from_user_id=offer.user_id,
+            to_user_id=want.user_id,
+        )
+        for want, offer in legs
+    ]
+    exchange.parties = [
+        # Proposing is accepting: the proposer need not accept their own proposal again.
+        ExchangeParty(user_id=uid, accepted_at=now if uid == proposer.id else None)
+        for uid in sorted(people)
+    ]
+    session.add(exchange)
+    session.flush()
+    _announce(session, exchange, actor=proposer, event="proposed")
+    return exchange
+
+
+def expire_if_due(session: Session, exchange: Exchange) -> bool:
+    """Mark a proposal past its deadline as expired; True if it just expired."""
+    if exchange.status != "proposed" or exchange.expires_at is None:
+        return False
+    if exchange.expires_at > utcnow():
+        return False
+    exchange.status = "expired"
+    session.flush()
+    _announce(session, exchange, actor=None, event="expired")
+    return True
+
+
+def expire_due(session: Session) -> int:
+    """Expire every proposal past its deadline (run by the worker); returns how many."""
+    due = session.scalars(
+        select(Exchange).where(Exchange.status == "proposed", Exchange.expires_at <= utcnow())
+    )
+    return sum(expire_if_due(session, exchange) for exchange in list(due))
+
+
+def transition(session: Session, *, exchange_id: int, actor: User, action: str) -> Exchange:
+    """Apply a party's action (accept, decline, complete, cancel) or refuse it with the reason."""
+    rule = TRANSITIONS.get(action)
+    if rule is None:
+        raise InvalidInput(f"unknown action {action!r}")
+    exchange = _load(session, exchange_id)
+    party = next((p for p in exchange.parties if p.user_id == actor.id), None)
+    # Only parties act on an exchange; an admin may only cancel one (moderation).
+    if party is None and not (actor.is_admin and action == "cancel"):
+        raise NotFound(f"exchange {exchange_id} not found")
+    expire_if_due(session, exchange)
+    if exchange.status not in rule.allowed_from:
+        raise Conflict(f"cannot {action} an exchange that is {exchange.status}")
+    now = utcnow()
+    if action == "accept":
+        assert party is not None
+        if party.accepted_at is not None:
+            raise Conflict("you have already accepted this exchange")
+        party.accepted_at = now
+        if all(p.accepted_at is not None for p in exchange.parties):
+            _reserve(session, exchange)
+            exchange.status = "accepted"
+    elif action == "complete":
+        assert party is not None
+        if party.completed_at is not None:
+            raise Conflict("you have already confirmed this exchange")
+        party.completed_at = now
+        if all(p.completed_at is not None for p in exchange.parties):
+            exchange.status = "completed"
+            exchange.completed_at = now
+            _retire_items(session, exchange)
+    else:
+        exchange.status = "declined" if action == "decline" else "cancelled"
+    session.flush()
+    _announce(session, exchange, actor=actor, event=f"{action}:{exchange.status}")
+    return exchange
+
+
+def _reserve(session: Session, exchange: Exchange) -> None:
+    """Promise the items to this exchange and withdraw them from every other proposal."""
+    item_ids = [leg.item_id for leg in exchange.legs]
+    if reserved_item_ids(session, item_ids, exclude=exchange.id):
+        raise Conflict("an item of this exchange was promised in another exchange meanwhile")
+    others = session.scalars(
+        select(Exchange)
+        .join(ExchangeLeg, ExchangeLeg.exchange_id == Exchange.id)
+        .where(
+            ExchangeLeg.item_id.in_(item_ids),
+            Exchange.status == "proposed",
+            Exchange.id != exchange.id,
+        )
+        .distinct()
+    )
+    for other in list(others):
+        other.status = "cancelled"
+        _announce(session, other, actor=None, event="cancelled:item_reserved")
+
+
+def _retire_items(session: Session, exchange: Exchange) -> None:
+    """Exchanged offers leave the market, and so do the wants they fulfilled."""
+    for leg in exchange.legs:
+        for item_id in (leg.item_id, leg.want_item_id):
+            item = session.get(Item, item_id) if item_id is not None else None
+            if item is not None:
+                items.deactivate_item(session, item=item)
+
+
+def _announce(session: Session, exchange: Exchange, *, actor: User | None, event: str) -> None:
+    recipients = [uid for uid in sorted(party_ids(exchange)) if actor is None or uid != actor.id]
+    people = {u.id: u for u in session.scalars(select(User).where(User.id.in_(recipients)))}
+    notifications.enqueue(
+        session,
+        [
+            OutboxMessage(
+                user=people[uid],
+                kind="exchange",
+                payload={
+                    "exchange_id": exchange.id,
+                    "status": exchange.status,
+                    "event": event,
+                    "by": actor.username if actor else None,
+                },
+                dedupe_key=f"exchange:{exchange.id}:{event}:{actor.id if actor else 0}:{uid}",
+            )
+            for uid in recipients
+        ],
+    )
+
+
+def cancel_open_for_user(session: Session, *, user: User) -> int:
+    """Cancel every open exchange of a (banned) user; returns how many."""
+    open_ids = select(ExchangeParty.exchange_id).where(ExchangeParty.user_id == user.id)
+    stmt = (
+        select(Exchange)
+        .where(Exchange.id.in_(open_ids), Exchange.status.in_(OPEN_STATES))
+        .options(selectinload(Exchange.parties))
+    )
+    cancelled = list(session.scalars(stmt))
+    for exchange in cancelled:
+        exchange.status = "cancelled"
+        _announce(session, exchange, actor=None, event="cancelled:party_banned")
+    session.flush()
+    return len(cancelled)
+
+
+def accepted_counterparts(session: Session, *, user_id: int) -> set[int]:
+    """People who share an accepted or completed exchange with the user (may see contacts)."""
+    mine = select(ExchangeParty.exchange_id).where(ExchangeParty.user_id == user_id)
+    stmt = (
+        select(ExchangeParty.user_id)
+        .join(Exchange, Exchange.id == ExchangeParty.exchange_id)
+        .where(
+            ExchangeParty.exchange_id.in_(mine),
+            Exchange.status.in_(("accepted", "completed")),
+            ExchangeParty.user_id != user_id,
+        )
+    )
+    return set(session.scalars(stmt))

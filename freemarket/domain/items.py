@@ -1,0 +1,193 @@
+"""Items people offer or want."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from freemarket.db.models import ITEM_KINDS, Category, Item, User
+from freemarket.domain import jobs
+from freemarket.domain.fields import MAX_ID, check_text
+from freemarket.errors import InvalidInput, NotFound
+
+METADATA_MAX_BYTES = 4096
+EDITABLE_FIELDS = frozenset(
+    {"category", "title", "description", "meta", "city", "latitude", "longitude", "delivery"}
+)
+# Editable fields an item cannot be without: null is not a value for them.
+REQUIRED_FIELDS = frozenset({"category", "title", "description", "meta", "delivery"})
+
+
+@dataclass(frozen=True, slots=True)
+class ItemPage:
+    """One page of items and the cursor of the next page (None on the last)."""
+
+    items: list[Item]
+    next_cursor: str | None
+
+
+def _check_category(session: Session, category: str) -> None:
+    if session.get(Category, category) is None:
+        raise InvalidInput(f"unknown category {category!r}; see GET /api/categories")
+
+
+def check_metadata(meta: dict[str, Any]) -> dict[str, Any]:
+    """Reject metadata that would not fit in a row comfortably."""
+    if len(json.dumps(meta, ensure_ascii=False).encode("utf-8")) > METADATA_MAX_BYTES:
+        raise InvalidInput(f"metadata must be at most {METADATA_MAX_BYTES} bytes of JSON")
+    return meta
+
+
+def create_item(
+    session: Session,
+    *,
+    owner: User,
+    kind: str,
+    category: str,
+    title: str,
+    description: str = "",
+    meta: dict[str, Any] | None = None,
+    city: str | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    delivery: bool = False,
+    external_id: str | None = None,
+) -> Item:
+    """Create an item and, in the same transaction, the job that matches it."""
+    if kind not in ITEM_KINDS:
+        raise InvalidInput("kind must be 'offer' or 'want'")
+    _check_category(session, category)
+    item = Item(
+        user_id=owner.id,
+        kind=kind,
+        category=category,
+        title=title.strip(),
+        description=description.strip(),
+        meta=check_metadata(meta or {}),
+        city=city if city is not None else owner.city,
+        latitude=latitude,
+        longitude=longitude,
+        delivery=delivery,
+        external_id=external_id,
+    )
+    session.add(item)
+    session.flush()
+    jobs.enqueue(session, kind=jobs.MATCH_ITEM, payload={"item_id": item.id})
+    return item
+
+
+def get_item(session: Session, item_id: int) -> Item:
+    """The item with this id, or NotFound."""
+    item = session.get(Item, item_id)
+    if item is None:
+        raise NotFound(f"item {item_id} not found")
+    return item
+
+
+def update_item(session: Session, *, item: Item, changes: dict[str, Any]) -> Item:
+    """Apply editable fields and queue a re-match of the item."""
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise InvalidInput(f"cannot change {', '.join(sorted(unknown))}")
+    cleared = sorted(
+        "metadata" if k == "meta" else k
+        for k in REQUIRED_FIELDS
+        if k in changes and changes[k] is None
+    )
+    if cleared:
+        raise InvalidInput(f"{', '.join(cleared)} cannot be null")
+    if "category" in changes:
+        _check_category(session, changes["category"])
+    if "meta" in changes:
+        check_metadata(changes["meta"] or {})
+    for key, value in changes.items():
+        setattr(item, key, value.strip() if isinstance(value, str) else value)
+    session.flush()
+    jobs.enqueue(session, kind=jobs.MATCH_ITEM, payload={"item_id": item.id})
+    return item
+
+
+def deactivate_item(session: Session, *, item: Item) -> Item:
+    """Take an item off the market; its matches are withdrawn by the matching job."""
+    if item.active:
+        item.active = False
+        session.flush()
+        jobs.enqueue(session, kind=jobs.MATCH_ITEM, payload={"item_id": item.id})
+    return item
+
+
+def encode_cursor(last_id: int) -> str:
+    """An opaque cursor pointing after item `last_id`."""
+    return base64.urlsafe_b64encode(f"i:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The item id a cursor points after; InvalidInput if it was not made by encode_cursor."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, value = raw.split(":", 1)
+        if prefix != "i":
+            raise ValueError(prefix)
+        last_id = int(value)
+        if not 1 <= last_id <= MAX_ID:
+            raise ValueError(value)
+        return last_id
+    except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
+        raise InvalidInput("cursor is not valid; use next_cursor from a previous page") from exc
+
+
+def _escape_like(text: str) -> str:
+    """Make LIKE's wildcards (and the escape character) match themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_items(
+    session: Session,
+    *,
+    kind: str | None = None,
+    category: str | None = None,
+    city: str | None = None,
+    user_id: int | None = None,
+    query: str | None = None,
+    include_inactive: bool = False,
+    cursor: str | None = None,
+    limit: int = 20,
+) -> ItemPage:
+    """Active items of non-banned users, newest first, filtered, one page at a time."""
+    for text in (query, city):
+        if text is not None:
+            try:
+                check_text(text)
+            except ValueError as exc:
+                raise InvalidInput(str(exc)) from exc
+    stmt = select(Item).join(User, User.id == Item.user_id).where(User.is_banned.is_(False))
+    if not include_inactive:
+        stmt = stmt.where(Item.active.is_(True))
+    if kind:
+        stmt = stmt.where(Item.kind == kind)
+    if category:
+        stmt = stmt.where(Item.category == category)
+    if city:
+        stmt = stmt.where(Item.city.ilike(_escape_like(city.strip()), escape="\\"))
+    if user_id is not None:
+        stmt = stmt.where(Item.user_id == user_id)
+    if query:
+        pattern = f"%{_escape_like(query.strip())}%"
+        stmt = stmt.where(
+            or_(
+                Item.title.ilike(pattern, escape="\\"),
+                Item.description.ilike(pattern, escape="\\"),
+            )
+        )
+    if cursor:
+        stmt = stmt.where(Item.id < decode_cursor(cursor))
+    rows = list(session.scalars(stmt.order_by(Item.id.desc()).limit(limit + 1)))
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    return ItemPage(items=rows, next_cursor=encode_cursor(rows[-1].id) if has_more else None)

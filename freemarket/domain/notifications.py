@@ -1,0 +1,104 @@
+"""The notification outbox: rows written in the same transaction as the event they announce."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from freemarket.db.models import Notification, utcnow
+from freemarket.db.session import insert_ignoring_conflicts
+
+
+class Addressee(Protocol):
+    """Who a message is for: a User, or just the two facts about them that delivery needs."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def telegram_id(self) -> int | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """An addressee without loading the whole user (bulk paths)."""
+
+    id: int
+    telegram_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """One event to tell one person about, on every channel they can be reached on."""
+
+    user: Addressee
+    kind: str
+    payload: dict[str, Any]
+    dedupe_key: str
+    match_id: int | None = None
+
+
+def channels_for(user: Addressee) -> list[str]:
+    """The web inbox always; Telegram when the user has linked it."""
+    return ["web", "telegram"] if user.telegram_id is not None else ["web"]
+
+
+def enqueue(session: Session, messages: list[OutboxMessage]) -> int:
+    """Write outbox rows; a message whose dedupe key was seen before is not written again."""
+    now = utcnow()
+    rows = [
+        {
+            "user_id": m.user.id,
+            "channel": channel,
+            "kind": m.kind,
+            "payload": m.payload,
+            "match_id": m.match_id,
+            # The web inbox is delivered the moment the row exists; Telegram waits for the bot.
+            "status": "sent" if channel == "web" else "pending",
+            "sent_at": now if channel == "web" else None,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "dedupe_key": f"{m.dedupe_key}:{channel}",
+            "created_at": now,
+        }
+        for m in messages
+        for channel in channels_for(m.user)
+    ]
+    table = Notification.__table__
+    return len(insert_ignoring_conflicts(session, table, rows, returning=("id",)))  # type: ignore[arg-type]
+
+
+def inbox(session: Session, *, user_id: int, limit: int = 50) -> list[Notification]:
+    """The user's web inbox, newest first."""
+    stmt = (
+        select(Notification)
+        .where(Notification.user_id == user_id, Notification.channel == "web")
+        .order_by(Notification.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def counts_by_status(session: Session) -> dict[str, int]:
+    """How many outbox rows are in each status."""
+    rows = session.execute(
+        select(Notification.status, func.count()).group_by(Notification.status)
+    ).all()
+    return {status: int(count) for status, count in rows}
+
+
+def mark_read(session: Session, *, user_id: int) -> int:
+    """Mark every unread web notification of the user read; returns how many."""
+    result = session.execute(
+        update(Notification)
+        .where(
+            Notification.user_id == user_id,
+            Notification.channel == "web",
+            Notification.read_at.is_(None),
+        )
+        .values(read_at=utcnow())
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,185 @@
+"""Ratings between the parties of a completed exchange, and the trust score they feed.
+
+Trust is a Bayesian average: the mean of the counted ratings pulled towards `prior_mean` as
+if `prior_weight` ratings of that value existed, so one 5-star rating from a friend does not
+make a stranger trustworthy. A counterparty counts at most once per `window_days`: a pair of
+accounts rating each other over and over moves nobody's score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from freemarket.db.models import Exchange, Rating, User, utcnow
+from freemarket.errors import Conflict, Forbidden, InvalidInput, NotFound
+from freemarket.infra.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class TrustPolicy:
+    """How ratings become a trust score."""
+
+    prior_mean: float = 3.5
+    prior_weight: float = 3.0
+    window_days: int = 30
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TrustPolicy:
+        """The policy configured in settings."""
+        return cls(
+            prior_mean=settings.trust_prior_mean,
+            prior_weight=settings.trust_prior_weight,
+            window_days=settings.trust_window_days,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RatingInput:
+    """One received rating as the trust score saw it."""
+
+    rating_id: int
+    from_user_id: int
+    score: int
+    created_at: datetime
+    counted: bool
+    reason: str
+
+
+@dataclass(slots=True)
+class TrustExplanation:
+    """The inputs and result of a trust score."""
+
+    policy: TrustPolicy
+    inputs: list[RatingInput] = field(default_factory=list)
+
+    @property
+    def counted(self) -> list[RatingInput]:
+        """Ratings that count."""
+        return [r for r in self.inputs if r.counted]
+
+    @property
+    def counterparties(self) -> int:
+        """Distinct people whose ratings count."""
+        return len({r.from_user_id for r in self.counted})
+
+    @property
+    def score(self) -> float | None:
+        """The trust score, or None before the first counted rating."""
+        counted = self.counted
+        if not counted:
+            return None
+        total = self.policy.prior_mean * self.policy.prior_weight + sum(r.score for r in counted)
+        return round(total / (self.policy.prior_weight + len(counted)), 3)
+
+
+def create_rating(
+    session: Session,
+    *,
+    rater: User,
+    ratee_id: int,
+    exchange_id: int,
+    score: int,
+    comment: str | None,
+    policy: TrustPolicy,
+) -> Rating:
+    """Rate another party of a completed exchange, once per exchange."""
+    if not 1 <= score <= 5:
+        raise InvalidInput("score must be between 1 and 5")
+    if ratee_id == rater.id:
+        raise InvalidInput("you cannot rate yourself")
+    exchange = session.get(Exchange, exchange_id)
+    if exchange is None:
+        raise NotFound(f"exchange {exchange_id} not found")
+    party_ids = {p.user_id for p in exchange.parties}
+    if rater.id not in party_ids:
+        raise Forbidden("only a party of the exchange may rate it")
+    if ratee_id not in party_ids:
+        raise InvalidInput("the rated user is not a party of this exchange")
+    if exchange.status != "completed":
+        raise Conflict(f"exchange {exchange_id} is {exchange.status}; only completed ones count")
+    duplicate = session.scalar(
+        select(Rating.id).where(
+            Rating.tx_id == exchange_id,
+            Rating.from_user_id == rater.id,
+            Rating.to_user_id == ratee_id,
+        )
+    )
+    if duplicate is not None:
+        raise Conflict("you have already rated this user for this exchange")
+    rating = Rating(
+        from_user_id=rater.id, to_user_id=ratee_id, tx_id=exchange_id, score=score, comment=comment
+    )
+    session.add(rating)
+    session.flush()
+    recompute_trust(session, user_id=ratee_id, policy=policy)
+    return rating
+
+
+def explain_trust(session: Session, *, user_id: int, policy: TrustPolicy) -> TrustExplanation:
+    """Every rating the user received, whether it counts and why."""
+    received = session.scalars(
+        select(Rating).where(Rating.to_user_id == user_id).order_by(Rating.created_at, Rating.id)
+    )
+    window = timedelta(days=policy.window_days)
+    last_counted: dict[int, datetime] = {}
+    explanation = TrustExplanation(policy=policy)
+    for rating in received:
+        previous = last_counted.get(rating.from_user_id)
+        counted = previous is None or rating.created_at - previous >= window
+        if counted:
+            last_counted[rating.from_user_id] = rating.created_at
+        reason = "counted" if counted else f"same rater within {policy.window_days} days"
+        explanation.inputs.append(
+            RatingInput(
+                rating_id=rating.id,
+                from_user_id=rating.from_user_id,
+                score=rating.score,
+                created_at=rating.created_at,
+                counted=counted,
+                reason=reason,
+            )
+        )
+    return explanation
+
+
+def recompute_trust(session: Session, *, user_id: int, policy: TrustPolicy) -> User:
+    """Store the user's trust score and number of counted counterparties."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    explanation = explain_trust(session, user_id=user_id, policy=policy)
+    user.trust_score = explanation.score
+    user.rating_count = explanation.counterparties
+    session.flush()
+    return user
+
+
+def visible_ratings(
+    session: Session, *, user_id: int, reveal_after: timedelta, limit: int = 100
+) -> list[Rating]:
+    """Ratings the user received that may be shown: the other side rated too, or time passed.
+
+    Hiding a rating until then stops people from retaliating for a bad one.
+    """
+    answer = aliased(Rating)
+    answered = exists().where(
+        and_(
+            answer.tx_id == Rating.tx_id,
+            answer.from_user_id == Rating.to_user_id,
+            answer.to_user_id == Rating.from_user_id,
+        )
+    )
+    stmt = (
+        select(Rating)
+        .where(
+            Rating.to_user_id == user_id,
+            or_(answered, Rating.created_at <= utcnow() - reveal_after),
+        )
+        .order_by(Rating.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))

@@ -1,0 +1,74 @@
+"""Reports of items or users, and their resolution by moderators."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from freemarket.db.models import Item, Report, User, utcnow
+from freemarket.domain import items, users
+from freemarket.errors import Conflict, InvalidInput, NotFound
+
+RESOLUTIONS = ("dismiss", "hide-item", "ban-user")
+
+
+def create_report(
+    session: Session,
+    *,
+    reporter: User,
+    reason: str,
+    item_id: int | None = None,
+    user_id: int | None = None,
+) -> Report:
+    """File a report about an item or a user."""
+    if (item_id is None) == (user_id is None):
+        raise InvalidInput("report exactly one of item_id or user_id")
+    if item_id is not None and session.get(Item, item_id) is None:
+        raise NotFound(f"item {item_id} not found")
+    if user_id is not None:
+        if user_id == reporter.id:
+            raise InvalidInput("you cannot report yourself")
+        users.get_user(session, user_id)
+    report = Report(
+        reporter_id=reporter.id, item_id=item_id, reported_user_id=user_id, reason=reason.strip()
+    )
+    session.add(report)
+    session.flush()
+    return report
+
+
+def list_reports(
+    session: Session, *, status: str | None = "open", limit: int = 100
+) -> list[Report]:
+    """Reports, oldest first (open ones by default)."""
+    stmt = select(Report).order_by(Report.id).limit(limit)
+    if status:
+        stmt = stmt.where(Report.status == status)
+    return list(session.scalars(stmt))
+
+
+def resolve_report(
+    session: Session, *, report_id: int, action: str, moderator: str, note: str | None = None
+) -> Report:
+    """Close a report: dismiss it, hide the reported item, or ban the user behind it."""
+    if action not in RESOLUTIONS:
+        raise InvalidInput(f"action must be one of {', '.join(RESOLUTIONS)}")
+    report = session.get(Report, report_id)
+    if report is None:
+        raise NotFound(f"report {report_id} not found")
+    if report.status != "open":
+        raise Conflict(f"report {report_id} is already {report.status}")
+    item = session.get(Item, report.item_id) if report.item_id is not None else None
+    if action == "hide-item":
+        if item is None:
+            raise InvalidInput("this report is about a user, not an item")
+        items.deactivate_item(session, item=item)
+    elif action == "ban-user":
+        target_id = report.reported_user_id or (item.user_id if item else None)
+        users.set_banned(session, user=users.get_user(session, int(target_id or 0)), banned=True)
+    report.status = "dismissed" if action == "dismiss" else "resolved"
+    report.resolution = f"{action}: {note}" if note else action
+    report.resolved_by = moderator
+    report.resolved_at = utcnow()
+    session.flush()
+    return report

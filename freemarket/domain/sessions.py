@@ -1,0 +1,125 @@
+"""Sign-in sessions: opaque random tokens, stored only as SHA-256 hashes, with expiry."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from freemarket.db.models import AuthSession, LoginCode, UsedNonce, User, utcnow
+from freemarket.errors import Unauthenticated
+
+TOKEN_BYTES = 32
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """A freshly issued token: the only moment its plain value exists."""
+
+    token: str
+    session: AuthSession
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_token(
+    session: Session, *, user: User, ttl: timedelta, origin: str = "cli"
+) -> IssuedToken:
+    """Create a session for `user` valid for `ttl`, returning the plain token once."""
+    if user.is_banned:
+        raise Unauthenticated(f"user {user.username} is banned")
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    auth_session = AuthSession(
+        user_id=user.id, token_hash=hash_token(token), expires_at=utcnow() + ttl, origin=origin
+    )
+    session.add(auth_session)
+    session.flush()
+    return IssuedToken(token=token, session=auth_session)
+
+
+def authenticate(session: Session, *, token: str) -> User:
+    """The user a token belongs to; raises Unauthenticated for unknown, expired or revoked."""
+    auth_session = session.scalar(
+        select(AuthSession).where(AuthSession.token_hash == hash_token(token))
+    )
+    now = utcnow()
+    if auth_session is None or auth_session.revoked_at is not None:
+        raise Unauthenticated("invalid or revoked session token")
+    if auth_session.expires_at <= now:
+        raise Unauthenticated("session expired; sign in again")
+    user = auth_session.user
+    if user.is_banned:
+        raise Unauthenticated("this account is banned")
+    auth_session.last_used_at = now
+    return user
+
+
+def revoke(session: Session, *, token: str) -> bool:
+    """Revoke one session by its token; False if it was unknown or already revoked."""
+    result = session.execute(
+        update(AuthSession)
+        .where(AuthSession.token_hash == hash_token(token), AuthSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def csrf_token(token: str, *, secret_key: str) -> str:
+    """The CSRF token that goes with a cookie session: derived, so nothing extra is stored."""
+    return hmac.new(secret_key.encode(), b"csrf:" + token.encode(), hashlib.sha256).hexdigest()
+
+
+def issue_login_code(session: Session, *, user: User, ttl: timedelta) -> str:
+    """A one-time sign-in code for `user`, valid for `ttl`; only its hash is stored."""
+    if user.is_banned:
+        raise Unauthenticated(f"user {user.username} is banned")
+    code = secrets.token_urlsafe(24)
+    session.add(LoginCode(user_id=user.id, code_hash=hash_token(code), expires_at=utcnow() + ttl))
+    session.flush()
+    return code
+
+
+def redeem_login_code(session: Session, *, code: str) -> User:
+    """The user a code signs in; the code is spent, and an expired or spent one is refused."""
+    login = session.scalar(
+        select(LoginCode).where(LoginCode.code_hash == hash_token(code)).with_for_update()
+    )
+    now = utcnow()
+    if login is None or login.used_at is not None:
+        raise Unauthenticated("this login link is invalid or was already used")
+    if login.expires_at <= now:
+        raise Unauthenticated("this login link has expired; ask for a new one")
+    login.used_at = now
+    user = session.get(User, login.user_id)
+    if user is None or user.is_banned:
+        raise Unauthenticated("this account cannot sign in")
+    session.flush()
+    return user
+
+
+def spend_nonce(session: Session, *, nonce: str, expires_at: datetime) -> None:
+    """Remember a one-time value; Unauthenticated if it was seen before (a replay)."""
+    key = hash_token(nonce)
+    session.execute(delete(UsedNonce).where(UsedNonce.expires_at < utcnow()))
+    if session.get(UsedNonce, key) is not None:
+        raise Unauthenticated("this sign-in payload was already used")
+    session.add(UsedNonce(nonce_hash=key, expires_at=expires_at))
+    session.flush()
+
+
+def revoke_all(session: Session, *, user: User) -> int:
+    """Revoke every live session of `user`; returns how many were revoked."""
+    result = session.execute(
+        update(AuthSession)
+        .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

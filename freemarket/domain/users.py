@@ -1,0 +1,210 @@
+"""Users and their profiles."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from freemarket.db.models import USER_ROLES, VISIBILITIES, Item, Profile, User
+from freemarket.domain import exchanges, jobs, sessions
+from freemarket.domain.telegram_auth import TelegramIdentity
+from freemarket.errors import Conflict, Forbidden, InvalidInput, NotFound
+
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
+
+
+def validate_username(username: str) -> str:
+    """Return the username if it is 2-64 letters, digits, `_`, `.` or `-`."""
+    if not USERNAME_PATTERN.match(username):
+        raise InvalidInput("username must be 2-64 characters: letters, digits, '_', '.', '-'")
+    return username
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    telegram_id: int | None = None,
+    display_name: str | None = None,
+    contact: str | None = None,
+    city: str | None = None,
+    language: str = "ru",
+    role: str = "user",
+) -> User:
+    """Create a user; usernames and Telegram ids are unique."""
+    validate_username(username)
+    if role not in USER_ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(USER_ROLES)}")
+    clash = session.scalar(
+        select(User).where(
+            or_(
+                func.lower(User.username) == username.lower(),
+                User.telegram_id == telegram_id if telegram_id is not None else False,
+            )
+        )
+    )
+    if clash is not None:
+        field = "username" if clash.username.lower() == username.lower() else "telegram_id"
+        raise Conflict(f"a user with this {field} already exists")
+    user = User(
+        username=username,
+        telegram_id=telegram_id,
+        display_name=display_name,
+        contact=contact,
+        city=city,
+        language=language,
+        role=role,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def sign_in_telegram(session: Session, *, identity: TelegramIdentity) -> User:
+    """The user with this Telegram id, created on first sign-in (username from Telegram)."""
+    user = session.scalar(select(User).where(User.telegram_id == identity.telegram_id))
+    if user is not None:
+        if user.is_banned:
+            raise Forbidden("this account is banned")
+        return user
+    base = (
+        identity.username
+        if identity.username and USERNAME_PATTERN.match(identity.username)
+        else f"tg{identity.telegram_id}"
+    )
+    username, suffix = base, 1
+    while session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
+        suffix += 1
+        username = f"{base}_{suffix}"
+    display = " ".join(p for p in (identity.first_name, identity.last_name) if p) or None
+    return create_user(
+        session, username=username, telegram_id=identity.telegram_id, display_name=display
+    )
+
+
+def get_user(session: Session, user_id: int) -> User:
+    """The user with this id, or NotFound."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    return user
+
+
+def get_user_by_username(session: Session, username: str) -> User:
+    """The user with this username (case-insensitive), or NotFound."""
+    user = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+    if user is None:
+        raise NotFound(f"user {username!r} not found")
+    return user
+
+
+def list_users(
+    session: Session, *, search: str | None = None, limit: int = 100, offset: int = 0
+) -> list[User]:
+    """Users ordered by id, optionally filtered by a username substring."""
+    stmt = select(User).order_by(User.id).limit(limit).offset(offset)
+    if search:
+        stmt = stmt.where(User.username.ilike(f"%{search}%"))
+    return list(session.scalars(stmt))
+
+
+def update_user(session: Session, *, user: User, changes: dict[str, Any]) -> User:
+    """Apply editable fields (display name, contact, city, language) to a user."""
+    editable = {"display_name", "contact", "city", "language"}
+    unknown = set(changes) - editable
+    if unknown:
+        raise InvalidInput(f"cannot change {', '.join(sorted(unknown))}")
+    _refuse_nulls(changes, required={"language"})
+    for key, value in changes.items():
+        setattr(user, key, value)
+    session.flush()
+    return user
+
+
+def _refuse_nulls(changes: dict[str, Any], *, required: set[str]) -> None:
+    """Null clears an optional field; a required one cannot be cleared."""
+    cleared = sorted(k for k in required if k in changes and changes[k] is None)
+    if cleared:
+        raise InvalidInput(f"{', '.join(cleared)} cannot be null")
+
+
+def set_banned(session: Session, *, user: User, banned: bool) -> User:
+    """Ban (revoke sessions, hide items, withdraw matches and open exchanges) or unban a user."""
+    user.is_banned = banned
+    item_ids = list(session.scalars(select(Item.id).where(Item.user_id == user.id)))
+    if banned:
+        # Imported here: the matching package loads numpy/scipy/scikit-learn (about a second),
+        # which every `freemarket user ...` command would otherwise pay for.
+        from freemarket.matching.store import delete_matches_of_items
+
+        sessions.revoke_all(session, user=user)
+        delete_matches_of_items(session, item_ids)
+        exchanges.cancel_open_for_user(session, user=user)
+    # Re-match the items: the worker drops them from its index, or brings them back on unban.
+    for item_id in item_ids:
+        jobs.enqueue(session, kind=jobs.MATCH_ITEM, payload={"item_id": item_id})
+    session.flush()
+    return user
+
+
+def set_role(session: Session, *, user: User, role: str) -> User:
+    """Make a user an admin or a plain user."""
+    if role not in USER_ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(USER_ROLES)}")
+    user.role = role
+    session.flush()
+    return user
+
+
+def _check_visibility(visibility: str) -> None:
+    if visibility not in VISIBILITIES:
+        raise InvalidInput(f"visibility must be one of {', '.join(VISIBILITIES)}")
+
+
+def create_profile(
+    session: Session,
+    *,
+    user: User,
+    data: dict[str, Any],
+    location: str | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    visibility: str = "public",
+) -> Profile:
+    """Create the user's profile; a user has at most one."""
+    _check_visibility(visibility)
+    if session.scalar(select(Profile.id).where(Profile.user_id == user.id)) is not None:
+        raise Conflict("this user already has a profile; update it instead")
+    profile = Profile(
+        user_id=user.id,
+        data=data,
+        location=location,
+        latitude=latitude,
+        longitude=longitude,
+        visibility=visibility,
+    )
+    session.add(profile)
+    session.flush()
+    return profile
+
+
+def get_profile(session: Session, user_id: int) -> Profile:
+    """The profile of a user, or NotFound."""
+    profile = session.scalar(select(Profile).where(Profile.user_id == user_id))
+    if profile is None:
+        raise NotFound(f"user {user_id} has no profile")
+    return profile
+
+
+def update_profile(session: Session, *, profile: Profile, changes: dict[str, Any]) -> Profile:
+    """Apply changed profile fields."""
+    _refuse_nulls(changes, required={"data", "visibility"})
+    if "visibility" in changes:
+        _check_visibility(changes["visibility"])
+    for key, value in changes.items():
+        setattr(profile, key, value)
+    session.flush()
+    return profile

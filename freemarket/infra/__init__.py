@@ -1,0 +1,1 @@
+"""Infrastructure: settings, metrics, rate limits, the Redis wake-up."""

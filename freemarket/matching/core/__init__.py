@@ -1,0 +1,1 @@
+"""The pure matching core: text, vectors, engine, index, trades; imports nothing of the app."""

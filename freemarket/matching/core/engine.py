@@ -1,0 +1,705 @@
+"""Matching engine: WANT -> OFFER candidates by TF-IDF cosine, in batch and incrementally.
+
+Rules (the caller has already dropped inactive items and banned users):
+- a want matches offers of other users only;
+- same category, or any category when the want's category is ``other``;
+- same city, or within ``radius_km`` when both sides have coordinates, unless the offer
+  can be delivered (``delivery=True``), which lifts the place rule;
+- score = cosine of the two TF-IDF vectors; kept when >= threshold, best ``top_k`` per item,
+  ties broken by the smaller offer (or want) id so results are deterministic.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from sparse_dot_topn import sp_matmul_topn
+
+from freemarket.matching.core.text import normalize, stem, tokenize
+from freemarket.matching.core.vectorize import (
+    CorpusStats,
+    FeatureSpace,
+    fork_pool,
+    weight_matrix,
+)
+
+COMPUTED_BY = "tfidf-v1"
+OTHER_CATEGORY = "other"
+OFFER, WANT = "offer", "want"
+
+# Show threshold: low on purpose; matching is already narrowed by category and place, and a
+# description-only mention ("...отдам ковёр...") of a wanted thing scores around 0.1.
+DEFAULT_SHOW_THRESHOLD = 0.08
+# Notify threshold: a push message costs the user attention, so only pairs sharing the item's
+# name (or its synonym) plus something else get one; chosen on the dev set, see docs/benchmarks.md.
+DEFAULT_NOTIFY_THRESHOLD = 0.30
+DEFAULT_TOP_K = 10
+DEFAULT_RADIUS_KM = 30.0
+EXPLAIN_TERMS = 5
+# n-gram contributions get their own line only when they carry a real part of the score (a typo
+# match); otherwise they just echo words already listed.
+_NGRAM_EXPLAIN_SHARE = 0.5
+_EARTH_KM = 6371.0
+# One thread per product: the installed sparse_dot_topn gains nothing from more (measured), and
+# an OpenMP pool started in this process would hang the forked partition workers. Cores are
+# used by matching partitions in parallel processes instead (``_map_partitions``).
+N_THREADS = 1
+
+ProgressFn = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Listing:
+    """An active item as the matching core sees it."""
+
+    id: int
+    user_id: int
+    kind: str  # "offer" | "want"
+    category: str
+    city: str | None
+    title: str
+    description: str
+    delivery: bool = False
+    lat: float | None = None
+    lon: float | None = None
+
+
+@dataclass(frozen=True)
+class MatchCandidate:
+    """A scored WANT -> OFFER pair with the terms that made it."""
+
+    want_id: int
+    offer_id: int
+    score: float
+    computed_by: str
+    explanation: list[dict[str, str | float]] = field(default_factory=list)
+
+
+def city_key(city: str | None) -> str | None:
+    """Comparable form of a city name (case, ё, spacing and dashes folded)."""
+    if not city:
+        return None
+    key = " ".join(normalize(city).replace("-", " ").split())
+    return key or None
+
+
+def haversine_km(
+    lat1: np.ndarray | float,
+    lon1: np.ndarray | float,
+    lat2: np.ndarray | float,
+    lon2: np.ndarray | float,
+) -> np.ndarray:
+    """Great-circle distance in km (vectorised)."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dphi = p2 - p1
+    dl = np.radians(np.asarray(lon2) - np.asarray(lon1))
+    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * _EARTH_KM * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
+
+
+def can_match(want: Listing, offer: Listing, radius_km: float = DEFAULT_RADIUS_KM) -> bool:
+    """Whether the rules allow pairing this want with this offer (text aside)."""
+    if want.kind != WANT or offer.kind != OFFER or want.user_id == offer.user_id:
+        return False
+    if want.category != OTHER_CATEGORY and want.category != offer.category:
+        return False
+    if offer.delivery:
+        return True
+    wc = city_key(want.city)
+    if wc is not None and wc == city_key(offer.city):
+        return True
+    coords = (want.lat, want.lon, offer.lat, offer.lon)
+    return all(c is not None for c in coords) and bool(
+        haversine_km(want.lat, want.lon, offer.lat, offer.lon) <= radius_km
+    )
+
+
+# --------------------------------------------------------------------------- explanations
+
+
+def explain_pair(
+    want_vec: tuple[np.ndarray, np.ndarray],
+    offer_vec: tuple[np.ndarray, np.ndarray],
+    space: FeatureSpace,
+    offer_title: str,
+) -> list[dict[str, str | float]]:
+    """Shared terms of two vectors, largest contribution first (weights sum to <= score)."""
+    shared, wi, oi = np.intersect1d(
+        want_vec[0], offer_vec[0], assume_unique=True, return_indices=True
+    )
+    contrib = want_vec[1][wi].astype(np.float64) * offer_vec[1][oi]
+    by_label: dict[str, float] = {}
+    ngram_cols: list[int] = []
+    ngram_sum = 0.0
+    for col, c in zip(shared.tolist(), contrib.tolist(), strict=True):
+        if col in space.ngram_columns:
+            ngram_cols.append(col)
+            ngram_sum += c
+        else:
+            label = space.labels.get(col, "?")
+            by_label[label] = by_label.get(label, 0.0) + c
+    if ngram_sum >= _NGRAM_EXPLAIN_SHARE * float(contrib.sum()):
+        # Typo matches share only n-grams: name them after the offer's title word that holds most.
+        label = _ngram_label(set(ngram_cols), space, offer_title)
+        by_label[label] = by_label.get(label, 0.0) + ngram_sum
+    ranked = sorted(by_label.items(), key=lambda kv: (-kv[1], kv[0]))[:EXPLAIN_TERMS]
+    return [{"term": t, "weight": round(w, 4)} for t, w in ranked if w > 0]
+
+
+# pairs per chunk of the bulk explanation: bounds the memory of the gathered rows
+_EXPLAIN_CHUNK = 200_000
+
+
+def explain_pairs(
+    matrix: sp.csr_matrix,
+    want_rows: np.ndarray,
+    offer_rows: np.ndarray,
+    space: FeatureSpace,
+    listings: Sequence[Listing],
+) -> list[list[dict[str, str | float]]]:
+    """``explain_pair`` for many (want row, offer row) pairs of one matrix, in bulk.
+
+    The shared features of every pair come from one sparse elementwise product; grouping by
+    label and ranking are array operations, so Python only builds the output dicts.
+    """
+    out: list[list[dict[str, str | float]]] = []
+    for start in range(0, want_rows.size, _EXPLAIN_CHUNK):
+        part = slice(start, start + _EXPLAIN_CHUNK)
+        out.extend(_explain_chunk(matrix, want_rows[part], offer_rows[part], space, listings))
+    return out
+
+
+def _explain_chunk(
+    matrix: sp.csr_matrix,
+    want_rows: np.ndarray,
+    offer_rows: np.ndarray,
+    space: FeatureSpace,
+    listings: Sequence[Listing],
+) -> list[list[dict[str, str | float]]]:
+    n = want_rows.size
+    if n == 0:
+        return []
+    a = matrix[want_rows].astype(np.float64)
+    prod = a.multiply(matrix[offer_rows]).tocsr()  # float64, as explain_pair computes it
+    prod.sum_duplicates()
+    pair = np.repeat(np.arange(n), np.diff(prod.indptr))
+    cols, contrib = prod.indices, prod.data
+    uniq, inv = np.unique(cols, return_inverse=True)
+    # labels of the (few) distinct shared columns; ngram columns get label id -1
+    label_of: dict[str, int] = {}
+    col_label = np.fromiter(
+        (
+            -1
+            if c in space.ngram_columns
+            else label_of.setdefault(space.labels.get(c, "?"), len(label_of))
+            for c in uniq.tolist()
+        ),
+        np.int64,
+        uniq.size,
+    )
+    names = list(label_of)
+    label = col_label[inv]
+    is_ngram = label < 0
+    total = np.bincount(pair, weights=contrib, minlength=n)
+    ngram_sum = np.bincount(pair[is_ngram], weights=contrib[is_ngram], minlength=n)
+    words = ~is_ngram
+    # sum per (pair, label): two columns may carry one label (a concept and a typo of it)
+    key = pair[words] * max(1, len(names)) + label[words]
+    keys, kinv = np.unique(key, return_inverse=True)
+    weight = np.bincount(kinv, weights=contrib[words])
+    k_pair, k_label = keys // max(1, len(names)), keys % max(1, len(names))
+    # ties by label text, as explain_pair sorts
+    text_rank = np.empty(len(names), dtype=np.int64)
+    text_rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+    result: list[list[dict[str, str | float]]] = [[] for _ in range(n)]
+    typo = np.flatnonzero((ngram_sum > 0) & (ngram_sum >= _NGRAM_EXPLAIN_SHARE * total))
+    if typo.size:
+        # rare (typo matches): name the n-grams after a title word, pair by pair
+        typo_set = set(typo.tolist())
+        by_pair: dict[int, dict[str, float]] = {int(p): {} for p in typo.tolist()}
+        for p, lb, wt in zip(k_pair.tolist(), k_label.tolist(), weight.tolist(), strict=True):
+            if p in typo_set:
+                by_pair[p][names[lb]] = by_pair[p].get(names[lb], 0.0) + wt
+        for p in typo.tolist():
+            lo, hi = prod.indptr[p], prod.indptr[p + 1]
+            ngram_cols = {int(c) for c in cols[lo:hi][is_ngram[lo:hi]]}
+            name = _ngram_label(ngram_cols, space, listings[int(offer_rows[p])].title)
+            terms = by_pair[p]
+            terms[name] = terms.get(name, 0.0) + float(ngram_sum[p])
+            ranked = sorted(terms.items(), key=lambda kv: (-kv[1], kv[0]))[:EXPLAIN_TERMS]
+            result[p] = [{"term": t, "weight": round(wt, 4)} for t, wt in ranked if wt > 0]
+        keep = ~np.isin(k_pair, typo)
+        k_pair, k_label, weight = k_pair[keep], k_label[keep], weight[keep]
+    order = np.lexsort((text_rank[k_label], -weight, k_pair))
+    k_pair, k_label, weight = k_pair[order], k_label[order], weight[order]
+    starts = np.r_[0, np.flatnonzero(k_pair[1:] != k_pair[:-1]) + 1]
+    rank = np.arange(k_pair.size) - np.repeat(starts, np.diff(np.r_[starts, k_pair.size]))
+    sel = (rank < EXPLAIN_TERMS) & (weight > 0)
+    # np.round half-even on the binary value vs round(): equal except at exact .5 ties, which
+    # a sum of float products essentially never hits
+    rounded = np.round(weight[sel], 4)
+    for p, name, wt in zip(
+        k_pair[sel].tolist(),
+        [names[i] for i in k_label[sel].tolist()],
+        rounded.tolist(),
+        strict=True,
+    ):
+        result[p].append({"term": name, "weight": wt})
+    return result
+
+
+def _ngram_label(cols: set[int], space: FeatureSpace, title: str) -> str:
+    from freemarket.matching.core.text import char_ngrams
+
+    best, best_hits = "~", 0
+    for token in tokenize(title):
+        hits = sum(space.column("#" + g, token) in cols for g in char_ngrams(stem(token)))
+        if hits > best_hits:
+            best, best_hits = token, hits
+    return "~" + best
+
+
+# --------------------------------------------------------------------------- batch
+
+
+@dataclass
+class _Meta:
+    """Column arrays describing listings, aligned with matrix rows."""
+
+    ids: np.ndarray
+    users: np.ndarray
+    city: np.ndarray  # int code, -1 when unknown
+    delivery: np.ndarray
+    lat: np.ndarray  # nan when unknown
+    lon: np.ndarray
+
+    @classmethod
+    def of(cls, listings: Sequence[Listing], codes: dict[str, int]) -> _Meta:
+        """Arrays for a list of listings; city codes are assigned in ``codes``."""
+
+        by_raw: dict[str | None, int] = {}  # raw spelling -> code: city_key once per spelling
+
+        def code(city: str | None) -> int:
+            c = by_raw.get(city)
+            if c is None:
+                key = city_key(city)
+                c = by_raw[city] = -1 if key is None else codes.setdefault(key, len(codes))
+            return c
+
+        return cls(
+            ids=np.fromiter((x.id for x in listings), np.int64, len(listings)),
+            users=np.fromiter((x.user_id for x in listings), np.int64, len(listings)),
+            city=np.fromiter((code(x.city) for x in listings), np.int64, len(listings)),
+            delivery=np.fromiter((bool(x.delivery) for x in listings), bool, len(listings)),
+            lat=np.fromiter((_nan(x.lat) for x in listings), np.float64, len(listings)),
+            lon=np.fromiter((_nan(x.lon) for x in listings), np.float64, len(listings)),
+        )
+
+
+def _nan(x: float | None) -> float:
+    return math.nan if x is None else float(x)
+
+
+def _topn(a: sp.csr_matrix, b: sp.csr_matrix, top_n: int, threshold: float) -> sp.coo_matrix:
+    """Best ``top_n`` columns per row of a @ b.T above threshold (sparse, multithreaded)."""
+    if a.shape[0] == 0 or b.shape[0] == 0:
+        return sp.coo_matrix((a.shape[0], b.shape[0]))
+    top_n = max(1, min(top_n, b.shape[0]))
+    res = sp_matmul_topn(a, b.T.tocsr(), top_n=top_n, threshold=threshold, n_threads=N_THREADS)
+    return res.tocoo()
+
+
+def _order(group: np.ndarray, scores: np.ndarray, tiebreak: np.ndarray) -> np.ndarray:
+    """Argsort by group asc, score desc, tiebreak asc (``np.lexsort`` of the three, faster).
+
+    One sort of a packed (group, quantised score) key; only the rare runs of equal keys are
+    then ordered by ``tiebreak``. Scores closer than 2**-31 count as equal (they come from
+    float32 products, whose resolution is ~1e-7, and are rounded to 1e-6 for output).
+    """
+    if group.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    quant = np.round((1.0 - np.clip(scores, 0.0, 1.0)) * _SCORE_QUANT).astype(np.int64)
+    key = (np.asarray(group, dtype=np.int64) << 32) | quant
+    order = np.argsort(key, kind="quicksort")
+    k = key[order]
+    tied = np.zeros(k.size, dtype=bool)
+    same = k[1:] == k[:-1]
+    tied[1:] |= same
+    tied[:-1] |= same
+    if same.any():
+        # identical listings give identical scores: such runs can be long, sort them all at once
+        pos = np.flatnonzero(tied)
+        sub = order[pos]
+        order[pos] = sub[np.lexsort((tiebreak[sub], key[sub]))]
+    return order
+
+
+_SCORE_QUANT = float(1 << 31)
+
+
+def _select_topk(w: np.ndarray, o_ids: np.ndarray, scores: np.ndarray, top_k: int) -> np.ndarray:
+    """Indices of the best top_k entries per want (score desc, then offer id asc)."""
+    if w.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = _order(w, scores, o_ids)
+    ws = w[order]
+    starts = np.r_[0, np.flatnonzero(ws[1:] != ws[:-1]) + 1]
+    rank = np.arange(ws.size) - np.repeat(starts, np.diff(np.r_[starts, ws.size]))
+    return order[rank < top_k]
+
+
+def _pairs_for_partition(
+    wx: sp.csr_matrix,
+    wm: _Meta,
+    ox: sp.csr_matrix,
+    om: _Meta,
+    top_k: int,
+    threshold: float,
+    radius_km: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(want row, offer row, score) of the best allowed pairs between wants and offers."""
+    # A want's owner may own some of its best offers; asking for that many extra keeps top-k exact.
+    own = _own_offer_counts(wm.users, om.users)
+    top_n = top_k + int(own.max(initial=0))
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    # Renumber the partition's hashed columns densely: products over 2**22 columns would spend
+    # their time building index arrays of that length.
+    wx, ox = _compact_columns(wx, ox)
+
+    def run(w_rows: np.ndarray, o_rows: np.ndarray, n: int) -> None:
+        res = _topn(wx[w_rows], ox[o_rows], n, threshold)
+        parts.append((w_rows[res.row], o_rows[res.col], res.data))
+
+    deliver = np.flatnonzero(om.delivery)
+    if deliver.size:
+        run(np.arange(wx.shape[0]), deliver, top_n)
+    local = np.flatnonzero(~om.delivery)
+    by_city = _group(om.city[local])
+    has_geo = ~np.isnan(om.lat[local])
+    for code, w_rows in _group(wm.city).items():
+        if code >= 0 and code in by_city:
+            run(w_rows, local[by_city[code]], top_n)
+        geo_w = w_rows[~np.isnan(wm.lat[w_rows])]
+        if geo_w.size and has_geo.any():
+            near = local[has_geo & (om.city[local] != code)]
+            near = near[
+                _in_bbox(wm.lat[geo_w], wm.lon[geo_w], om.lat[near], om.lon[near], radius_km)
+            ]
+            if near.size:
+                run(geo_w, near, near.size)  # exact: the distance rule is checked per pair below
+    if not parts:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0)
+    w = np.concatenate([p[0] for p in parts])
+    o = np.concatenate([p[1] for p in parts])
+    s = np.concatenate([p[2] for p in parts]).astype(np.float64)
+    ok = (wm.users[w] != om.users[o]) & (s >= threshold)
+    place = om.delivery[o] | ((wm.city[w] == om.city[o]) & (wm.city[w] >= 0))
+    far = np.flatnonzero(~place & ok)  # distance only where delivery and city do not decide
+    if far.size:
+        wf, of = w[far], o[far]
+        place[far] = haversine_km(wm.lat[wf], wm.lon[wf], om.lat[of], om.lon[of]) <= radius_km
+    ok &= place
+    w, o, s = w[ok], o[ok], s[ok]
+    keep = _select_topk(w, om.ids[o], s, top_k)
+    return w[keep], o[keep], s[keep]
+
+
+def _compact_columns(*mats: sp.csr_matrix) -> tuple[sp.csr_matrix, ...]:
+    cols = np.unique(np.concatenate([m.indices for m in mats]))
+    return tuple(
+        sp.csr_matrix(
+            (m.data, np.searchsorted(cols, m.indices).astype(np.int32), m.indptr),
+            shape=(m.shape[0], max(1, cols.size)),
+        )
+        for m in mats
+    )
+
+
+def _own_offer_counts(want_users: np.ndarray, offer_users: np.ndarray) -> np.ndarray:
+    users, counts = np.unique(offer_users, return_counts=True)
+    pos = np.searchsorted(users, want_users).clip(0, max(users.size - 1, 0))
+    if users.size == 0:
+        return np.zeros(want_users.size, dtype=np.int64)
+    return np.where(users[pos] == want_users, counts[pos], 0)
+
+
+def _group(values: np.ndarray) -> dict[int, np.ndarray]:
+    order = np.argsort(values, kind="stable")
+    vals = values[order]
+    cuts = np.flatnonzero(vals[1:] != vals[:-1]) + 1
+    return {
+        int(g[0]): idx
+        for g, idx in zip(np.split(vals, cuts), np.split(order, cuts), strict=True)
+        if g.size
+    }
+
+
+def _in_bbox(
+    lat: np.ndarray, lon: np.ndarray, olat: np.ndarray, olon: np.ndarray, radius_km: float
+) -> np.ndarray:
+    dlat = math.degrees(radius_km / _EARTH_KM)
+    dlon = dlat / max(math.cos(math.radians(float(np.abs(lat).max()) + dlat)), 1e-6)
+    return (
+        (olat >= lat.min() - dlat)
+        & (olat <= lat.max() + dlat)
+        & (olon >= lon.min() - dlon)
+        & (olon <= lon.max() + dlon)
+    )
+
+
+@dataclass
+class VectorizedCorpus:
+    """Listings with their weighted vectors and the statistics that weighted them."""
+
+    listings: list[Listing]
+    matrix: sp.csr_matrix
+    stats: CorpusStats
+    space: FeatureSpace
+    _columns: tuple[_Meta, np.ndarray, np.ndarray] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    @classmethod
+    def build(
+        cls,
+        listings: Sequence[Listing],
+        *,
+        stats: CorpusStats | None = None,
+        space: FeatureSpace | None = None,
+        progress: ProgressFn | None = None,
+    ) -> VectorizedCorpus:
+        """Vectorise listings; idf from ``stats`` if given, else from these listings."""
+        space = space or FeatureSpace()
+        raw = space.raw_matrix([(x.title, x.description) for x in listings], progress)
+        stats = stats or CorpusStats.from_matrix(raw)
+        return cls(list(listings), weight_matrix(raw, stats), stats, space)
+
+    def columns(self) -> tuple[_Meta, np.ndarray, np.ndarray]:
+        """Rule columns, kinds and categories of the rows, computed once."""
+        # callers matching category by category would rebuild them from every listing each time
+        if self._columns is None:
+            meta = _Meta.of(self.listings, {})
+            kinds = np.array([x.kind for x in self.listings])
+            cats = np.array([x.category for x in self.listings])
+            self._columns = (meta, kinds, cats)
+        return self._columns
+
+    def vector(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """Weighted vector of one row."""
+        a, b = self.matrix.indptr[row], self.matrix.indptr[row + 1]
+        return self.matrix.indices[a:b], self.matrix.data[a:b]
+
+
+def match_corpus(
+    corpus: VectorizedCorpus,
+    *,
+    top_k: int = DEFAULT_TOP_K,
+    threshold: float = DEFAULT_SHOW_THRESHOLD,
+    radius_km: float = DEFAULT_RADIUS_KM,
+    categories: Iterable[str] | None = None,
+    explain: bool = True,
+    progress: ProgressFn | None = None,
+    workers: int | None = None,
+) -> list[MatchCandidate]:
+    """Top-k offers per want of a vectorised corpus, optionally for some categories only.
+
+    Large corpora match their category partitions in ``workers`` forked processes (default:
+    one per core, see ``vectorize.fork_pool``); the result does not depend on it.
+    """
+    meta, kinds, cats = corpus.columns()
+    wants_all = np.flatnonzero(kinds == WANT)
+    offers_all = np.flatnonzero(kinds == OFFER)
+    wanted = sorted(set(cats[offers_all].tolist()) if categories is None else set(categories))
+    tasks = []
+    for category in wanted:
+        o_rows = offers_all[cats[offers_all] == category]
+        w_rows = wants_all[(cats[wants_all] == category) | (cats[wants_all] == OTHER_CATEGORY)]
+        tasks.append((o_rows, w_rows))
+    state = (corpus.matrix, meta, top_k, threshold, radius_km)
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for done, pairs in enumerate(_map_partitions(state, tasks, workers)):
+        found.append(pairs)
+        if progress is not None:
+            progress(done + 1, len(wanted))
+    if not found:
+        return []
+    w = np.concatenate([f[0] for f in found])
+    o = np.concatenate([f[1] for f in found])
+    s = np.concatenate([f[2] for f in found])
+    # "other" wants collect candidates from every partition: keep their overall best k.
+    keep = _select_topk(w, meta.ids[o], s, top_k)
+    return _candidates(corpus, meta.ids, w[keep], o[keep], s[keep], explain)
+
+
+_PartitionState = tuple[sp.csr_matrix, "_Meta", int, float, float]
+_Pairs = tuple[np.ndarray, np.ndarray, np.ndarray]
+# Below this many stored entries a process pool costs more than it saves.
+_PARALLEL_MIN_NNZ = 2_000_000
+_partition_state: _PartitionState | None = None
+
+
+def _match_partition_rows(state: _PartitionState, o_rows: np.ndarray, w_rows: np.ndarray) -> _Pairs:
+    """(want row, offer row, score) of one category partition, in corpus rows."""
+    matrix, meta, top_k, threshold, radius_km = state
+    if not (o_rows.size and w_rows.size):
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0)
+    w, o, s = _pairs_for_partition(
+        matrix[w_rows],
+        _take(meta, w_rows),
+        matrix[o_rows],
+        _take(meta, o_rows),
+        top_k,
+        threshold,
+        radius_km,
+    )
+    return w_rows[w], o_rows[o], s
+
+
+def _match_in_worker(task: tuple[np.ndarray, np.ndarray]) -> _Pairs:
+    assert _partition_state is not None
+    return _match_partition_rows(_partition_state, *task)
+
+
+def _map_partitions(
+    state: _PartitionState, tasks: list[tuple[np.ndarray, np.ndarray]], workers: int | None
+) -> Iterator[_Pairs]:
+    """Results of every partition task, in order; in forked processes when it pays."""
+    global _partition_state
+    if state[0].nnz < _PARALLEL_MIN_NNZ or len(tasks) < 2:
+        workers = 1
+    with fork_pool(workers) as pool:
+        if pool is None:
+            for task in tasks:
+                yield _match_partition_rows(state, *task)
+            return
+        _partition_state = state  # the forked workers inherit it: the matrix is not copied
+        try:
+            # the products (sparse_dot_topn holds the GIL) run on every core this way
+            yield from pool.map(_match_in_worker, tasks)
+        finally:
+            _partition_state = None
+
+
+def _take(meta: _Meta, rows: np.ndarray) -> _Meta:
+    return _Meta(*(getattr(meta, f)[rows] for f in meta.__dataclass_fields__))
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building millions of acyclic objects.
+
+    Each allocation burst would otherwise trigger full collections that walk every live
+    object (the listings, the candidates built so far): quadratic work for no garbage.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _candidates(
+    corpus: VectorizedCorpus,
+    ids: np.ndarray,
+    w: np.ndarray,
+    o: np.ndarray,
+    s: np.ndarray,
+    explain: bool,
+) -> list[MatchCandidate]:
+    """MatchCandidates of (want row, offer row, score) triples; ``ids`` are the rows' ids."""
+    want_ids, offer_ids = ids[w], ids[o]
+    scores = np.minimum(np.round(s.astype(np.float64), 6), 1.0)
+    order = _order(np.unique(want_ids, return_inverse=True)[1], scores, offer_ids)
+    w, o, want_ids, offer_ids, scores = (x[order] for x in (w, o, want_ids, offer_ids, scores))
+    with _gc_paused():
+        expl = (
+            explain_pairs(corpus.matrix, w, o, corpus.space, corpus.listings)
+            if explain
+            else [[] for _ in range(w.size)]
+        )
+        return [
+            MatchCandidate(wid, oid, sc, COMPUTED_BY, ex)
+            for wid, oid, sc, ex in zip(
+                want_ids.tolist(), offer_ids.tolist(), scores.tolist(), expl, strict=True
+            )
+        ]
+
+
+def match_all(
+    listings: Sequence[Listing],
+    *,
+    top_k: int = DEFAULT_TOP_K,
+    threshold: float = DEFAULT_SHOW_THRESHOLD,
+    radius_km: float = DEFAULT_RADIUS_KM,
+    explain: bool = True,
+    progress: ProgressFn | None = None,
+) -> list[MatchCandidate]:
+    """Vectorise all listings and return the best ``top_k`` offers (>= threshold) per want."""
+    corpus = VectorizedCorpus.build(listings)
+    return match_corpus(
+        corpus,
+        top_k=top_k,
+        threshold=threshold,
+        radius_km=radius_km,
+        explain=explain,
+        progress=progress,
+    )
+
+
+def partition_listings(listings: Iterable[Listing], category: str) -> list[Listing]:
+    """The listings one category partition needs: its offers, its wants and all ``other`` wants."""
+    return [
+        x
+        for x in listings
+        if x.category == category or (x.kind == WANT and x.category == OTHER_CATEGORY)
+    ]
+
+
+def match_partition(
+    listings: Sequence[Listing],
+    category: str,
+    *,
+    top_k: int = DEFAULT_TOP_K,
+    threshold: float = DEFAULT_SHOW_THRESHOLD,
+    radius_km: float = DEFAULT_RADIUS_KM,
+    stats: CorpusStats | None = None,
+    explain: bool = True,
+) -> list[MatchCandidate]:
+    """Match one category on its own (e.g. on another worker).
+
+    ``listings`` may be the whole corpus or just ``partition_listings(...)``. Pass the corpus
+    ``stats`` to get exactly the scores of ``match_all``; without them idf comes from the
+    partition. Wants of ``other`` get this partition's best k: merge partitions with
+    ``merge_candidates``.
+    """
+    part = partition_listings(listings, category)
+    corpus = VectorizedCorpus.build(part, stats=stats)
+    return match_corpus(
+        corpus,
+        top_k=top_k,
+        threshold=threshold,
+        radius_km=radius_km,
+        categories=[category],
+        explain=explain,
+    )
+
+
+def merge_candidates(candidates: Iterable[MatchCandidate], top_k: int) -> list[MatchCandidate]:
+    """Keep the best ``top_k`` per want from candidates of several partitions."""
+    ordered = sorted(candidates, key=lambda c: (c.want_id, -c.score, c.offer_id))
+    out: list[MatchCandidate] = []
+    for c in ordered:
+        if len(out) >= top_k and all(x.want_id == c.want_id for x in out[-top_k:]):
+            continue
+        out.append(c)
+    return out

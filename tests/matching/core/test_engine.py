@@ -1,0 +1,190 @@
+"""Unit tests of the matching rules, scores, explanations and the incremental index."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+
+import pytest
+
+from freemarket.matching.core.engine import (
+    COMPUTED_BY,
+    Listing,
+    can_match,
+    match_all,
+    match_partition,
+    merge_candidates,
+)
+from freemarket.matching.core.index import MatchIndex
+from freemarket.matching.core.vectorize import CorpusStats, FeatureSpace
+
+
+def want(id: int, user: int, title: str, **kw: object) -> Listing:
+    base: dict[str, object] = {"category": "bicycles", "city": "Москва", "description": ""}
+    base.update(kw)
+    return Listing(id=id, user_id=user, kind="want", title=title, **base)  # type: ignore[arg-type]
+
+
+def offer(id: int, user: int, title: str, **kw: object) -> Listing:
+    base: dict[str, object] = {"category": "bicycles", "city": "Москва", "description": ""}
+    base.update(kw)
+    return Listing(id=id, user_id=user, kind="offer", title=title, **base)  # type: ignore[arg-type]
+
+
+def pairs(listings: list[Listing], **kw: object) -> set[tuple[int, int]]:
+    return {(c.want_id, c.offer_id) for c in match_all(listings, **kw)}  # type: ignore[arg-type]
+
+
+def test_same_user_is_never_matched() -> None:
+    ls = [want(1, 1, "Велосипед"), offer(2, 1, "Велосипед"), offer(3, 2, "Велосипед")]
+    assert pairs(ls) == {(1, 3)}
+
+
+def test_category_must_agree_unless_want_is_other() -> None:
+    ls = [
+        want(1, 1, "Клетка для морской свинки"),
+        want(2, 1, "Клетка для морской свинки", category="other"),
+        offer(3, 2, "Клетка для морской свинки", category="pets"),
+    ]
+    assert pairs(ls) == {(2, 3)}
+
+
+def test_city_or_delivery() -> None:
+    ls = [
+        want(1, 1, "Горный велосипед", city="Казань"),
+        offer(2, 2, "Горный велосипед", city="Москва"),
+        offer(3, 3, "Горный велосипед", city="Москва", delivery=True),
+        offer(4, 4, "Горный велосипед", city=" казань "),
+    ]
+    assert pairs(ls) == {(1, 3), (1, 4)}
+
+
+def test_radius_when_both_have_coordinates() -> None:
+    # Химки is ~20 km from the centre of Moscow, Тверь ~160 km
+    w = want(1, 1, "Велосипед", lat=55.7558, lon=37.6173)
+    near = offer(2, 2, "Велосипед", city="Химки", lat=55.8970, lon=37.4297)
+    far = offer(3, 3, "Велосипед", city="Тверь", lat=56.8587, lon=35.9176)
+    nocoord = offer(4, 4, "Велосипед", city="Химки")
+    assert can_match(w, near) and not can_match(w, far) and not can_match(w, nocoord)
+    assert pairs([w, near, far, nocoord]) == {(1, 2)}
+    assert pairs([w, near, far, nocoord], radius_km=500) == {(1, 2), (1, 3)}
+
+
+def test_unrelated_text_is_below_threshold_and_scores_are_bounded() -> None:
+    ls = [want(1, 1, "Детский велосипед"), offer(2, 2, "Детский велосипед"), offer(3, 3, "Насос")]
+    res = match_all(ls)
+    assert [(c.offer_id, c.computed_by) for c in res] == [(2, COMPUTED_BY)]
+    assert 0.99 <= res[0].score <= 1.0
+
+
+def test_top_k_and_ranking() -> None:
+    ls = [
+        want(1, 1, "Горный велосипед Stels 26 дюймов"),
+        offer(10, 2, "Горный велосипед Stels 26 дюймов"),
+        offer(11, 3, "Горный велосипед"),
+        offer(12, 4, "Велосипед"),
+    ]
+    res = match_all(ls, top_k=2)
+    assert [c.offer_id for c in res] == [10, 11]
+    assert res[0].score > res[1].score
+
+
+def test_explanation_names_shared_terms_by_weight() -> None:
+    ls = [
+        want(1, 1, "Ищу велик Stels", description="Для сына"),
+        offer(2, 2, "Велосипед Stels Pilot", description="Для мальчика 9 лет"),
+    ]
+    (c,) = match_all(ls)
+    terms = [e["term"] for e in c.explanation]
+    assert set(terms[:2]) == {"велосипед", "stels"}
+    weights = [float(e["weight"]) for e in c.explanation]
+    assert weights == sorted(weights, reverse=True)
+    # word terms carry most of the score; small n-gram echoes of listed words are left out
+    assert 0.8 * c.score <= sum(weights) <= c.score + 1e-6
+
+
+def test_typo_match_is_explained() -> None:
+    ls = [want(1, 1, "Абракадабриум"), offer(2, 2, "Абракодабриум")]
+    (c,) = match_all(ls, threshold=0.05)
+    assert c.explanation and str(c.explanation[0]["term"]).startswith("~абракодабриум")
+
+
+def test_never_seen_word_still_matches() -> None:
+    index = MatchIndex.build([offer(2, 2, "Велосипед")])
+    index.add(offer(3, 3, "Квазитрон зелёный"))
+    found = index.match(want(1, 1, "Квазитрон"))
+    assert [c.offer_id for c in found] == [3]
+
+
+def test_offer_query_returns_wants() -> None:
+    index = MatchIndex.build(
+        [want(1, 1, "Велосипед"), want(2, 2, "Самокат"), want(4, 3, "Велосипед", category="other")]
+    )
+    found = index.match(offer(3, 3, "Велосипед"))
+    assert [(c.want_id, c.offer_id) for c in found] == [(1, 3)]  # 4 is the offer owner's own want
+
+
+def _corpus(n: int, seed: int = 7) -> list[Listing]:
+    rng = random.Random(seed)
+    nouns = ["велосипед", "самокат", "шлем", "насос", "колесо", "bike", "helmet", "замок"]
+    adjs = ["детский", "горный", "синий", "новый", "складной", "26", "20", "stels", "forward"]
+    cats = ["bicycles", "sports", "other"]
+    out = []
+    for i in range(n):
+        words = [rng.choice(nouns), *rng.sample(adjs, 2)]
+        out.append(
+            Listing(
+                id=i + 1,
+                user_id=rng.randrange(20),
+                kind=rng.choice(["want", "offer"]),
+                category=rng.choice(cats),
+                city=rng.choice(["Москва", "Казань", None]),
+                title=" ".join(words),
+                description=rng.choice(adjs),
+                delivery=rng.random() < 0.2,
+            )
+        )
+    return out
+
+
+def _key(c: object) -> tuple[int, int]:
+    return (c.want_id, c.offer_id)  # type: ignore[attr-defined]
+
+
+def test_index_equals_batch() -> None:
+    listings = _corpus(300)
+    batch = match_all(listings, top_k=5)
+    index = MatchIndex.build(listings)
+    inc = [c for x in listings if x.kind == "want" for c in index.match(x, top_k=5)]
+    assert sorted(map(_key, inc)) == sorted(map(_key, batch))
+    scores = {_key(c): c.score for c in batch}
+    assert all(c.score == pytest.approx(scores[_key(c)], abs=1e-5) for c in inc)
+
+
+def test_index_after_adds_and_removes_equals_batch_after_refresh() -> None:
+    listings = _corpus(300, seed=3)
+    extra = [dataclasses.replace(x, id=x.id + 1000) for x in _corpus(50, seed=99)]
+    index = MatchIndex.build(listings[:100] + extra)
+    for x in extra:
+        index.remove(x.id)
+    for x in listings[100:]:
+        index.add(x)
+    index.refresh()
+    batch = match_all(listings, top_k=5)
+    inc = [c for x in listings if x.kind == "want" for c in index.match(x, top_k=5)]
+    assert sorted(map(_key, inc)) == sorted(map(_key, batch))
+
+
+def test_partitions_merge_to_the_full_result() -> None:
+    listings = _corpus(300, seed=5)
+    space = FeatureSpace()
+    raw = space.raw_matrix([(x.title, x.description) for x in listings])
+    stats = CorpusStats.from_matrix(raw)
+    parts = [
+        c
+        for cat in ("bicycles", "sports", "other")
+        for c in match_partition(listings, cat, stats=stats, top_k=5)
+    ]
+    assert sorted(map(_key, merge_candidates(parts, 5))) == sorted(
+        map(_key, match_all(listings, top_k=5))
+    )

@@ -1,0 +1,63 @@
+"""Fast paths (bulk, parallel vectorising and matching, bulk explanations) equal plain ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from freemarket.matching.core import engine, vectorize
+from freemarket.matching.core.engine import VectorizedCorpus, explain_pair, match_corpus
+from freemarket.matching.core.vectorize import FeatureSpace
+from tests.matching.core.test_engine import _corpus
+
+
+def _texts(n: int) -> list[tuple[str, str]]:
+    return [(x.title, x.description) for x in _corpus(n, seed=11)]
+
+
+def test_raw_matrix_equals_stacked_raw_vectors() -> None:
+    texts = _texts(200)
+    matrix = FeatureSpace().raw_matrix(texts)
+    space = FeatureSpace()
+    for i, (title, description) in enumerate(texts):
+        cols, vals = space.raw_vector(title, description)
+        row = matrix[i]
+        assert row.indices.tolist() == cols.tolist()
+        assert np.allclose(row.data, vals, rtol=0, atol=1e-12)
+
+
+def test_parallel_vectorising_equals_serial(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = _texts(300)
+    serial_space = FeatureSpace()
+    serial = serial_space.raw_matrix(texts, workers=1)
+    monkeypatch.setattr(vectorize, "_PARALLEL_MIN_FIELDS", 1)
+    monkeypatch.setattr(vectorize, "_CHUNK", 37)
+    parallel_space = FeatureSpace()
+    parallel = parallel_space.raw_matrix(texts, workers=2)
+    assert (serial != parallel).nnz == 0
+    assert serial_space.labels == parallel_space.labels
+    assert serial_space.ngram_columns == parallel_space.ngram_columns
+
+
+def _key(c: engine.MatchCandidate) -> tuple[int, int]:
+    return (c.want_id, c.offer_id)
+
+
+def test_bulk_explanations_equal_pairwise() -> None:
+    listings = _corpus(300, seed=17)
+    corpus = VectorizedCorpus.build(listings)
+    row = {x.id: i for i, x in enumerate(listings)}
+    found = match_corpus(corpus, top_k=5)
+    assert found
+    for c in found:
+        w, o = row[c.want_id], row[c.offer_id]
+        ref = explain_pair(corpus.vector(w), corpus.vector(o), corpus.space, listings[o].title)
+        assert c.explanation == ref
+
+
+def test_parallel_partitions_equal_serial(monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus = VectorizedCorpus.build(_corpus(400, seed=19))
+    serial = match_corpus(corpus, top_k=5, workers=1)
+    monkeypatch.setattr(engine, "_PARALLEL_MIN_NNZ", 0)
+    parallel = match_corpus(corpus, top_k=5, workers=2)
+    assert serial == parallel
