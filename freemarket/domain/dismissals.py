@@ -1,4 +1,4 @@
-""""Not interested": a person hides a match; the answer is also a negative example for training.
+"""Not interested: a person hides a match; the answer is also a negative example for training.
 
 A dismissal belongs to one person and one (want, offer) pair of items, not to the match row: a
 recompute may delete a match and create it again, and the answer must outlive that. Only the

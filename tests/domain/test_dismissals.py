@@ -1,4 +1,4 @@
-""""Not interested" at the domain level: who may, what it hides, races, training negatives."""
+"""Not interested, at the domain level: who may, what it hides, races, training negatives."""
 
 from __future__ import annotations
 
