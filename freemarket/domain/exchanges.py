@@ -66,7 +66,9 @@ def _load(session: Session, exchange_id: int, *, lock: bool = False) -> Exchange
         stmt = stmt.with_for_update(key_share=True).execution_options(populate_existing=True)
     exchange = session.scalar(stmt)
     if exchange is None:
-        raise NotFound(f"exchange {exchange_id} not found", code="exchange_not_found")
+        raise NotFound(
+            f"exchange {exchange_id} not found", code="exchange_not_found", exchange_id=exchange_id
+        )
     return exchange
 
 
@@ -100,7 +102,9 @@ def get_exchange(session: Session, *, exchange_id: int, viewer: User) -> Exchang
     """An exchange, to one of its parties or an admin (others: not found)."""
     exchange = _load(session, exchange_id)
     if viewer.id not in party_ids(exchange) and not viewer.is_admin:
-        raise NotFound(f"exchange {exchange_id} not found", code="exchange_not_found")
+        raise NotFound(
+            f"exchange {exchange_id} not found", code="exchange_not_found", exchange_id=exchange_id
+        )
     expire_if_due(session, exchange)
     return exchange
 
@@ -137,11 +141,13 @@ def reserved_item_ids(
 
 def _legs_from_matches(session: Session, match_ids: list[int]) -> list[tuple[Item, Item]]:
     if not 1 <= len(match_ids) <= 3 or len(set(match_ids)) != len(match_ids):
-        raise InvalidInput("an exchange is made of 1 to 3 distinct matches")
+        raise InvalidInput(
+            "an exchange is made of 1 to 3 distinct matches", code="exchange_match_count", max=3
+        )
     found = {m.id: m for m in session.scalars(select(Match).where(Match.id.in_(match_ids)))}
     missing = [m for m in match_ids if m not in found]
     if missing:
-        raise NotFound(f"match {missing[0]} not found")
+        raise NotFound(f"match {missing[0]} not found", code="match_not_found", match_id=missing[0])
     return [(found[m].want_item, found[m].offer_item) for m in match_ids]
 
 
@@ -153,7 +159,8 @@ def _check_cycle(legs: list[tuple[Item, Item]]) -> None:
     receivers = [want.user_id for want, _ in legs]
     if len(set(givers)) != len(legs) or set(givers) != set(receivers):
         raise InvalidInput(
-            "these matches do not form a swap or a cycle: everyone who gives must also receive"
+            "these matches do not form a swap or a cycle: everyone who gives must also receive",
+            code="exchange_not_a_cycle",
         )
 
 
@@ -165,14 +172,14 @@ def propose(
     _check_cycle(legs)
     people = {offer.user_id for _, offer in legs} | {want.user_id for want, _ in legs}
     if proposer.id not in people:
-        raise Forbidden("you can only propose exchanges you take part in")
+        raise Forbidden(
+            "you can only propose exchanges you take part in", code="exchange_not_a_party"
+        )
     _lock_items(session, [item.id for leg in legs for item in leg])
     for want, offer in legs:
         if not (want.active and offer.active):
-            inactive = offer.id if not offer.active else want.id
-            raise Conflict(
-                f"item {inactive} is no longer active", code="item_inactive", item_id=inactive
-            )
+            gone = offer.id if not offer.active else want.id
+            raise Conflict(f"item {gone} is no longer active", code="item_inactive", item_id=gone)
     duplicate = _open_duplicate(session, legs)
     if duplicate is not None:
         raise Conflict(
@@ -184,12 +191,12 @@ def propose(
     if reserved:
         raise Conflict(
             f"item {min(reserved)} is already promised in another exchange",
-            code="item_promised",
+            code="item_reserved",
             item_id=min(reserved),
         )
     banned = session.scalars(select(User.username).where(User.id.in_(people), User.is_banned))
     if next(iter(banned), None) is not None:
-        raise Conflict("one of the parties is banned")
+        raise Conflict("one of the parties is banned", code="party_banned")
     now = utcnow()
     exchange = Exchange(
         kind=KIND_BY_LEGS[len(legs)],
@@ -270,12 +277,14 @@ def transition(session: Session, *, exchange_id: int, actor: User, action: str) 
     party = next((p for p in exchange.parties if p.user_id == actor.id), None)
     # Only parties act on an exchange; an admin may only cancel one (moderation).
     if party is None and not (actor.is_admin and action == "cancel"):
-        raise NotFound(f"exchange {exchange_id} not found", code="exchange_not_found")
+        raise NotFound(
+            f"exchange {exchange_id} not found", code="exchange_not_found", exchange_id=exchange_id
+        )
     expire_if_due(session, exchange)
     if exchange.status not in rule.allowed_from:
         raise Conflict(
             f"cannot {action} an exchange that is {exchange.status}",
-            code="exchange_state",
+            code="exchange_wrong_state",
             action=action,
             status=exchange.status,
         )
@@ -311,7 +320,7 @@ def _reserve(session: Session, exchange: Exchange) -> None:
     if reserved:
         raise Conflict(
             "an item of this exchange was promised in another exchange meanwhile",
-            code="item_promised",
+            code="item_reserved",
             item_id=min(reserved),
         )
     others = select(ExchangeLeg.exchange_id).where(

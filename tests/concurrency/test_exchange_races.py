@@ -84,7 +84,7 @@ def test_two_proposals_of_one_item_accepted_at_once(
     statuses = sorted(_exchange(market, x)[0] for x in (first, second))
     assert statuses == ["accepted", "cancelled"]
     loser = next(r for r in answers if r.status_code == 409).json()
-    assert loser["code"] == "exchange_state", loser
+    assert loser["code"] == "exchange_wrong_state", loser
 
 
 @pytest.mark.parametrize("round_", ROUNDS)
