@@ -29,7 +29,7 @@ def _visible(item: Item, viewer: User | None) -> Item:
     # Inactive items and banned users' items exist only for their owner and admins.
     hidden = not item.active or item.owner.is_banned
     if hidden and not (viewer is not None and (viewer.id == item.user_id or viewer.is_admin)):
-        raise NotFound(f"item {item.id} not found")
+        raise NotFound(f"item {item.id} not found", code="item_not_found", item_id=item.id)
     return item
 
 
