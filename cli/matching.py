@@ -43,8 +43,8 @@ def match(
 def _recompute(*, categories: list[str], dry_run: bool, json_output: bool) -> None:
     from rich.progress import Progress
 
+    from freemarket.matching.params import thresholds_from
     from freemarket.matching.recompute import partitions, recompute
-    from freemarket.matching.worker import thresholds_from
 
     with transaction() as session:
         chosen = categories or partitions(session)

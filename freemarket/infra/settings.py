@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     match_show_threshold: float = Field(default=0.08, ge=0.0, le=1.0)
     match_notify_threshold: float = Field(default=0.30, ge=0.0, le=1.0)
     match_top_k: int = Field(default=10, ge=1, le=1000)
+    match_radius_km: float = Field(default=30.0, ge=0.0, le=20_000.0)
     backup_dir: Path = Path("backups")
     backup_encryption_key: str | None = None
     backup_encryption_key_file: Path | None = None

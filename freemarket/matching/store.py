@@ -13,18 +13,10 @@ from freemarket.db.session import insert_ignoring_conflicts
 from freemarket.domain import notifications
 from freemarket.domain.notifications import OutboxMessage, Recipient
 from freemarket.matching.core.engine import Listing, MatchCandidate
+from freemarket.matching.core.rules import Thresholds
 
 # Scores are floats from the same computation; a smaller move is noise, not a change worth a write.
 SCORE_EPSILON = 1e-6
-
-
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    """What is stored and shown (`show`) and what is pushed to people (`notify`)."""
-
-    show: float
-    notify: float
-    top_k: int
 
 
 @dataclass(slots=True)

@@ -12,8 +12,9 @@ from freemarket.db.models import Item, Match, Notification
 from freemarket.domain.importer import import_lines
 from freemarket.infra.settings import Settings
 from freemarket.matching.core.engine import MatchCandidate
+from freemarket.matching.params import thresholds_from
 from freemarket.matching.recompute import recompute
-from freemarket.matching.worker import MatchWorker, thresholds_from
+from freemarket.matching.worker import MatchWorker
 from tests.matching.core.test_quality import DEV_SET, evaluate, load_dev_set
 
 

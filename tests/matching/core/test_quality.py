@@ -8,13 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from freemarket.matching.core.engine import (
-    DEFAULT_NOTIFY_THRESHOLD,
-    DEFAULT_SHOW_THRESHOLD,
-    Listing,
-    MatchCandidate,
-    match_all,
-)
+from freemarket.matching.core.engine import Listing, MatchCandidate, match_all
+from freemarket.matching.params import default_thresholds
 
 DEV_SET = Path(__file__).resolve().parents[3].parent / "shared/data/matching-dev.jsonl"
 
@@ -108,8 +103,9 @@ def quality() -> Quality:
     if not DEV_SET.exists():
         pytest.skip(f"dev set not found at {DEV_SET}")
     dev = load_dev_set()
-    candidates = match_all(dev.listings, top_k=10, threshold=DEFAULT_SHOW_THRESHOLD)
-    q = evaluate(dev, candidates, DEFAULT_NOTIFY_THRESHOLD)
+    params = default_thresholds()
+    candidates = match_all(dev.listings, params)
+    q = evaluate(dev, candidates, params.notify)
     print(
         f"\nrecall@5={q.recall_at_5:.3f} recall@1={q.recall_at_1:.3f} MRR={q.mrr:.3f} "
         f"notified(true)={q.notified_true:.3f} notified(no-match)={q.notified_false:.3f}"
