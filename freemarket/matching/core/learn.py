@@ -84,6 +84,8 @@ class Examples:
     y: np.ndarray
     wants: list[tuple[str, int]]
     candidates: list[MatchCandidate]
+    # rows ``decide`` looks at (a want's best DECIDE_TOP); the others never notify
+    decided: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     @classmethod
     def concat(cls, parts: Iterable[Examples]) -> Examples:
@@ -94,6 +96,7 @@ class Examples:
             np.concatenate([p.y for p in parts]) if parts else np.zeros(0),
             [w for p in parts for w in p.wants],
             [c for p in parts for c in p.candidates],
+            np.concatenate([p.decided for p in parts]) if parts else np.zeros(0, dtype=bool),
         )
 
 
@@ -110,8 +113,7 @@ def candidates_and_features(
         by_want.setdefault(c.want_id, []).append(c)
     ordered: list[MatchCandidate] = []
     blocks = []
-    for want_id, all_cands in by_want.items():
-        cands = all_cands[:DECIDE_TOP]  # the only ones ``decide`` looks at
+    for want_id, cands in by_want.items():
         want = _side(corpus, rows[want_id])
         offers = [_side(corpus, rows[c.offer_id]) for c in cands]
         blocks.append(
@@ -130,7 +132,10 @@ def examples(labelled: LabelledSet, params: Thresholds) -> Examples:
     """Every candidate of the set as a labelled example."""
     cands, x = candidates_and_features(labelled, params)
     y = np.array([c.offer_id in labelled.truth.get(c.want_id, set()) for c in cands], dtype=float)
-    return Examples(x, y, [(labelled.name, c.want_id) for c in cands], cands)
+    rank = np.zeros(len(cands), dtype=np.int64)
+    for i in range(1, len(cands)):
+        rank[i] = rank[i - 1] + 1 if cands[i].want_id == cands[i - 1].want_id else 0
+    return Examples(x, y, [(labelled.name, c.want_id) for c in cands], cands, rank < DECIDE_TOP)
 
 
 def fit(train: Examples, *, names: Sequence[str] = ()) -> NotifyModel:
@@ -140,7 +145,7 @@ def fit(train: Examples, *, names: Sequence[str] = ()) -> NotifyModel:
 
     base = LogisticRegression(C=1.0, max_iter=1000)
     calibrated = CalibratedClassifierCV(base, method="sigmoid", cv=5, ensemble=False)
-    calibrated.fit(train.x, train.y)
+    calibrated.fit(train.x[train.decided], train.y[train.decided])
     # One logistic regression plus a sigmoid on its output is again one logistic function.
     inner = calibrated.calibrated_classifiers_[0]
     lr = inner.estimator
@@ -236,7 +241,12 @@ def apply_model(
 ) -> list[MatchCandidate]:
     """Candidates with the model's decisions (features already computed)."""
     p = np.round(model.probability(x), 6)
-    return [
-        replace(c, confidence=float(v), notify=bool(v >= threshold))
-        for c, v in zip(cands, p.tolist(), strict=True)
-    ]
+    rank = 0
+    out = []
+    for i, (c, v) in enumerate(zip(cands, p.tolist(), strict=True)):
+        rank = rank + 1 if i and cands[i - 1].want_id == c.want_id else 0
+        decided = rank < DECIDE_TOP
+        out.append(
+            replace(c, confidence=float(v) if decided else 0.0, notify=decided and v >= threshold)
+        )
+    return out
