@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from freemarket import __version__
 from freemarket.api import errors
 from freemarket.api.middleware import BodySizeLimit, SecurityHeaders
+from freemarket.api.retry import RetryLostRaces
 from freemarket.api.routers import (
     auth,
     categories,
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     # Last, so that its catch-all route for client-side paths never shadows an API route.
     mount_web_ui(app, settings.web_dist_dir or default_dist_dir())
     # Added innermost first: the size limit sees the raw request, metrics see every answer.
+    app.add_middleware(RetryLostRaces)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
