@@ -141,16 +141,13 @@ export function displayName(user, t, meId) {
   return user.display_name || `@${user.username}`;
 }
 
-export function formatDate(value, lang) {
+export function formatDate(value, lang, dateOnly = false) {
   if (!value) return '';
   // The API sends naive UTC timestamps on SQLite: read them as UTC.
   const iso = /[zZ]|[+-]\d\d:\d\d$/.test(value) ? value : `${value}Z`;
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return value;
-  return d.toLocaleString(lang === 'en' ? 'en-GB' : 'ru-RU', {
-    day: 'numeric',
-    month: 'short',
-    hour: '2-digit',
-    minute: '2-digit',
-  });
+  const locale = lang === 'en' ? 'en-GB' : 'ru-RU';
+  if (dateOnly) return d.toLocaleDateString(locale, { day: 'numeric', month: 'long', year: 'numeric' });
+  return d.toLocaleString(locale, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
 }

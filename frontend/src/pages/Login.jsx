@@ -102,6 +102,9 @@ export default function Login() {
         )}
         {error && <ErrorBox error={error} />}
         <p className="lead">{t('login.intro')}</p>
+        <p className="muted small">
+          {t('login.local')} <code>{t('login.localCommand')}</code>
+        </p>
         <form
           onSubmit={(e) => {
             e.preventDefault();
