@@ -4,7 +4,7 @@ import { api } from '../api.js';
 import ItemCard from '../components/ItemCard.jsx';
 import { useAuth } from '../auth.jsx';
 import { ErrorBox, Loading } from '../components/ui.jsx';
-import { noteTitles, useCategories } from '../data.js';
+import { useCategories } from '../data.js';
 import { useI18n } from '../i18n.jsx';
 
 const FILTERS = ['q', 'kind', 'category', 'city'];
@@ -42,7 +42,6 @@ export default function Home() {
         const res = await api.get('/items', { params });
         setItems((prev) => (after ? [...prev, ...res.data.items] : res.data.items));
         setCursor(res.data.next_cursor);
-        noteTitles(res.data.items);
       } catch (err) {
         setError(err);
       } finally {

@@ -4,7 +4,7 @@ import { api } from '../api.js';
 import { useAuth } from '../auth.jsx';
 import { ReportButton } from '../components/ReportForm.jsx';
 import { ErrorBox, KindBadge, Loading, Notice, PersonLink, ProposeButton, ScoreBar, Thumb } from '../components/ui.jsx';
-import { categoryName, formatDate, getUser, noteTitles, useCategories } from '../data.js';
+import { categoryName, formatDate, getUser, useCategories } from '../data.js';
 import { useI18n } from '../i18n.jsx';
 
 // A new listing is matched within seconds by the worker: look often at first, then calmly.
@@ -26,7 +26,6 @@ function useItemMatches(me, itemId, enabled) {
         if (!alive) return;
         const mine = res.data.filter((m) => m.want_item.id === itemId || m.offer_item.id === itemId);
         setFound(mine);
-        noteTitles(mine.flatMap((m) => [m.want_item, m.offer_item]));
       } catch {
         /* try again on the next tick */
       }
@@ -114,7 +113,6 @@ export default function ItemPage() {
       .then(async (res) => {
         if (!alive) return;
         setItem(res.data);
-        noteTitles([res.data]);
         const u = await getUser(res.data.user_id).catch(() => null);
         if (alive) setOwner(u);
       })

@@ -3,7 +3,7 @@ import { Link } from 'react-router-dom';
 import { api } from '../api.js';
 import { useAuth } from '../auth.jsx';
 import { Chips, ErrorBox, KindBadge, Loading, PersonLink, ProposeButton, ScoreBar, Thumb } from '../components/ui.jsx';
-import { categoryName, getUser, noteTitles, useCategories, useMany } from '../data.js';
+import { categoryName, getUser, useCategories, useMany } from '../data.js';
 import { useI18n } from '../i18n.jsx';
 
 function ItemLine({ label, item, owner, categories }) {
@@ -41,7 +41,6 @@ export default function Matches() {
     try {
       const res = await api.get(`/matches/${me.id}`);
       setMatches(res.data);
-      noteTitles(res.data.flatMap((m) => [m.want_item, m.offer_item]));
     } catch (err) {
       setError(err);
     }
