@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from freemarket import __version__
 from freemarket.api import errors
-from freemarket.api.middleware import BodySizeLimit, SecurityHeaders
+from freemarket.api.middleware import BodySizeLimit, ConcurrencyLimit, SecurityHeaders
 from freemarket.api.routers import (
     auth,
     categories,
@@ -87,8 +87,15 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     errors.install(app)
     # Last, so that its catch-all route for client-side paths never shadows an API route.
     mount_web_ui(app, settings.web_dist_dir or default_dist_dir())
-    # Added innermost first: the size limit sees the raw request, metrics see every answer.
+    # Added innermost first: the size limit sees the raw request, metrics see every answer,
+    # and a request refused for overload still gets the CORS and security headers.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.max_concurrent_requests:
+        app.add_middleware(
+            ConcurrencyLimit,
+            limit=settings.max_concurrent_requests,
+            retry_after=settings.overload_retry_after_seconds,
+        )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

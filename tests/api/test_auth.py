@@ -34,6 +34,28 @@ def test_valid_token_and_last_used(
     assert stored.token_hash == sessions.hash_token(token) != token
 
 
+def test_last_used_is_written_at_most_once_per_resolution(
+    client: TestClient, anna: User, anna_h: Headers, db: Session
+) -> None:
+    """Reads do not write the session row each time; a stale last_used_at is refreshed."""
+    assert client.get("/api/users/me", headers=anna_h).status_code == 200
+    db.expire_all()
+    stored = db.scalar(select(AuthSession).where(AuthSession.user_id == anna.id))
+    assert stored is not None and stored.last_used_at is not None
+    first = stored.last_used_at
+    for _ in range(3):
+        assert client.get("/api/users/me", headers=anna_h).status_code == 200
+    db.expire_all()
+    assert db.get(AuthSession, stored.id).last_used_at == first  # type: ignore[union-attr]
+    stale = utcnow() - sessions.LAST_USED_RESOLUTION - timedelta(seconds=1)
+    stored.last_used_at = stale
+    db.commit()
+    assert client.get("/api/users/me", headers=anna_h).status_code == 200
+    db.expire_all()
+    refreshed = db.get(AuthSession, stored.id).last_used_at  # type: ignore[union-attr]
+    assert refreshed is not None and refreshed > stale + sessions.LAST_USED_RESOLUTION
+
+
 def test_missing_and_malformed_headers(client: TestClient, anna_h: Headers) -> None:
     token = anna_h["Authorization"].removeprefix("Bearer ")
     assert client.get("/api/users/me", headers=anna_h).status_code == 200
