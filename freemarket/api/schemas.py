@@ -220,6 +220,15 @@ class MatchOut(BaseModel):
     created_at: datetime
 
 
+class DismissalOut(BaseModel):
+    """Whether you said "not interested" to a match (it is then hidden from your matches)."""
+
+    match_id: int
+    want_item_id: int
+    offer_item_id: int
+    dismissed: bool
+
+
 class RatingCreate(Strict):
     """A rating of another party of a completed exchange."""
 
