@@ -142,9 +142,7 @@ def _lua_string(value: str) -> str:
     return json.dumps(value, ensure_ascii=True)  # a JSON string literal is a valid Lua one
 
 
-def lua_script(
-    paths: list[str], *, method: str = "GET", bodies: list[str] | None = None
-) -> str:
+def lua_script(paths: list[str], *, method: str = "GET", bodies: list[str] | None = None) -> str:
     """A wrk script that picks a random path (and body) per request and counts statuses."""
     path_list = ", ".join(_lua_string(p) for p in paths)
     body_list = ", ".join(_lua_string(b) for b in bodies or [])
@@ -239,7 +237,7 @@ class Wrk:
             self.binary,
             f"-t{threads}",
             f"-c{connections}",
-            f"-d{duration or self.duration}s",
+            f"-d{round(duration or self.duration)}s",
             "--timeout",
             "10s",
             "--latency",
@@ -491,11 +489,39 @@ def check_answers(base: str, subjects: Subjects) -> None:
         print(f"  {name}: 200, {len(response.content)} bytes")
 
 
+class Baseline:
+    """The hello-world server, measured right before and right after each measured route.
+
+    Other processes come and go on a shared machine; bracketing every figure with baseline
+    runs and dividing by their mean keeps the ratio fair when the machine's load drifts.
+    """
+
+    def __init__(self, wrk: Wrk, base: str) -> None:
+        self.wrk = wrk
+        self.base = base
+        self.last: WrkResult | None = None
+        self.runs: list[WrkResult] = []
+
+    def measure(self) -> WrkResult:
+        """One baseline run at the read-route connection count."""
+        self.last = self.wrk.run(self.base, ["/hello"], connections=READ_CONNECTIONS)
+        self.runs.append(self.last)
+        return self.last
+
+    def bracket(self, measure: Any) -> tuple[WrkResult, float, float]:
+        """Run `measure()` between two baseline runs: (its result, ratio, baseline p99)."""
+        before = self.last or self.measure()
+        result = measure()
+        after = self.measure()
+        rps = (before.rps + after.rps) / 2
+        return result, result.rps / rps, max(before.p99_ms, after.p99_ms)
+
+
 def main() -> None:
     """Parse arguments, build or reuse the data set, run the selected parts, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000, help="items in the data set")
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--fresh", action="store_true", help="rebuild the data set")
     parser.add_argument(
@@ -506,6 +532,11 @@ def main() -> None:
     )
     parser.add_argument("--routes", help="only read routes whose name contains this text")
     parser.add_argument("--auth", choices=["bearer", "cookie"], action="append")
+    parser.add_argument(
+        "--code",
+        type=Path,
+        help="serve the API from this checkout instead (e.g. a worktree of main: the 'before')",
+    )
     args = parser.parse_args()
     parts = set(args.only or ["reads", "post", "workers", "overload"])
 
@@ -522,64 +553,79 @@ def main() -> None:
         "DATA_DIR": str(workdir / "data"),
         **BENCH_ENV,
     }
+    serve_env = dict(env)
+    if args.code:
+        # Ahead of the editable install on sys.path: `freemarket serve` runs that code.
+        serve_env["PYTHONPATH"] = str(args.code.resolve())
+        print(f"serving the API from {args.code}")
     log = workdir / "server.log"
-    print(f"wrk -t{args.threads}, {args.duration:g} s per run; server log {log}")
+    print(
+        f"wrk -t{args.threads}, {args.duration} s per run, each figure between two hello-world "
+        f"runs; server log {log}"
+    )
     auths = {
         "bearer": {"Authorization": f"Bearer {subjects.bearer}"},
         "cookie": {"Cookie": f"fm_session={subjects.cookie}"},
     }
     rows: list[Row] = []
-
-    def hello_rps(workers: int = 1, connections: int = READ_CONNECTIONS) -> WrkResult:
-        port = free_port()
-        with running(hello_command(port, workers), port=port, env=env, log=log) as base:
-            result = wrk.run(base, ["/hello"], connections=connections)
-        return result
-
-    baseline = hello_rps()
-    rows.append(Row("hello world (baseline, 1 worker)", baseline, 1.0, "-"))
-    print_row(rows[-1])
-
-    port = free_port()
-    with running(serve_command(port, 1), port=port, env=env, log=log) as base:
-        check_answers(base, subjects)
-        health = wrk.run(base, ["/health"], connections=READ_CONNECTIONS)
-        rows.append(Row("GET /health", health, health.rps / baseline.rps, "-"))
+    hello_port, port = free_port(), free_port()
+    with (
+        running(hello_command(hello_port, 1), port=hello_port, env=env, log=log) as hello,
+        running(serve_command(port, 1), port=port, env=serve_env, log=log) as base,
+    ):
+        baseline = Baseline(wrk, hello)
+        first = baseline.measure()
+        rows.append(Row("hello world (baseline, 1 worker)", first, 1.0, "-"))
         print_row(rows[-1])
+        check_answers(base, subjects)
+
+        def read(name: str, paths: list[str], headers: dict[str, str] | None = None) -> Row:
+            result, ratio, hello_p99 = baseline.bracket(
+                lambda: wrk.run(base, paths, connections=READ_CONNECTIONS, headers=headers)
+            )
+            ok = ratio >= READ_RPS_RATIO and result.p99_ms <= READ_P99_MS
+            row = Row(
+                name,
+                result,
+                ratio,
+                verdict(ok and not result.non_2xx),
+                f"(hello-world p99 {hello_p99:.1f} ms)",
+            )
+            rows.append(row)
+            print_row(row)
+            return row
+
+        health = read("GET /health", ["/health"])
+        health.status = "-"
         slowest: tuple[float, str, list[str]] | None = None
         if "reads" in parts:
             for auth in args.auth or ["bearer", "cookie"]:
                 for name, paths in read_routes(subjects):
                     if args.routes and args.routes not in name:
                         continue
-                    result = wrk.run(
-                        base, paths, connections=READ_CONNECTIONS, headers=auths[auth]
-                    )
-                    ratio = result.rps / baseline.rps
-                    ok = ratio >= READ_RPS_RATIO and result.p99_ms <= READ_P99_MS
-                    ok = ok and not result.non_2xx
-                    rows.append(Row(f"{name} [{auth}]", result, ratio, verdict(ok)))
-                    print_row(rows[-1])
-                    if slowest is None or result.rps < slowest[0]:
-                        slowest = (result.rps, name, paths)
+                    row = read(f"{name} [{auth}]", paths, auths[auth])
+                    if slowest is None or row.result.rps < slowest[0]:
+                        slowest = (row.result.rps, name, paths)
         if "post" in parts:
             bodies = item_bodies(500)
-            result = wrk.run(
-                base,
-                ["/api/items/"],
-                connections=POST_CONNECTIONS,
-                method="POST",
-                bodies=bodies,
-                headers={**auths["bearer"], "Content-Type": "application/json"},
+            result, ratio, hello_p99 = baseline.bracket(
+                lambda: wrk.run(
+                    base,
+                    ["/api/items/"],
+                    connections=POST_CONNECTIONS,
+                    method="POST",
+                    bodies=bodies,
+                    headers={**auths["bearer"], "Content-Type": "application/json"},
+                )
             )
             ok = result.p99_ms <= POST_P99_MS and not result.non_2xx
             rows.append(
                 Row(
                     f"POST /api/items/ [{POST_CONNECTIONS} connections]",
                     result,
-                    result.rps / baseline.rps,
+                    ratio,
                     verdict(ok),
-                    f"(target p99 <= {POST_P99_MS:g} ms)",
+                    f"(target p99 <= {POST_P99_MS:g} ms; hello-world p99 {hello_p99:.1f} ms)",
                 )
             )
             print_row(rows[-1])
@@ -588,8 +634,8 @@ def main() -> None:
         if "overload" in parts:
             overload(wrk, base, slowest[1], slowest[2], auths["bearer"], rows)
         one_worker: WrkResult | None = None
+        route_name, route_paths = read_routes(subjects)[3]
         if "workers" in parts:
-            route_name, route_paths = read_routes(subjects)[3]
             one_worker = wrk.run(
                 base, route_paths, connections=READ_CONNECTIONS, headers=auths["bearer"]
             )
@@ -598,7 +644,7 @@ def main() -> None:
 
     if one_worker is not None:
         port = free_port()
-        with running(serve_command(port, 2), port=port, env=env, log=log) as base:
+        with running(serve_command(port, 2), port=port, env=serve_env, log=log) as base:
             two = wrk.run(base, route_paths, connections=READ_CONNECTIONS, headers=auths["bearer"])
         ratio = two.rps / one_worker.rps
         rows.append(
@@ -612,11 +658,13 @@ def main() -> None:
         )
         print_row(rows[-1])
 
-    after = hello_rps()
-    rows.append(Row("hello world again (drift check)", after, after.rps / baseline.rps, "-"))
-    print_row(rows[-1])
+    spread = [r.rps for r in baseline.runs]
+    print(
+        f"\nhello-world runs: {len(spread)}, {min(spread):.0f}-{max(spread):.0f} rps "
+        "(the machine's drift during this run)"
+    )
     misses = [r.name for r in rows if r.status == "MISS"]
-    print(f"\n{len(misses)} miss(es)" + (": " + "; ".join(misses) if misses else ""))
+    print(f"{len(misses)} miss(es)" + (": " + "; ".join(misses) if misses else ""))
     shutil.rmtree(workdir, ignore_errors=True)
 
 

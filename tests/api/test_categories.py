@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from freemarket.api.routers import categories as categories_router
 from freemarket.db.models import Category
-
 from freemarket.domain.categories import DEFAULT_CATEGORIES
 
 
