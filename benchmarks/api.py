@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from sqlalchemy import func, select, text
@@ -142,20 +143,40 @@ def _lua_string(value: str) -> str:
     return json.dumps(value, ensure_ascii=True)  # a JSON string literal is a valid Lua one
 
 
-def lua_script(paths: list[str], *, method: str = "GET", bodies: list[str] | None = None) -> str:
-    """A wrk script that picks a random path (and body) per request and counts statuses."""
+def lua_script(
+    paths: list[str],
+    *,
+    method: str = "GET",
+    bodies: list[str] | None = None,
+    callers: list[tuple[int, str, str]] | None = None,
+) -> str:
+    """A wrk script: per request a random path, body and caller; statuses are counted.
+
+    `callers` are (user id, header name, header value): the header signs the request in, and
+    `{me}` in a path becomes that user's id, so many people use the server at once.
+    """
     path_list = ", ".join(_lua_string(p) for p in paths)
     body_list = ", ".join(_lua_string(b) for b in bodies or [])
+    caller_list = ", ".join(
+        f"{{{_lua_string(str(uid))}, {_lua_string(name)}, {_lua_string(value)}}}"
+        for uid, name, value in callers or []
+    )
     return (
         LUA_COMMON
         + f"local paths = {{{path_list}}}\nlocal bodies = {{{body_list}}}\n"
+        + f"local callers = {{{caller_list}}}\n"
         + "request = function()\n"
         + "  local path = paths[math.random(#paths)]\n"
-        + (
-            f'  return wrk.format("{method}", path, nil, bodies[math.random(#bodies)])\n'
-            if bodies
-            else f'  return wrk.format("{method}", path)\n'
-        )
+        + "  local headers = {}\n"
+        + "  for name, value in pairs(wrk.headers) do headers[name] = value end\n"
+        + "  if #callers > 0 then\n"
+        + "    local caller = callers[math.random(#callers)]\n"
+        + '    path = path:gsub("{me}", caller[1])\n'
+        + "    headers[caller[2]] = caller[3]\n"
+        + "  end\n"
+        + "  local body = nil\n"
+        + "  if #bodies > 0 then body = bodies[math.random(#bodies)] end\n"
+        + f'  return wrk.format("{method}", path, headers, body)\n'
         + "end\n"
     )
 
@@ -225,13 +246,14 @@ class Wrk:
         headers: dict[str, str] | None = None,
         method: str = "GET",
         bodies: list[str] | None = None,
+        callers: list[tuple[int, str, str]] | None = None,
         duration: float | None = None,
         threads: int | None = None,
     ) -> list[str]:
         """The wrk command line for these requests."""
         self._scripts += 1
         script = self.workdir / f"wrk_{self._scripts}.lua"
-        script.write_text(lua_script(paths, method=method, bodies=bodies))
+        script.write_text(lua_script(paths, method=method, bodies=bodies, callers=callers))
         threads = min(threads or self.threads, connections)
         cmd = [
             self.binary,
@@ -305,43 +327,60 @@ def prepare_database(n: int, *, fresh: bool) -> str:
 
 @dataclass
 class Subjects:
-    """Who and what the requests are about."""
+    """Who the requests come from and what they ask about."""
 
-    user_id: int
-    bearer: str
-    cookie: str
+    # (user id, bearer token, cookie token, stored matches) of each signed-in caller.
+    callers: list[tuple[int, str, str, int]]
     item_ids: list[int]
     user_ids: list[int]
-    matches: int
+
+    def auth(self, kind: str) -> list[tuple[int, str, str]]:
+        """Each caller's sign-in header for a bearer token or a cookie session."""
+        if kind == "bearer":
+            return [
+                (uid, "Authorization", f"Bearer {bearer}") for uid, bearer, _, _ in self.callers
+            ]
+        return [(uid, "Cookie", f"fm_session={cookie}") for uid, _, cookie, _ in self.callers]
+
+    def describe(self) -> str:
+        """How many callers and how many matches they have."""
+        counts = sorted(n for *_, n in self.callers)
+        median = counts[len(counts) // 2]
+        return (
+            f"{len(counts)} callers; stored matches per caller: median {median}, max {counts[-1]}"
+        )
 
 
-def pick_subjects(url: str) -> Subjects:
-    """The user with the most stored matches (the worst case a page renders), and their tokens."""
+def pick_subjects(url: str, callers: int) -> Subjects:
+    """Random people who have matches, each signed in twice (bearer and cookie), and random ids."""
     from freemarket.db.models import Item, Match
     from freemarket.db.session import make_engine, session_factory
     from freemarket.domain import sessions, users
 
     engine = make_engine(url)
+    rng = random.Random(14)
     with session_factory(engine)() as session:
-        per_user = (
-            select(Item.user_id, func.count().label("n"))
-            .join(Match, (Match.want_item_id == Item.id) | (Match.offer_item_id == Item.id))
-            .group_by(Item.user_id)
-            .order_by(func.count().desc(), Item.user_id)
-            .limit(1)
+        per_user = dict(
+            session.execute(
+                select(Item.user_id, func.count())
+                .join(Match, (Match.want_item_id == Item.id) | (Match.offer_item_id == Item.id))
+                .group_by(Item.user_id)
+            ).all()
         )
-        user_id, matches = session.execute(per_user).one()
-        user = users.get_user(session, user_id)
+        chosen = rng.sample(sorted(per_user), callers)
         ttl = timedelta(hours=2)
-        bearer = sessions.issue_token(session, user=user, ttl=ttl, origin="bench").token
-        cookie = sessions.issue_token(session, user=user, ttl=ttl, origin="bench").token
-        rng = random.Random(14)
+        signed_in = []
+        for user_id in chosen:
+            user = users.get_user(session, user_id)
+            bearer = sessions.issue_token(session, user=user, ttl=ttl, origin="bench").token
+            cookie = sessions.issue_token(session, user=user, ttl=ttl, origin="bench").token
+            signed_in.append((user_id, bearer, cookie, per_user[user_id]))
         top = session.scalar(select(func.max(Item.id)))
         item_ids = rng.sample(range(1, top + 1), 2000)
         top_user = session.scalar(select(func.max(Item.user_id)))
         user_ids = rng.sample(range(1, top_user + 1), 1000)
         session.commit()
-    return Subjects(user_id, bearer, cookie, item_ids, user_ids, matches)
+    return Subjects(signed_in, item_ids, user_ids)
 
 
 # --- servers --------------------------------------------------------------------------------
@@ -437,8 +476,7 @@ def print_row(row: Row) -> None:
 
 
 def read_routes(subjects: Subjects) -> list[tuple[str, list[str]]]:
-    """The hot read routes, each with the paths wrk picks from."""
-    me = subjects.user_id
+    """The hot read routes, each with the paths wrk picks from ({me}: the caller's id)."""
     return [
         ("GET /api/categories", ["/api/categories"]),
         ("GET /api/items?limit=20", ["/api/items?limit=20"]),
@@ -448,12 +486,12 @@ def read_routes(subjects: Subjects) -> list[tuple[str, list[str]]]:
                 f"/api/items?kind={kind}&category={cat}&city={city}&limit=20"
                 for kind in ("offer", "want")
                 for cat in ("phones", "books", "furniture", "kids")
-                for city in ("%D0%9C%D0%BE%D1%81%D0%BA%D0%B2%D0%B0", "Kazan")
+                for city in (quote("Москва"), quote("Казань"))
             ],
         ),
         ("GET /api/items/{id}", [f"/api/items/{i}" for i in subjects.item_ids]),
-        ("GET /api/matches/{me}", [f"/api/matches/{me}"]),
-        ("GET /api/matches/{me}/trades", [f"/api/matches/{me}/trades"]),
+        ("GET /api/matches/{me}", ["/api/matches/{me}"]),
+        ("GET /api/matches/{me}/trades", ["/api/matches/{me}/trades"]),
         ("GET /api/notifications", ["/api/notifications"]),
         ("GET /api/users/{id}", [f"/api/users/{u}" for u in subjects.user_ids]),
     ]
@@ -481,12 +519,21 @@ def item_bodies(count: int) -> list[str]:
 
 def check_answers(base: str, subjects: Subjects) -> None:
     """Every benchmarked request answers 200 with a real body before anything is timed."""
-    bearer = {"Authorization": f"Bearer {subjects.bearer}"}
-    for name, paths in read_routes(subjects):
-        response = httpx.get(base + paths[0], headers=bearer, timeout=30)
-        if response.status_code != 200:
-            sys.exit(f"{name}: {response.status_code} {response.text[:200]}")
-        print(f"  {name}: 200, {len(response.content)} bytes")
+    for kind in ("bearer", "cookie"):
+        for user_id, name, value in subjects.auth(kind):
+            for route, paths in read_routes(subjects):
+                path = paths[0].replace("{me}", str(user_id))
+                response = httpx.get(base + path, headers={name: value}, timeout=30)
+                if response.status_code != 200:
+                    sys.exit(f"{route} [{kind}]: {response.status_code} {response.text[:200]}")
+    sizes = {
+        route: len(httpx.get(base + paths[0].replace("{me}", str(uid)), headers={n: v}).content)
+        for route, paths in read_routes(subjects)
+        for uid, n, v in subjects.auth("bearer")[:1]
+    }
+    print("  every route answers 200 for every caller; body sizes for the first:")
+    for route, size in sizes.items():
+        print(f"    {route}: {size} bytes")
 
 
 class Baseline:
@@ -524,6 +571,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--fresh", action="store_true", help="rebuild the data set")
+    parser.add_argument("--callers", type=int, default=50, help="signed-in people sending")
     parser.add_argument(
         "--only",
         choices=["reads", "post", "workers", "overload"],
@@ -542,8 +590,8 @@ def main() -> None:
 
     binary = ensure_wrk()
     url = prepare_database(args.n, fresh=args.fresh)
-    subjects = pick_subjects(url)
-    print(f"subject: user {subjects.user_id} with {subjects.matches} stored matches")
+    subjects = pick_subjects(url, args.callers)
+    print(subjects.describe())
     workdir = Path(tempfile.mkdtemp(prefix="fm_bench_api_"))
     wrk = Wrk(binary, duration=args.duration, threads=args.threads, workdir=workdir)
     env = {
@@ -563,10 +611,6 @@ def main() -> None:
         f"wrk -t{args.threads}, {args.duration} s per run, each figure between two hello-world "
         f"runs; server log {log}"
     )
-    auths = {
-        "bearer": {"Authorization": f"Bearer {subjects.bearer}"},
-        "cookie": {"Cookie": f"fm_session={subjects.cookie}"},
-    }
     rows: list[Row] = []
     hello_port, port = free_port(), free_port()
     with (
@@ -579,31 +623,36 @@ def main() -> None:
         print_row(rows[-1])
         check_answers(base, subjects)
 
-        def read(name: str, paths: list[str], headers: dict[str, str] | None = None) -> Row:
+        def read(
+            name: str,
+            paths: list[str],
+            callers: list[tuple[int, str, str]] | None = None,
+            *,
+            judged: bool = True,
+        ) -> Row:
             result, ratio, hello_p99 = baseline.bracket(
-                lambda: wrk.run(base, paths, connections=READ_CONNECTIONS, headers=headers)
+                lambda: wrk.run(base, paths, connections=READ_CONNECTIONS, callers=callers)
             )
             ok = ratio >= READ_RPS_RATIO and result.p99_ms <= READ_P99_MS
             row = Row(
                 name,
                 result,
                 ratio,
-                verdict(ok and not result.non_2xx),
+                verdict(ok and not result.non_2xx) if judged else "-",
                 f"(hello-world p99 {hello_p99:.1f} ms)",
             )
             rows.append(row)
             print_row(row)
             return row
 
-        health = read("GET /health", ["/health"])
-        health.status = "-"
+        read("GET /health (for reference)", ["/health"], judged=False)
         slowest: tuple[float, str, list[str]] | None = None
         if "reads" in parts:
             for auth in args.auth or ["bearer", "cookie"]:
                 for name, paths in read_routes(subjects):
                     if args.routes and args.routes not in name:
                         continue
-                    row = read(f"{name} [{auth}]", paths, auths[auth])
+                    row = read(f"{name} [{auth}]", paths, subjects.auth(auth))
                     if slowest is None or row.result.rps < slowest[0]:
                         slowest = (row.result.rps, name, paths)
         if "post" in parts:
@@ -615,7 +664,8 @@ def main() -> None:
                     connections=POST_CONNECTIONS,
                     method="POST",
                     bodies=bodies,
-                    headers={**auths["bearer"], "Content-Type": "application/json"},
+                    headers={"Content-Type": "application/json"},
+                    callers=subjects.auth("bearer"),
                 )
             )
             ok = result.p99_ms <= POST_P99_MS and not result.non_2xx
@@ -632,12 +682,12 @@ def main() -> None:
         if slowest is None:
             slowest = (0.0, "GET /api/matches/{me}/trades", read_routes(subjects)[5][1])
         if "overload" in parts:
-            overload(wrk, base, slowest[1], slowest[2], auths["bearer"], rows)
+            overload(wrk, base, slowest[1], slowest[2], subjects.auth("bearer"), rows)
         one_worker: WrkResult | None = None
         route_name, route_paths = read_routes(subjects)[3]
         if "workers" in parts:
             one_worker = wrk.run(
-                base, route_paths, connections=READ_CONNECTIONS, headers=auths["bearer"]
+                base, route_paths, connections=READ_CONNECTIONS, callers=subjects.auth("bearer")
             )
             rows.append(Row(f"{route_name} [1 worker]", one_worker, None, "-"))
             print_row(rows[-1])
@@ -645,7 +695,9 @@ def main() -> None:
     if one_worker is not None:
         port = free_port()
         with running(serve_command(port, 2), port=port, env=serve_env, log=log) as base:
-            two = wrk.run(base, route_paths, connections=READ_CONNECTIONS, headers=auths["bearer"])
+            two = wrk.run(
+                base, route_paths, connections=READ_CONNECTIONS, callers=subjects.auth("bearer")
+            )
         ratio = two.rps / one_worker.rps
         rows.append(
             Row(
@@ -673,12 +725,12 @@ def overload(
     base: str,
     name: str,
     paths: list[str],
-    headers: dict[str, str],
+    callers: list[tuple[int, str, str]],
     rows: list[Row],
 ) -> None:
     """128 connections on the slowest route while /health is probed on one connection."""
     flood = subprocess.Popen(
-        wrk.command(base, paths, connections=OVERLOAD_CONNECTIONS, headers=headers),
+        wrk.command(base, paths, connections=OVERLOAD_CONNECTIONS, callers=callers),
         stdout=subprocess.PIPE,
         text=True,
     )

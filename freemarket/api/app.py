@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine
@@ -64,17 +67,43 @@ ROUTERS = (
 )
 
 
+def api_pool_size(settings: Settings) -> int:
+    """Database connections an API process keeps: one per request it lets in, and spares.
+
+    A request holds its connection from its first query to its commit, across several hops to
+    the thread pool. With fewer connections than requests in progress, threads block waiting
+    for a connection while the requests holding one wait for a thread: everything stalls until
+    the pool times out (issue 14 hit this at 32 connections). Connections beyond the pool's
+    size are also closed after each use, so each request would pay for a new one.
+    """
+    return max(10, settings.max_concurrent_requests + 4)
+
+
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     """Build the API for `settings` (default: from the environment)."""
     settings = settings or get_settings()
     settings.validate_for_startup()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Plain `def` endpoints and dependencies run on this thread pool. A request may hold
+        # a database row lock across several hops to it; if every thread were busy waiting
+        # for that lock while its holder waited for a thread, nothing would move again. So
+        # there is a thread for every request let in, and spares for the probes.
+        limiter = to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(limiter.total_tokens, settings.max_concurrent_requests + 8)
+        yield
+
     app = FastAPI(
         title="FreeMarket",
         version=__version__,
         description="Barter marketplace API: items, matches, exchanges, ratings.",
+        lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.engine = engine or get_engine(settings.effective_database_url)
+    app.state.engine = engine or get_engine(
+        settings.effective_database_url, pool_size=api_pool_size(settings)
+    )
     app.state.rate_limiter = make_rate_limiter(settings.redis_url)
     if settings.redis_url:
         # Each uvicorn worker process builds its own app: this is where it learns to nudge.

@@ -108,6 +108,10 @@ class ConcurrencyLimit:
     one queued before it: seconds of latency for all, timeouts, and probes that time out too.
     Refusing the excess at once keeps the accepted requests fast and tells clients (and nginx,
     which retries another replica on 503) to come back. Probes and metrics are never refused.
+
+    uvicorn's own `--limit-concurrency` does not fit: it counts open connections, so idle
+    keep-alive connections (nginx keeps many) use up the limit; it refuses /health too; and
+    its 503 has no Retry-After.
     """
 
     def __init__(

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from freemarket.db.models import AuthSession, LoginCode, UsedNonce, User, utcnow
@@ -66,7 +66,25 @@ def authenticate(session: Session, *, token: str) -> User:
         raise Unauthenticated("this account is banned")
     last_used = auth_session.last_used_at
     if last_used is None or now - last_used >= LAST_USED_RESOLUTION:
-        auth_session.last_used_at = now
+        # Concurrent requests of one session all see the stale value; one writes it and the
+        # others skip the row it has locked instead of queueing behind that lock.
+        unwritten = (
+            select(AuthSession.id)
+            .where(AuthSession.id == auth_session.id)
+            .where(
+                or_(
+                    AuthSession.last_used_at.is_(None),
+                    AuthSession.last_used_at < now - LAST_USED_RESOLUTION,
+                )
+            )
+            .with_for_update(skip_locked=True)
+        )
+        session.execute(
+            update(AuthSession)
+            .where(AuthSession.id.in_(unwritten.scalar_subquery()))
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
     return user
 
 

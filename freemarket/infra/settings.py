@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: str = "info"
     access_log: bool = False
-    max_concurrent_requests: int = Field(default=48, ge=0)
+    max_concurrent_requests: int = Field(default=32, ge=0, le=1000)
     overload_retry_after_seconds: int = Field(default=1, ge=1, le=3600)
     match_show_threshold: float = Field(default=0.08, ge=0.0, le=1.0)
     match_notify_threshold: float = Field(default=0.30, ge=0.0, le=1.0)
