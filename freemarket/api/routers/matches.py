@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api/matches", tags=["matches"])
 
 def _check_viewer(db: DbSession, viewer: User, user_id: int) -> None:
     if viewer.id != user_id and not viewer.is_admin:
-        raise Forbidden("you may only see your own matches")
+        raise Forbidden("you may only see your own matches", code="not_your_matches")
     users.get_user(db, user_id)
 
 
