@@ -517,10 +517,13 @@ def item_bodies(count: int) -> list[str]:
     ]
 
 
+CHECKED_CALLERS = 3
+
+
 def check_answers(base: str, subjects: Subjects) -> None:
     """Every benchmarked request answers 200 with a real body before anything is timed."""
     for kind in ("bearer", "cookie"):
-        for user_id, name, value in subjects.auth(kind):
+        for user_id, name, value in subjects.auth(kind)[:CHECKED_CALLERS]:
             for route, paths in read_routes(subjects):
                 path = paths[0].replace("{me}", str(user_id))
                 response = httpx.get(base + path, headers={name: value}, timeout=30)
@@ -531,7 +534,7 @@ def check_answers(base: str, subjects: Subjects) -> None:
         for route, paths in read_routes(subjects)
         for uid, n, v in subjects.auth("bearer")[:1]
     }
-    print("  every route answers 200 for every caller; body sizes for the first:")
+    print(f"  every route answers 200 for {CHECKED_CALLERS} callers; body sizes for the first:")
     for route, size in sizes.items():
         print(f"    {route}: {size} bytes")
 
