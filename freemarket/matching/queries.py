@@ -106,7 +106,10 @@ def matches_for_user(
         for match in session.scalars(
             select(Match)
             .where(Match.id.in_([c.match_id for c in shown]))
-            .options(joinedload(Match.want_item), joinedload(Match.offer_item))
+            .options(
+                joinedload(Match.want_item).selectinload(Item.photos),
+                joinedload(Match.offer_item).selectinload(Item.photos),
+            )
         )
     }
     return [loaded[c.match_id] for c in shown]
