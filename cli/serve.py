@@ -62,19 +62,12 @@ def up(
     threads = [worker_thread]
     config = settings()
     if config.telegram_bot_token:
-        from freemarket.bot.delivery import run_delivery_thread
+        from freemarket.bot.runtime import run_bot_thread
 
+        # The whole bot: conversation (long polling, unless in webhook mode) and delivery.
         threads.append(
             threading.Thread(
-                target=run_delivery_thread,
-                args=(engine(),),
-                kwargs={
-                    "token": config.telegram_bot_token,
-                    "api_url": config.telegram_api_url,
-                    "stop": stop,
-                },
-                name="bot-delivery",
-                daemon=True,
+                target=run_bot_thread, args=(engine(), config, stop), name="bot", daemon=True
             )
         )
         threads[-1].start()

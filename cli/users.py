@@ -185,18 +185,19 @@ def login_link(username: str, json_output: bool = JsonOption) -> None:
     """Print a one-time sign-in link for the web UI (valid for LOGIN_CODE_TTL_MINUTES)."""
     from datetime import timedelta
 
-    from freemarket.domain import audit, sessions, users
+    from freemarket.domain import sessions, users
 
     config = settings()
     with transaction() as session:
         user = users.get_user_by_username(session, username)
-        code = sessions.issue_login_code(
-            session, user=user, ttl=timedelta(minutes=config.login_code_ttl_minutes)
+        link = sessions.issue_login_link(
+            session,
+            user=user,
+            actor=None,
+            ttl=timedelta(minutes=config.login_code_ttl_minutes),
+            public_url=config.public_url,
         )
-        audit.record(
-            session, actor=None, action="issue_login_link", target_type="user", target_id=user.id
-        )
-    url = f"{config.public_url.rstrip('/')}/login?code={code}"
+    url, code = link.url, link.code
     if json_output:
         print_json(
             {

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from freemarket.db.models import ITEM_KINDS, Category, Item, User
 from freemarket.domain import jobs
 from freemarket.domain.fields import MAX_ID, check_text
+from freemarket.domain.permissions import authorize_owner_or_admin
 from freemarket.errors import InvalidInput, NotFound
 
 METADATA_MAX_BYTES = 4096
@@ -87,6 +88,50 @@ def get_item(session: Session, item_id: int) -> Item:
     item = session.get(Item, item_id)
     if item is None:
         raise NotFound(f"item {item_id} not found")
+    return item
+
+
+def get_visible_item(session: Session, *, item_id: int, viewer: User | None) -> Item:
+    """An item as `viewer` may see it: hidden and banned owners' items only to owner and admins."""
+    item = get_item(session, item_id)
+    hidden = not item.active or item.owner.is_banned
+    if hidden and not (viewer is not None and (viewer.id == item.user_id or viewer.is_admin)):
+        raise NotFound(f"item {item.id} not found")
+    return item
+
+
+def edit_item(session: Session, *, actor: User, item_id: int, changes: dict[str, Any]) -> Item:
+    """The owner (or an admin, audited) changes an item; it is matched again."""
+    item = get_item(session, item_id)
+    authorize_owner_or_admin(
+        session,
+        actor=actor,
+        owner_id=item.user_id,
+        action="update_item",
+        target_type="item",
+        target_id=item.id,
+        details={"fields": sorted(changes)},
+    )
+    return update_item(session, item=item, changes=changes)
+
+
+def set_item_active(session: Session, *, actor: User, item_id: int, active: bool) -> Item:
+    """The owner (or an admin, audited) takes an item off the market or puts it back."""
+    item = get_item(session, item_id)
+    authorize_owner_or_admin(
+        session,
+        actor=actor,
+        owner_id=item.user_id,
+        action="deactivate_item" if not active else "reactivate_item",
+        target_type="item",
+        target_id=item.id,
+    )
+    if not active:
+        return deactivate_item(session, item=item)
+    if not item.active:
+        item.active = True
+        session.flush()
+        jobs.enqueue(session, kind=jobs.MATCH_ITEM, payload={"item_id": item.id})
     return item
 
 

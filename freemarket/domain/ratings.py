@@ -183,3 +183,11 @@ def visible_ratings(
         .limit(limit)
     )
     return list(session.scalars(stmt))
+
+
+def rated_by(session: Session, *, exchange_id: int, rater_id: int) -> set[int]:
+    """The parties of an exchange the rater has already rated."""
+    stmt = select(Rating.to_user_id).where(
+        Rating.tx_id == exchange_id, Rating.from_user_id == rater_id
+    )
+    return set(session.scalars(stmt))

@@ -17,20 +17,9 @@ from freemarket.api.schemas import (
     QueryId,
     Slug,
 )
-from freemarket.db.models import Item, User
 from freemarket.domain import items
-from freemarket.domain.permissions import authorize_owner_or_admin
-from freemarket.errors import NotFound
 
 router = APIRouter(prefix="/api/items", tags=["items"])
-
-
-def _visible(item: Item, viewer: User | None) -> Item:
-    # Inactive items and banned users' items exist only for their owner and admins.
-    hidden = not item.active or item.owner.is_banned
-    if hidden and not (viewer is not None and (viewer.id == item.user_id or viewer.is_admin)):
-        raise NotFound(f"item {item.id} not found")
-    return item
 
 
 @router.post("/", status_code=status.HTTP_201_CREATED, response_model=ItemOut)
@@ -71,38 +60,31 @@ def list_items(
 @router.get("/{item_id}", response_model=ItemOut)
 def get_item(item_id: PathId, db: DbSession, viewer: OptionalUser) -> ItemOut:
     """One item."""
-    return ItemOut.model_validate(_visible(items.get_item(db, item_id), viewer))
+    return ItemOut.model_validate(items.get_visible_item(db, item_id=item_id, viewer=viewer))
 
 
 @router.patch("/{item_id}", response_model=ItemOut)
 def update_item(item_id: PathId, body: ItemUpdate, db: DbSession, actor: CurrentUser) -> ItemOut:
     """Change your item; it is matched again."""
-    item = items.get_item(db, item_id)
     changes = body.model_dump(exclude_unset=True)
     if "metadata" in changes:
         changes["meta"] = changes.pop("metadata")
-    authorize_owner_or_admin(
-        db,
-        actor=actor,
-        owner_id=item.user_id,
-        action="update_item",
-        target_type="item",
-        target_id=item.id,
-        details={"fields": sorted(changes)},
+    return ItemOut.model_validate(
+        items.edit_item(db, actor=actor, item_id=item_id, changes=changes)
     )
-    return ItemOut.model_validate(items.update_item(db, item=item, changes=changes))
 
 
 @router.delete("/{item_id}", response_model=ItemOut)
 def delete_item(item_id: PathId, db: DbSession, actor: CurrentUser) -> ItemOut:
     """Take your item off the market (it is kept, inactive)."""
-    item = items.get_item(db, item_id)
-    authorize_owner_or_admin(
-        db,
-        actor=actor,
-        owner_id=item.user_id,
-        action="deactivate_item",
-        target_type="item",
-        target_id=item.id,
+    return ItemOut.model_validate(
+        items.set_item_active(db, actor=actor, item_id=item_id, active=False)
     )
-    return ItemOut.model_validate(items.deactivate_item(db, item=item))
+
+
+@router.post("/{item_id}/reactivate", response_model=ItemOut)
+def reactivate_item(item_id: PathId, db: DbSession, actor: CurrentUser) -> ItemOut:
+    """Put your hidden item back on the market; it is matched again."""
+    return ItemOut.model_validate(
+        items.set_item_active(db, actor=actor, item_id=item_id, active=True)
+    )

@@ -1,0 +1,160 @@
+"""What every handler gets: one unit of work per update, the acting user, and their language.
+
+Handlers declare what they need by name (`db`, `actor`, `t`, `settings`), aiogram passes it.
+The unit of work commits when the handler returns and rolls back when it raises, exactly as
+the API's request does; the error handler then answers in the person's language.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.methods import TelegramMethod
+from aiogram.types import CallbackQuery, ErrorEvent, Message, TelegramObject, Update
+from aiogram.types import User as TelegramUser
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from freemarket.bot.i18n import Translator, language_of
+from freemarket.db.models import utcnow
+from freemarket.db.session import unit_of_work
+from freemarket.domain import users
+from freemarket.domain.telegram_auth import TelegramIdentity
+from freemarket.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RateLimited
+from freemarket.infra.settings import Settings
+
+log = logging.getLogger("freemarket.bot")
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+# The unit of work of the update being handled, for CommitBeforeSending.
+_current_unit: ContextVar[Session | None] = ContextVar("freemarket_bot_unit", default=None)
+
+
+class CommitBeforeSending(BaseRequestMiddleware):
+    """Commit the update's changes before the bot tells anyone about them.
+
+    "Posted!" must never reach a person for an item whose transaction then fails, just as the
+    API commits before it answers. Handlers do their domain work first and reply after, so
+    this commits it whole; the unit of work still commits whatever follows, or rolls it back.
+    """
+
+    async def __call__(
+        self, make_request: NextRequestMiddlewareType[Any], bot: Bot, method: TelegramMethod[Any]
+    ) -> Any:
+        """Commit pending changes of the current update, then send."""
+        session = _current_unit.get()
+        if session is not None and session.in_transaction():
+            session.commit()
+        return await make_request(bot, method)
+
+
+def identity_of(user: TelegramUser) -> TelegramIdentity:
+    """The Telegram user as sign-in knows them: Telegram vouches for who sent an update."""
+    return TelegramIdentity(
+        telegram_id=user.id,
+        username=user.username,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        auth_date=utcnow(),
+        signature="",
+    )
+
+
+class UnitOfWork(BaseMiddleware):
+    """One transaction per update, and the person behind it (created on first contact).
+
+    Updates are handled one at a time per process: the domain is synchronous, so a handler
+    waiting on a row lock (or SQLite's write lock) would block the event loop that the lock's
+    holder needs to finish its reply on: a deadlock. Each update's database work takes a few
+    milliseconds; more throughput comes from more processes (webhook on every API replica).
+    """
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.one_at_a_time = asyncio.Lock()
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        """Open the unit of work, find or create the acting user, run the handler."""
+        sender: TelegramUser | None = data.get("event_from_user")
+        data["settings"] = self.settings
+        # Known before the account is: the error handler must speak even if sign-in fails.
+        data["t"] = Translator(language_of(sender.language_code if sender else None))
+        async with self.one_at_a_time:
+            return await self._handle(handler, event, data, sender)
+
+    async def _handle(
+        self,
+        handler: Handler,
+        event: TelegramObject,
+        data: dict[str, Any],
+        sender: TelegramUser | None,
+    ) -> Any:
+        with unit_of_work(self.engine) as session:
+            token = _current_unit.set(session)
+            try:
+                return await self._with_actor(handler, event, data, sender, session)
+            finally:
+                _current_unit.reset(token)
+
+    async def _with_actor(
+        self,
+        handler: Handler,
+        event: TelegramObject,
+        data: dict[str, Any],
+        sender: TelegramUser | None,
+        session: Session,
+    ) -> Any:
+        data["db"] = session
+        if sender is not None and not sender.is_bot:
+            actor = users.sign_in_telegram(
+                session, identity=identity_of(sender), language=sender.language_code
+            )
+            data["actor"] = actor
+            data["t"] = Translator(actor.language)
+        return await handler(event, data)
+
+
+ERROR_TEXTS: list[tuple[type[DomainError], str]] = [
+    (NotFound, "error-not-found"),
+    (Forbidden, "error-forbidden"),
+    (Conflict, "error-conflict"),
+    (InvalidInput, "error-invalid"),
+    (RateLimited, "error-rate-limited"),
+]
+
+
+async def on_error(event: ErrorEvent, t: Translator | None = None) -> bool:
+    """Tell the person what went wrong, in their language; log what nobody expected."""
+    t = t or Translator("ru")
+    exc = event.exception
+    if isinstance(exc, DomainError):
+        key = next((k for cls, k in ERROR_TEXTS if isinstance(exc, cls)), "error-invalid")
+        if exc.code == "forbidden" and "banned" in exc.message:
+            key = "banned"
+        text = t(key, detail=exc.message)
+    else:
+        log.exception("update %s failed", event.update.update_id, exc_info=exc)
+        text = t("error-generic")
+    await reply(event.update, text)
+    return True
+
+
+async def reply(update: Update, text: str) -> None:
+    """Answer an update where the person is: in the chat, and close a pressed button's spinner."""
+    callback: CallbackQuery | None = update.callback_query
+    message: Message | None = update.message
+    if callback is not None:
+        await callback.answer()
+        if callback.message is not None and isinstance(callback.message, Message):
+            await callback.message.answer(text)
+    elif message is not None:
+        await message.answer(text)
