@@ -28,7 +28,7 @@ from freemarket.api.routers import (
     telegram,
     users,
 )
-from freemarket.api.schemas import InvalidOut, Message
+from freemarket.api.schemas import ErrorOut, InvalidOut
 from freemarket.api.web import default_dist_dir, mount_web_ui
 from freemarket.db.session import get_engine
 from freemarket.infra import wakeup
@@ -38,17 +38,17 @@ from freemarket.infra.settings import Settings, get_settings
 
 # Every error the API answers with, declared so clients (and the schema) know its shape.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"model": Message, "description": "The body is not parseable JSON"},
-    401: {"model": Message, "description": "No valid session (or a refused sign-in)"},
-    403: {"model": Message, "description": "Signed in, but not allowed (or no CSRF header)"},
-    404: {"model": Message, "description": "Not found, or not yours to see"},
-    409: {"model": Message, "description": "Conflicts with the current state"},
+    400: {"model": ErrorOut, "description": "The body is not parseable JSON"},
+    401: {"model": ErrorOut, "description": "No valid session (or a refused sign-in)"},
+    403: {"model": ErrorOut, "description": "Signed in, but not allowed (or no CSRF header)"},
+    404: {"model": ErrorOut, "description": "Not found, or not yours to see"},
+    409: {"model": ErrorOut, "description": "Conflicts with the current state"},
     422: {"model": InvalidOut, "description": "Invalid input"},
-    429: {"model": Message, "description": "Too many requests; see Retry-After"},
+    429: {"model": ErrorOut, "description": "Too many requests; see Retry-After"},
 }
 # Sign-in through Telegram needs the bot token configured.
 EXTRA_RESPONSES: dict[object, dict[int | str, dict[str, Any]]] = {
-    auth: {503: {"model": Message, "description": "Telegram sign-in is not configured"}},
+    auth: {503: {"model": ErrorOut, "description": "Telegram sign-in is not configured"}},
 }
 
 ROUTERS = (

@@ -44,6 +44,15 @@ class Message(BaseModel):
     detail: str
 
 
+class ErrorOut(Message):
+    """An error: English `detail` for people reading logs, `code` and `params` for clients."""
+
+    code: str = Field(description="stable snake_case key clients translate, e.g. item_not_found")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="values the message names, e.g. item_id"
+    )
+
+
 class ValidationIssue(BaseModel):
     """One field that failed validation."""
 
@@ -56,6 +65,8 @@ class InvalidOut(BaseModel):
     """422: the request failed validation (a list of issues) or a rule (one sentence)."""
 
     detail: str | list[ValidationIssue]
+    code: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
 
 
 class CategoryOut(BaseModel):
@@ -232,6 +243,15 @@ class MatchOut(BaseModel):
     computed_by: str
     explanation: dict[str, Any]
     created_at: datetime
+
+
+class DismissalOut(BaseModel):
+    """Whether you said "not interested" to a match (it is then hidden from your matches)."""
+
+    match_id: int
+    want_item_id: int
+    offer_item_id: int
+    dismissed: bool
 
 
 class RatingCreate(Strict):

@@ -53,11 +53,12 @@ class Translator:
         return text(self.language, message_id, **args)
 
 
-def message_ids(language: str) -> set[str]:
+@lru_cache(maxsize=len(LANGUAGES))
+def message_ids(language: str) -> frozenset[str]:
     """Every message id defined in a language's catalog (for completeness checks)."""
     from fluent.syntax import FluentParser
     from fluent.syntax.ast import Message
 
     source = (LOCALES_DIR / language / RESOURCES[0]).read_text(encoding="utf-8")
     resource = FluentParser().parse(source)
-    return {entry.id.name for entry in resource.body if isinstance(entry, Message)}
+    return frozenset(entry.id.name for entry in resource.body if isinstance(entry, Message))

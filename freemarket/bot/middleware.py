@@ -24,7 +24,7 @@ from aiogram.types import User as TelegramUser
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from freemarket.bot.i18n import Translator, language_of
+from freemarket.bot.i18n import Translator, language_of, message_ids
 from freemarket.db.models import utcnow
 from freemarket.db.session import unit_of_work
 from freemarket.domain import users
@@ -132,17 +132,26 @@ ERROR_TEXTS: list[tuple[type[DomainError], str]] = [
 ]
 
 
+def error_text(exc: DomainError, t: Translator) -> str:
+    """The error in the person's words: by its code when the catalog has it, else its kind."""
+    params = {k: str(v) for k, v in exc.params.items()}
+    if "status" in params:
+        params["status"] = t(f"status-{params['status']}")
+    key = f"error-{exc.code.replace('_', '-')}"
+    if key in message_ids(t.language):
+        return t(key, **params)
+    generic = next((k for cls, k in ERROR_TEXTS if isinstance(exc, cls)), "error-generic")
+    return t(generic, detail=exc.message)
+
+
 async def on_error(event: ErrorEvent, t: Translator | None = None) -> bool:
     """Tell the person what went wrong, in their language; log what nobody expected."""
     t = t or Translator("ru")
     exc = event.exception
     if isinstance(exc, DomainError):
-        key = next((k for cls, k in ERROR_TEXTS if isinstance(exc, cls)), "error-invalid")
-        if exc.code == "forbidden" and "banned" in exc.message:
-            key = "banned"
-        text = t(key, detail=exc.message)
+        text = error_text(exc, t)
     else:
-        log.exception("update %s failed", event.update.update_id, exc_info=exc)
+        log.error("update %s failed", event.update.update_id, exc_info=exc)
         text = t("error-generic")
     await reply(event.update, text)
     return True

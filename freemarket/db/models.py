@@ -223,6 +223,28 @@ class Match(Base):
     offer_item: Mapped[Item] = relationship(foreign_keys=[offer_item_id])
 
 
+class MatchDismissal(Base):
+    """A person said "not interested" to a want/offer pair: hidden for them, a training negative.
+
+    Keyed by the pair of items, not by the match row: a recompute may delete a match and create
+    it again, and the person's answer must outlive that.
+    """
+
+    __tablename__ = "match_dismissals"
+    __table_args__ = (
+        UniqueConstraint(
+            "user_id", "want_item_id", "offer_item_id", name="uq_match_dismissals_pair"
+        ),
+        Index("ix_match_dismissals_want_offer", "want_item_id", "offer_item_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    want_item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    offer_item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Exchange(Base):
     """An agreed (or proposed) exchange: a direct deal, a swap or a 3-way cycle."""
 

@@ -53,7 +53,9 @@ def _load(session: Session, exchange_id: int) -> Exchange:
         .options(selectinload(Exchange.legs), selectinload(Exchange.parties))
     )
     if exchange is None:
-        raise NotFound(f"exchange {exchange_id} not found")
+        raise NotFound(
+            f"exchange {exchange_id} not found", code="exchange_not_found", exchange_id=exchange_id
+        )
     return exchange
 
 
@@ -66,7 +68,9 @@ def get_exchange(session: Session, *, exchange_id: int, viewer: User) -> Exchang
     """An exchange, to one of its parties or an admin (others: not found)."""
     exchange = _load(session, exchange_id)
     if viewer.id not in party_ids(exchange) and not viewer.is_admin:
-        raise NotFound(f"exchange {exchange_id} not found")
+        raise NotFound(
+            f"exchange {exchange_id} not found", code="exchange_not_found", exchange_id=exchange_id
+        )
     expire_if_due(session, exchange)
     return exchange
 
@@ -103,11 +107,13 @@ def reserved_item_ids(
 
 def _legs_from_matches(session: Session, match_ids: list[int]) -> list[tuple[Item, Item]]:
     if not 1 <= len(match_ids) <= 3 or len(set(match_ids)) != len(match_ids):
-        raise InvalidInput("an exchange is made of 1 to 3 distinct matches")
+        raise InvalidInput(
+            "an exchange is made of 1 to 3 distinct matches", code="exchange_match_count", max=3
+        )
     found = {m.id: m for m in session.scalars(select(Match).where(Match.id.in_(match_ids)))}
     missing = [m for m in match_ids if m not in found]
     if missing:
-        raise NotFound(f"match {missing[0]} not found")
+        raise NotFound(f"match {missing[0]} not found", code="match_not_found", match_id=missing[0])
     return [(found[m].want_item, found[m].offer_item) for m in match_ids]
 
 
@@ -119,7 +125,8 @@ def _check_cycle(legs: list[tuple[Item, Item]]) -> None:
     receivers = [want.user_id for want, _ in legs]
     if len(set(givers)) != len(legs) or set(givers) != set(receivers):
         raise InvalidInput(
-            "these matches do not form a swap or a cycle: everyone who gives must also receive"
+            "these matches do not form a swap or a cycle: everyone who gives must also receive",
+            code="exchange_not_a_cycle",
         )
 
 
@@ -131,17 +138,24 @@ def propose(
     _check_cycle(legs)
     people = {offer.user_id for _, offer in legs} | {want.user_id for want, _ in legs}
     if proposer.id not in people:
-        raise Forbidden("you can only propose exchanges you take part in")
+        raise Forbidden(
+            "you can only propose exchanges you take part in", code="exchange_not_a_party"
+        )
     offers = [offer for _, offer in legs]
     for want, offer in legs:
         if not (want.active and offer.active):
-            raise Conflict(f"item {offer.id if not offer.active else want.id} is no longer active")
+            gone = offer.id if not offer.active else want.id
+            raise Conflict(f"item {gone} is no longer active", code="item_inactive", item_id=gone)
     reserved = reserved_item_ids(session, [o.id for o in offers])
     if reserved:
-        raise Conflict(f"item {min(reserved)} is already promised in another exchange")
+        raise Conflict(
+            f"item {min(reserved)} is already promised in another exchange",
+            code="item_reserved",
+            item_id=min(reserved),
+        )
     banned = session.scalars(select(User.username).where(User.id.in_(people), User.is_banned))
     if next(iter(banned), None) is not None:
-        raise Conflict("one of the parties is banned")
+        raise Conflict("one of the parties is banned", code="party_banned")
     now = utcnow()
     exchange = Exchange(
         kind=KIND_BY_LEGS[len(legs)],
@@ -193,20 +207,27 @@ def transition(session: Session, *, exchange_id: int, actor: User, action: str) 
     """Apply a party's action (accept, decline, complete, cancel) or refuse it with the reason."""
     rule = TRANSITIONS.get(action)
     if rule is None:
-        raise InvalidInput(f"unknown action {action!r}")
+        raise InvalidInput(f"unknown action {action!r}", code="unknown_action", action=action)
     exchange = _load(session, exchange_id)
     party = next((p for p in exchange.parties if p.user_id == actor.id), None)
     # Only parties act on an exchange; an admin may only cancel one (moderation).
     if party is None and not (actor.is_admin and action == "cancel"):
-        raise NotFound(f"exchange {exchange_id} not found")
+        raise NotFound(
+            f"exchange {exchange_id} not found", code="exchange_not_found", exchange_id=exchange_id
+        )
     expire_if_due(session, exchange)
     if exchange.status not in rule.allowed_from:
-        raise Conflict(f"cannot {action} an exchange that is {exchange.status}")
+        raise Conflict(
+            f"cannot {action} an exchange that is {exchange.status}",
+            code="exchange_wrong_state",
+            action=action,
+            status=exchange.status,
+        )
     now = utcnow()
     if action == "accept":
         assert party is not None
         if party.accepted_at is not None:
-            raise Conflict("you have already accepted this exchange")
+            raise Conflict("you have already accepted this exchange", code="already_accepted")
         party.accepted_at = now
         if all(p.accepted_at is not None for p in exchange.parties):
             _reserve(session, exchange)
@@ -214,7 +235,7 @@ def transition(session: Session, *, exchange_id: int, actor: User, action: str) 
     elif action == "complete":
         assert party is not None
         if party.completed_at is not None:
-            raise Conflict("you have already confirmed this exchange")
+            raise Conflict("you have already confirmed this exchange", code="already_completed")
         party.completed_at = now
         if all(p.completed_at is not None for p in exchange.parties):
             exchange.status = "completed"
@@ -231,7 +252,10 @@ def _reserve(session: Session, exchange: Exchange) -> None:
     """Promise the items to this exchange and withdraw them from every other proposal."""
     item_ids = [leg.item_id for leg in exchange.legs]
     if reserved_item_ids(session, item_ids, exclude=exchange.id):
-        raise Conflict("an item of this exchange was promised in another exchange meanwhile")
+        raise Conflict(
+            "an item of this exchange was promised in another exchange meanwhile",
+            code="item_reserved",
+        )
     others = session.scalars(
         select(Exchange)
         .join(ExchangeLeg, ExchangeLeg.exchange_id == Exchange.id)

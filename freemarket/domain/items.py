@@ -35,13 +35,21 @@ class ItemPage:
 
 def _check_category(session: Session, category: str) -> None:
     if session.get(Category, category) is None:
-        raise InvalidInput(f"unknown category {category!r}; see GET /api/categories")
+        raise InvalidInput(
+            f"unknown category {category!r}; see GET /api/categories",
+            code="unknown_category",
+            category=category,
+        )
 
 
 def check_metadata(meta: dict[str, Any]) -> dict[str, Any]:
     """Reject metadata that would not fit in a row comfortably."""
     if len(json.dumps(meta, ensure_ascii=False).encode("utf-8")) > METADATA_MAX_BYTES:
-        raise InvalidInput(f"metadata must be at most {METADATA_MAX_BYTES} bytes of JSON")
+        raise InvalidInput(
+            f"metadata must be at most {METADATA_MAX_BYTES} bytes of JSON",
+            code="metadata_too_large",
+            max_bytes=METADATA_MAX_BYTES,
+        )
     return meta
 
 
@@ -62,7 +70,9 @@ def create_item(
 ) -> Item:
     """Create an item and, in the same transaction, the job that matches it."""
     if kind not in ITEM_KINDS:
-        raise InvalidInput("kind must be 'offer' or 'want'")
+        raise InvalidInput(
+            "kind must be 'offer' or 'want'", code="invalid_kind", allowed=ITEM_KINDS
+        )
     _check_category(session, category)
     item = Item(
         user_id=owner.id,
@@ -87,7 +97,7 @@ def get_item(session: Session, item_id: int) -> Item:
     """The item with this id, or NotFound."""
     item = session.get(Item, item_id)
     if item is None:
-        raise NotFound(f"item {item_id} not found")
+        raise NotFound(f"item {item_id} not found", code="item_not_found", item_id=item_id)
     return item
 
 
@@ -96,7 +106,7 @@ def get_visible_item(session: Session, *, item_id: int, viewer: User | None) -> 
     item = get_item(session, item_id)
     hidden = not item.active or item.owner.is_banned
     if hidden and not (viewer is not None and (viewer.id == item.user_id or viewer.is_admin)):
-        raise NotFound(f"item {item.id} not found")
+        raise NotFound(f"item {item.id} not found", code="item_not_found", item_id=item.id)
     return item
 
 
@@ -139,14 +149,20 @@ def update_item(session: Session, *, item: Item, changes: dict[str, Any]) -> Ite
     """Apply editable fields and queue a re-match of the item."""
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
-        raise InvalidInput(f"cannot change {', '.join(sorted(unknown))}")
+        raise InvalidInput(
+            f"cannot change {', '.join(sorted(unknown))}",
+            code="field_not_editable",
+            fields=sorted(unknown),
+        )
     cleared = sorted(
         "metadata" if k == "meta" else k
         for k in REQUIRED_FIELDS
         if k in changes and changes[k] is None
     )
     if cleared:
-        raise InvalidInput(f"{', '.join(cleared)} cannot be null")
+        raise InvalidInput(
+            f"{', '.join(cleared)} cannot be null", code="field_required", fields=cleared
+        )
     if "category" in changes:
         _check_category(session, changes["category"])
     if "meta" in changes:
@@ -184,7 +200,9 @@ def decode_cursor(cursor: str) -> int:
             raise ValueError(value)
         return last_id
     except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
-        raise InvalidInput("cursor is not valid; use next_cursor from a previous page") from exc
+        raise InvalidInput(
+            "cursor is not valid; use next_cursor from a previous page", code="invalid_cursor"
+        ) from exc
 
 
 def _escape_like(text: str) -> str:
@@ -210,7 +228,7 @@ def list_items(
             try:
                 check_text(text)
             except ValueError as exc:
-                raise InvalidInput(str(exc)) from exc
+                raise InvalidInput(str(exc), code="invalid_text") from exc
     stmt = select(Item).join(User, User.id == Item.user_id).where(User.is_banned.is_(False))
     if not include_inactive:
         stmt = stmt.where(Item.active.is_(True))

@@ -117,7 +117,9 @@ PURGEABLE = ("sent", "dead", "skipped")
 
 def _check_status(status: str | None, allowed: tuple[str, ...]) -> None:
     if status is not None and status not in allowed:
-        raise InvalidInput(f"status must be one of {', '.join(allowed)}", code="bad_status")
+        raise InvalidInput(
+            f"status must be one of {', '.join(allowed)}", code="bad_status", allowed=allowed
+        )
 
 
 def list_outbox(
@@ -126,7 +128,11 @@ def list_outbox(
     """Outbox rows, newest first, optionally of one status and channel (for operators)."""
     _check_status(status, NOTIFICATION_STATUSES)
     if channel is not None and channel not in NOTIFICATION_CHANNELS:
-        raise InvalidInput(f"channel must be one of {', '.join(NOTIFICATION_CHANNELS)}")
+        raise InvalidInput(
+            f"channel must be one of {', '.join(NOTIFICATION_CHANNELS)}",
+            code="bad_channel",
+            allowed=NOTIFICATION_CHANNELS,
+        )
     stmt = select(Notification).order_by(Notification.id.desc()).limit(limit)
     if status is not None:
         stmt = stmt.where(Notification.status == status)

@@ -108,7 +108,9 @@ def zone_of(*, time_zone: str | None, city: str | None) -> tzinfo:
 def check_quiet_hours(start: int | None, end: int | None) -> None:
     """Both hours or neither, each 0-23, and not the same hour (that would be silence forever)."""
     if (start is None) != (end is None):
-        raise InvalidInput("quiet hours need a start and an end", code="bad_quiet_hours")
+        raise InvalidInput(
+            "quiet hours need a start and an end", code="bad_quiet_hours", start=start, end=end
+        )
     if start is None or end is None:
         return
     if not (0 <= start <= 23 and 0 <= end <= 23) or start == end:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from freemarket.db.models import Item, Match, User, utcnow
+from freemarket.db.models import Item, Match, MatchDismissal, User, utcnow
 from freemarket.db.session import insert_ignoring_conflicts
 from freemarket.domain import notifications
 from freemarket.domain.notifications import OutboxMessage, Recipient
@@ -194,6 +194,7 @@ def _explanation(candidate: MatchCandidate) -> dict[str, object]:
 def _notify(
     session: Session, loud: list[MatchCandidate], match_ids: dict[tuple[int, int], int]
 ) -> int:
+    loud = _not_dismissed(session, loud)
     if not loud:
         return 0
     item_ids = sorted({i for c in loud for i in (c.want_id, c.offer_id)})
@@ -228,6 +229,25 @@ def _notify(
             )
         )
     return notifications.enqueue(session, messages)
+
+
+def _not_dismissed(session: Session, loud: list[MatchCandidate]) -> list[MatchCandidate]:
+    """Drop pairs the want's owner said "not interested" to (a pair may come back above notify)."""
+    if not loud:
+        return loud
+    dismissed: set[tuple[int, int]] = set()
+    for chunk in _chunks(sorted({c.want_id for c in loud})):
+        dismissed.update(
+            session.execute(
+                select(MatchDismissal.want_item_id, MatchDismissal.offer_item_id)
+                .join(Item, Item.id == MatchDismissal.want_item_id)
+                .where(
+                    MatchDismissal.want_item_id.in_(chunk),
+                    MatchDismissal.user_id == Item.user_id,
+                )
+            ).tuples()
+        )
+    return [c for c in loud if (c.want_id, c.offer_id) not in dismissed]
 
 
 def matches_of_item_scope(item: Item) -> list[object]:

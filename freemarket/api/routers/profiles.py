@@ -47,7 +47,7 @@ def get_profile(user_id: PathId, db: DbSession, viewer: OptionalUser) -> Profile
     profile = users.get_profile(db, user_id)
     if not _may_see(db, profile.visibility, owner_id=user_id, viewer=viewer):
         # Say "not found" rather than "forbidden" so a private profile's existence stays private.
-        raise NotFound(f"user {user_id} has no profile")
+        raise NotFound(f"user {user_id} has no profile", code="profile_not_found", user_id=user_id)
     return ProfileOut.model_validate(profile)
 
 

@@ -40,16 +40,16 @@ async def telegram_webhook(request: Request, settings: AppSettings) -> Message:
     """Handle one update if it carries the webhook secret; anything else is refused."""
     secret = settings.telegram_webhook_secret
     if settings.telegram_mode != "webhook" or not secret or not settings.telegram_bot_token:
-        raise NotFound("the Telegram webhook is not enabled on this server")
+        raise NotFound("the Telegram webhook is not enabled on this server", code="webhook_off")
     sent = request.headers.get(SECRET_HEADER, "")
     if not hmac.compare_digest(sent.encode(), secret.encode()):
-        raise Forbidden(f"missing or wrong {SECRET_HEADER} header")
+        raise Forbidden(f"missing or wrong {SECRET_HEADER} header", code="webhook_secret")
     try:
         update = json.loads(await request.body())
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput("the update is not JSON") from exc
+        raise InvalidInput("the update is not JSON", code="webhook_update") from exc
     if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
-        raise InvalidInput("the update has no update_id")
+        raise InvalidInput("the update has no update_id", code="webhook_update")
     # The bot runs on its own loop; waiting for it happens in a worker thread, not on ours.
     await run_in_threadpool(_runtime(request).feed, update)
     return Message(detail="ok")

@@ -251,3 +251,20 @@ notify-exchange-expired = Exchange #{ $id } expired: not everyone agreed in time
 notify-exchange-status = Exchange #{ $id } is now: { $status }.
 notify-fallback = You have a new notice on { -brand }: { $link }
 someone = someone
+
+## Errors the domain reports, by code (others fall back to their kind)
+error-account-banned = This account is banned.
+error-exchange-wrong-state = This exchange cannot be changed like that any more: it is { $status }.
+error-already-accepted = You have already agreed to this exchange.
+error-already-completed = You have already confirmed this exchange.
+error-already-rated = You have already rated this person for this exchange.
+error-item-reserved = One of the items is already promised in another exchange.
+error-item-inactive = One of the items is no longer on offer.
+error-party-banned = One of the parties is banned.
+error-exchange-not-a-cycle = These matches do not make a swap or a 3-way trade.
+error-not-owner = Only the owner can change this.
+error-rating-exchange-not-completed = You can rate only after the exchange is completed.
+error-bad-time-zone = I do not know that time zone. Send an offset like +3, or a name like Europe/Moscow.
+error-match-not-found = This match no longer exists.
+error-item-not-found = This item no longer exists or is hidden.
+error-exchange-not-found = This exchange does not exist or is not yours.

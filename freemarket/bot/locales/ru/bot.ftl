@@ -258,3 +258,20 @@ notify-exchange-expired = Обмен №{ $id } истёк: не все согл
 notify-exchange-status = Обмен №{ $id } теперь: { $status }.
 notify-fallback = У вас новое уведомление на { -brand }: { $link }
 someone = кто-то
+
+## Ошибки домена по коду (остальные — по виду ошибки)
+error-account-banned = Этот аккаунт заблокирован.
+error-exchange-wrong-state = Этот обмен так изменить уже нельзя: он { $status }.
+error-already-accepted = Вы уже согласились на этот обмен.
+error-already-completed = Вы уже подтвердили этот обмен.
+error-already-rated = Вы уже оценили этого человека за этот обмен.
+error-item-reserved = Одну из вещей уже пообещали в другом обмене.
+error-item-inactive = Одной из вещей больше нет в объявлениях.
+error-party-banned = Один из участников заблокирован.
+error-exchange-not-a-cycle = Эти совпадения не складываются в обмен вдвоём или втроём.
+error-not-owner = Изменить это может только владелец.
+error-rating-exchange-not-completed = Оценить можно только после завершения обмена.
+error-bad-time-zone = Не знаю такого часового пояса. Пришлите смещение, например +3, или название, например Europe/Moscow.
+error-match-not-found = Этого совпадения больше нет.
+error-item-not-found = Этого объявления больше нет, или оно скрыто.
+error-exchange-not-found = Такого обмена нет, или вы в нём не участвуете.
