@@ -16,7 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 
 from freemarket.bot.i18n import Translator
-from freemarket.bot.keyboards import ExchangeCb, FormCb, StarCb, button, markup
+from freemarket.bot.keyboards import ExchangeCb, StarCb, button, markup
 from freemarket.bot.views import exchange_view, name_of
 from freemarket.db.models import COMMENT_MAX, User
 from freemarket.domain import exchanges, ratings, users
@@ -121,7 +121,16 @@ async def stars(
     if isinstance(callback.message, Message):
         await callback.message.answer(
             t("rate-comment", stars="⭐" * callback_data.score, name=name_of(ratee, t)),
-            reply_markup=markup([[button(t("btn-skip"), FormCb(action="nocomment"))]]),
+            reply_markup=markup(
+                [
+                    [
+                        button(
+                            t("btn-skip"),
+                            ExchangeCb(action="nocomment", exchange_id=callback_data.exchange_id),
+                        )
+                    ]
+                ]
+            ),
         )
 
 
@@ -146,7 +155,7 @@ async def comment(
     await _save_rating(message, state, db, actor, t, settings, text)
 
 
-@router.callback_query(RatingForm.comment, FormCb.filter(F.action == "nocomment"))
+@router.callback_query(RatingForm.comment, ExchangeCb.filter(F.action == "nocomment"))
 async def no_comment(
     callback: CallbackQuery,
     state: FSMContext,
