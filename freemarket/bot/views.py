@@ -64,7 +64,9 @@ def item_view(session: Session, item: Item, t: Translator, public_url: str) -> V
 
 def match_line(match: Match, n: int, t: Translator) -> str:
     """One line of a match list: both titles, the score and the words they share."""
-    terms = ", ".join(match.explanation.get("shared_terms", [])[:5]) or "none"
+    shared = match.explanation.get("shared_terms", [])[:5]
+    # Entries are {"term", "weight"}; rows written by older versions hold plain strings.
+    terms = ", ".join(e["term"] if isinstance(e, dict) else str(e) for e in shared) or "none"
     return t(
         "match-line",
         n=str(n),

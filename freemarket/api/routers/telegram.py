@@ -35,9 +35,17 @@ def _runtime(request: Request) -> Any:
     return state.bot_runtime
 
 
-@router.post("/telegram/webhook", response_model=Message, include_in_schema=False)
+@router.post(
+    "/telegram/webhook",
+    response_model=Message,
+    responses={
+        403: {"model": Message, "description": "Missing or wrong secret header"},
+        404: {"model": Message, "description": "Webhook mode is off"},
+        422: {"model": Message, "description": "Not a Telegram update"},
+    },
+)
 async def telegram_webhook(request: Request, settings: AppSettings) -> Message:
-    """Handle one update if it carries the webhook secret; anything else is refused."""
+    """Telegram's updates (webhook mode): handled when they carry the secret header."""
     secret = settings.telegram_webhook_secret
     if settings.telegram_mode != "webhook" or not secret or not settings.telegram_bot_token:
         raise NotFound("the Telegram webhook is not enabled on this server", code="webhook_off")

@@ -35,7 +35,6 @@ lang-choose = Choose your language:
 lang-set = Done: I will speak English with you.
 cancelled = Cancelled. Nothing was saved.
 nothing-to-cancel = There is nothing to cancel.
-banned = This account is banned.
 error-generic = Something went wrong; nothing was changed. Please try again.
 error-not-found = This no longer exists or is not yours to see.
 error-conflict = That cannot be done right now: { $detail }
@@ -162,10 +161,6 @@ exchange-party-waiting = { $name }: not yet agreed
 exchange-party-done = { $name }: confirmed the exchange
 exchange-contact = Contact of { $name }: { $contact }
 exchange-no-contact = { $name } gave no contact; ask them to add one on the website.
-exchange-deadline = { $hours ->
-        [one] It expires in { $hours } hour unless everyone agrees.
-       *[other] It expires in { $hours } hours unless everyone agrees.
-    }
 exchange-proposed = Proposed: exchange #{ $id }. I will tell you when the others answer.
 rate-ask = How was the exchange with { $name }? Choose from 1 to 5 stars.
 rate-comment = { $stars } for { $name }. Add a short comment, or press “Skip”.
@@ -190,7 +185,6 @@ login-link =
        *[other] { $minutes } minutes
     }:
     { $url }
-login-app = Or open { -brand } right here in Telegram:
 
 ## Settings
 settings =
