@@ -38,6 +38,8 @@ PUBLIC_ROUTES = {
     ("POST", "/api/auth/telegram"),
     ("POST", "/api/auth/webapp"),
     ("POST", "/api/auth/code"),
+    # Telegram's updates, proven by the secret header (tests/bot/test_webhook.py); off here.
+    ("POST", "/telegram/webhook"),
 }
 # The web UI's shell for client-side routes: there only when the frontend is built.
 WEB_UI_ROUTE = ("GET", "/{path:path}")
@@ -131,6 +133,7 @@ PUBLIC_EXPECTED = {
     ("POST", "/api/auth/telegram"): (422,),
     ("POST", "/api/auth/webapp"): (422,),
     ("POST", "/api/auth/code"): (422,),
+    ("POST", "/telegram/webhook"): (404,),
 }
 
 
@@ -151,6 +154,10 @@ CROSS_USER = {
     ("POST", "/api/exchanges/{exchange_id}/{action}"): 404,
     ("PATCH", "/api/items/{item_id}"): 403,
     ("DELETE", "/api/items/{item_id}"): 403,
+    ("POST", "/api/items/{item_id}/reactivate"): 403,
+    # "Not interested" is a party's own answer: to anyone else the match is not theirs.
+    ("POST", "/api/matches/{match_id}/dismiss"): 404,
+    ("DELETE", "/api/matches/{match_id}/dismiss"): 404,
     ("PATCH", "/api/profiles/{user_id}"): 403,
     ("PATCH", "/api/users/{user_id}"): 403,
 }
