@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy import Engine
 from freemarket import __version__
 from freemarket.api import errors
 from freemarket.api.middleware import BodySizeLimit, SecurityHeaders
+from freemarket.api.retry import RetryLostRaces
 from freemarket.api.routers import (
     auth,
     categories,
@@ -22,6 +24,7 @@ from freemarket.api.routers import (
     matches,
     metrics,
     notifications,
+    photos,
     profiles,
     ratings,
     reports,
@@ -35,6 +38,7 @@ from freemarket.infra import wakeup
 from freemarket.infra.metrics import PrometheusMiddleware
 from freemarket.infra.ratelimit import make_rate_limiter
 from freemarket.infra.settings import Settings, get_settings
+from freemarket.infra.storage import make_storage
 
 # Every error the API answers with, declared so clients (and the schema) know its shape.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -65,6 +69,7 @@ ROUTERS = (
     reports,
     notifications,
     telegram,
+    photos,
 )
 
 
@@ -87,6 +92,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     app.state.engine = engine or get_engine(settings.effective_database_url)
     app.state.rate_limiter = make_rate_limiter(settings.redis_url)
+    app.state.photo_storage = make_storage(settings)
     if settings.redis_url:
         # Each uvicorn worker process builds its own app: this is where it learns to nudge.
         wakeup.configure(settings.redis_url)
@@ -101,7 +107,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     # Last, so that its catch-all route for client-side paths never shadows an API route.
     mount_web_ui(app, settings.web_dist_dir or default_dist_dir())
     # Added innermost first: the size limit sees the raw request, metrics see every answer.
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RetryLostRaces)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        upload_max_bytes=max(settings.photo_max_bytes, settings.max_body_bytes),
+        upload_paths=re.compile(r"/api/items/\d+/photos"),
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

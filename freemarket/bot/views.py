@@ -183,7 +183,7 @@ def exchange_keyboard(
         rows.append(row)
     elif exchange.status == "completed":
         people = _people(session, exchange)
-        rated = ratings.rated_by(session, exchange_id=eid, rater_id=viewer.id)
+        rated = ratings.rated_by(session, rater_id=viewer.id, exchange_ids=[eid])[eid]
         for uid in sorted(exchanges.party_ids(exchange) - {viewer.id} - rated):
             label = t("btn-rate", name=name_of(people.get(uid), t))
             rows.append([button(label, ExchangeCb(action="rate", exchange_id=eid, user_id=uid))])

@@ -14,7 +14,8 @@ from freemarket.domain import dismissals, items
 from freemarket.errors import NotFound
 from freemarket.matching import queries
 from freemarket.matching.core.engine import COMPUTED_BY, MatchCandidate
-from freemarket.matching.store import Thresholds, replace_matches
+from freemarket.matching.core.rules import Thresholds
+from freemarket.matching.store import replace_matches
 from tests.conftest import MakeUser
 
 
@@ -109,11 +110,11 @@ def test_answer_outlives_the_match_row(
     dismissals.dismiss_match(db, actor=people["anna"], match_id=match.id)
     db.delete(match)
     db.commit()
-    thresholds = Thresholds(show=0.1, notify=0.3, top_k=10)
+    thresholds = Thresholds(show=0.1, notify=0.3, top_k=10, radius_km=30)
     changes = replace_matches(
         db,
         scope=[Match.want_item_id == want.id],
-        candidates=[MatchCandidate(want.id, offer.id, 0.9, COMPUTED_BY, [])],
+        candidates=[MatchCandidate(want.id, offer.id, 0.9, COMPUTED_BY, [], 0.9, True)],
         thresholds=thresholds,
     )
     db.commit()

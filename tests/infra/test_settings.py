@@ -137,18 +137,3 @@ def test_env_example_documents_every_setting() -> None:
     fields = {name.upper() for name in Settings.model_fields}
     assert fields - documented == set(), "settings missing from .env.example"
     assert documented - fields == set(), ".env.example names settings that do not exist"
-
-
-def test_matching_defaults_agree_with_the_engine() -> None:
-    """Settings' matching defaults are the engine's documented ones."""
-    from freemarket.infra.settings import Settings
-    from freemarket.matching.core.engine import (
-        DEFAULT_NOTIFY_THRESHOLD,
-        DEFAULT_SHOW_THRESHOLD,
-        DEFAULT_TOP_K,
-    )
-
-    settings = Settings(_env_file=None)
-    assert settings.match_show_threshold == DEFAULT_SHOW_THRESHOLD
-    assert settings.match_notify_threshold == DEFAULT_NOTIFY_THRESHOLD
-    assert settings.match_top_k == DEFAULT_TOP_K

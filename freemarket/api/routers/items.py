@@ -59,8 +59,10 @@ def list_items(
 
 @router.get("/{item_id}", response_model=ItemOut)
 def get_item(item_id: PathId, db: DbSession, viewer: OptionalUser) -> ItemOut:
-    """One item."""
-    return ItemOut.model_validate(items.get_visible_item(db, item_id=item_id, viewer=viewer))
+    """One item; after an exchange, still shown to its parties, marked with the exchange."""
+    item = items.get_visible_item(db, item_id=item_id, viewer=viewer)
+    exchange_id = None if item.active else items.completed_exchange_of(db, item_id=item.id)
+    return ItemOut.model_validate(item).model_copy(update={"exchange_id": exchange_id})
 
 
 @router.patch("/{item_id}", response_model=ItemOut)

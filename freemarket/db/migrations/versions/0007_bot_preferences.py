@@ -1,7 +1,7 @@
 """bot: notification preferences on users, a skipped outbox status
 
-Revision ID: 0006_bot_preferences
-Revises: 0005_match_dismissals
+Revision ID: 0007_bot_preferences
+Revises: 0006_item_photos
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_bot_preferences"
-down_revision = "0005_match_dismissals"
+revision = "0007_bot_preferences"
+down_revision = "0006_item_photos"
 branch_labels = None
 depends_on = None
 
