@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+from typing import TYPE_CHECKING
+
 import typer
 
 from cli.common import console, engine, settings
+
+if TYPE_CHECKING:
+    from freemarket.infra.settings import Settings
 
 
 def serve(
@@ -41,8 +47,6 @@ def up(
     port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
 ) -> None:
     """Migrate if needed, then run the API, the worker and (with a bot token) the bot here."""
-    import threading
-
     from freemarket.db import migrate
     from freemarket.infra import wakeup
     from freemarket.matching.worker import MatchWorker
@@ -62,13 +66,9 @@ def up(
     threads = [worker_thread]
     config = settings()
     if config.telegram_bot_token:
-        from freemarket.bot.runtime import run_bot_thread
-
         # The whole bot: conversation (long polling, unless in webhook mode) and delivery.
         threads.append(
-            threading.Thread(
-                target=run_bot_thread, args=(engine(), config, stop), name="bot", daemon=True
-            )
+            threading.Thread(target=_run_bot, args=(config, stop), name="bot", daemon=True)
         )
         threads[-1].start()
     console.print(f"FreeMarket on http://{host}:{port}  (database: {_describe_db()})")
@@ -78,6 +78,14 @@ def up(
         stop.set()
         for thread in threads:
             thread.join(timeout=10)
+
+
+def _run_bot(config: Settings, stop: threading.Event) -> None:
+    # Imported in the bot's own thread: aiogram takes seconds to import, and the API need not
+    # wait for it to start answering.
+    from freemarket.bot.runtime import run_bot_thread
+
+    run_bot_thread(engine(), config, stop)
 
 
 def _describe_db() -> str:

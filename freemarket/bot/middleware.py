@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from freemarket.bot.i18n import Translator, language_of, message_ids
 from freemarket.db.models import utcnow
-from freemarket.db.session import unit_of_work
+from freemarket.db.session import is_retryable, retry_delays, unit_of_work
 from freemarket.domain import users
 from freemarket.domain.telegram_auth import TelegramIdentity
 from freemarket.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RateLimited
@@ -36,6 +36,8 @@ log = logging.getLogger("freemarket.bot")
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 # The unit of work of the update being handled, for CommitBeforeSending.
 _current_unit: ContextVar[Session | None] = ContextVar("freemarket_bot_unit", default=None)
+# Whether the update being handled has said anything yet (then it cannot be replayed).
+_has_spoken: ContextVar[list[bool] | None] = ContextVar("freemarket_bot_spoken", default=None)
 
 
 class CommitBeforeSending(BaseRequestMiddleware):
@@ -53,6 +55,9 @@ class CommitBeforeSending(BaseRequestMiddleware):
         session = _current_unit.get()
         if session is not None and session.in_transaction():
             session.commit()
+        spoken = _has_spoken.get()
+        if spoken is not None:
+            spoken[0] = True
         return await make_request(bot, method)
 
 
@@ -89,7 +94,21 @@ class UnitOfWork(BaseMiddleware):
         # Known before the account is: the error handler must speak even if sign-in fails.
         data["t"] = Translator(language_of(sender.language_code if sender else None))
         async with self.one_at_a_time:
-            return await self._handle(handler, event, data, sender)
+            # Like the API (freemarket.api.retry): a transaction the database aborted to
+            # resolve a race is replayed from scratch, as long as nothing was sent yet.
+            for delay in (*retry_delays(), None):
+                spoken = [False]
+                token = _has_spoken.set(spoken)
+                try:
+                    return await self._handle(handler, event, data, sender)
+                except Exception as exc:
+                    if delay is None or spoken[0] or not is_retryable(exc):
+                        raise
+                    log.info("update replayed after a lost race: %s", type(exc).__name__)
+                finally:
+                    _has_spoken.reset(token)
+                await asyncio.sleep(delay)
+            raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _handle(
         self,
