@@ -143,6 +143,9 @@ class Settings(BaseSettings):
                 raise ConfigurationError(
                     "TELEGRAM_WEBHOOK_SECRET is a placeholder or too weak; set a real value in .env"
                 )
+            if not self.redis_url:
+                # Each API replica handles some updates: a dialogue's state must be shared.
+                raise ConfigurationError("TELEGRAM_MODE=webhook needs REDIS_URL for dialogue state")
         if self.database_url.startswith("sqlite"):
             raise ConfigurationError("DATABASE_URL points at SQLite; production needs PostgreSQL")
 

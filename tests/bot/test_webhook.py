@@ -77,3 +77,28 @@ def test_the_route_is_off_in_polling_mode(client: TestClient) -> None:
     response = client.post("/telegram/webhook", json=_update(3, "/start"), headers={HEADER: "x"})
     assert response.status_code == 404
     assert response.json()["code"] == "webhook_off"
+
+
+def test_production_refuses_a_weak_or_missing_webhook_setup() -> None:
+    """Webhook mode in production needs a real secret and Redis for the dialogues."""
+    from freemarket.errors import ConfigurationError
+
+    production = Settings(
+        _env_file=None,
+        environment="production",
+        database_url="postgresql+psycopg2://fm:pw@db/fm",
+        db_password="a-real-database-password-1234",
+        secret_key="k" * 48,
+        telegram_bot_token="123456:AAHrealLookingTokenValue0123456789",
+        telegram_mode="webhook",
+        redis_url="redis://redis:6379/0",
+    )
+    cases = [
+        ({}, "TELEGRAM_WEBHOOK_SECRET is not set"),
+        ({"telegram_webhook_secret": "short"}, "placeholder or too weak"),
+        ({"telegram_webhook_secret": SECRET, "redis_url": None}, "needs REDIS_URL"),
+    ]
+    for update, message in cases:
+        with pytest.raises(ConfigurationError, match=message):
+            production.model_copy(update=update).validate_for_startup()
+    production.model_copy(update={"telegram_webhook_secret": SECRET}).validate_for_startup()
