@@ -48,7 +48,8 @@ def bot_cli(db_url: str, tmp_path: Path, telegram: FakeTelegram):  # type: ignor
             text=True,
             env={**env, **extra},
             cwd=workdir,
-            timeout=60,
+            # Importing aiogram takes seconds (minutes on a machine shared by eight runs).
+            timeout=300,
             check=False,
         )
         return Result(done.returncode, done.stdout, done.stderr, 0.0)

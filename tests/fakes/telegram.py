@@ -156,7 +156,12 @@ class FakeTelegram:
                 return error(400, "Bad Request: message to edit not found")
             if "text" in params:
                 message["text"] = params["text"]
-            message["reply_markup"] = json.loads(params.get("reply_markup") or "{}")
+            # An edit without a keyboard removes the old one, as in Telegram.
+            markup = json.loads(params.get("reply_markup") or "{}")
+            if markup.get("inline_keyboard"):
+                message["reply_markup"] = markup
+            else:
+                message.pop("reply_markup", None)
             return ok(message)
         if method in ("answerCallbackQuery", "setChatMenuButton", "deleteMyCommands"):
             return ok(True)
