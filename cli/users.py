@@ -180,9 +180,8 @@ def demote(username: str) -> None:
     _apply(username, "demote_user", lambda s, u: set_role(s, user=u, role="user"))
 
 
-@app.command("login-link")
-def login_link(username: str, json_output: bool = JsonOption) -> None:
-    """Print a one-time sign-in link for the web UI (valid for LOGIN_CODE_TTL_MINUTES)."""
+def issue_login_link(username: str) -> str:
+    """A fresh one-time web sign-in link for `username` (audited)."""
     from datetime import timedelta
 
     from freemarket.domain import sessions, users
@@ -197,14 +196,20 @@ def login_link(username: str, json_output: bool = JsonOption) -> None:
             ttl=timedelta(minutes=config.login_code_ttl_minutes),
             public_url=config.public_url,
         )
-    url, code = link.url, link.code
+    return link.url
+
+
+@app.command("login-link")
+def login_link(username: str, json_output: bool = JsonOption) -> None:
+    """Print a one-time sign-in link for the web UI (valid for LOGIN_CODE_TTL_MINUTES)."""
+    url = issue_login_link(username)
     if json_output:
         print_json(
             {
                 "username": username,
                 "url": url,
-                "code": code,
-                "expires_in_minutes": config.login_code_ttl_minutes,
+                "code": url.rsplit("code=", 1)[1],
+                "expires_in_minutes": settings().login_code_ttl_minutes,
             }
         )
     else:
