@@ -18,7 +18,7 @@ PAGE_SIZE = 5
 class LangCb(CallbackData, prefix="lang"):
     """Switch the language."""
 
-    code: str
+    language: str
 
 
 class FormCb(CallbackData, prefix="form"):

@@ -59,7 +59,7 @@ async def help_command(message: Message, t: Translator) -> None:
 async def lang(message: Message, t: Translator) -> None:
     """Offer both languages."""
     keyboard = markup(
-        [[button("Русский", LangCb(code="ru")), button("English", LangCb(code="en"))]]
+        [[button("Русский", LangCb(language="ru")), button("English", LangCb(language="en"))]]
     )
     await message.answer(t("lang-choose"), reply_markup=keyboard)
 
@@ -69,10 +69,10 @@ async def lang_chosen(
     callback: CallbackQuery, callback_data: LangCb, db: Session, actor: User
 ) -> None:
     """Store the language on the account: the bot and the web UI use it from now on."""
-    users.edit_user(db, actor=actor, user_id=actor.id, changes={"language": callback_data.code})
+    users.edit_user(db, actor=actor, user_id=actor.id, changes={"language": callback_data.language})
     await callback.answer()
     if isinstance(callback.message, Message):
-        await callback.message.answer(Translator(callback_data.code)("lang-set"))
+        await callback.message.answer(Translator(callback_data.language)("lang-set"))
 
 
 @router.message(Command("login"))
