@@ -29,6 +29,7 @@ from freemarket.api.routers import (
     profiles,
     ratings,
     reports,
+    telegram,
     users,
 )
 from freemarket.api.schemas import ErrorOut, InvalidOut
@@ -68,6 +69,7 @@ ROUTERS = (
     ratings,
     reports,
     notifications,
+    telegram,
     photos,
 )
 
@@ -98,6 +100,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         limiter = to_thread.current_default_thread_limiter()
         limiter.total_tokens = max(limiter.total_tokens, settings.max_concurrent_requests + 8)
         yield
+        telegram.close_runtime(_app.state)
 
     app = FastAPI(
         title="FreeMarket",
@@ -116,7 +119,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         wakeup.configure(settings.redis_url)
     for module in ROUTERS:
         responses = (
-            {} if module is health else {**ERROR_RESPONSES, **EXTRA_RESPONSES.get(module, {})}
+            {}
+            if module in (health, telegram)
+            else {**ERROR_RESPONSES, **EXTRA_RESPONSES.get(module, {})}
         )
         app.include_router(module.router, responses=responses)  # type: ignore[arg-type]
     errors.install(app)

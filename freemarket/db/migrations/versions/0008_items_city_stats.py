@@ -1,7 +1,7 @@
 """statistics on lower(city), so PostgreSQL plans city filters on item lists well
 
-Revision ID: 0007_items_city_stats
-Revises: 0006_item_photos
+Revision ID: 0008_items_city_stats
+Revises: 0007_bot_preferences
 Create Date: 2026-12-02 20:40:00
 
 The item list filters cities case-insensitively (`lower(city) LIKE lower(:city)`). Without
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0007_items_city_stats"
-down_revision = "0006_item_photos"
+revision = "0008_items_city_stats"
+down_revision = "0007_bot_preferences"
 branch_labels = None
 depends_on = None
 
