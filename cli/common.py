@@ -21,8 +21,11 @@ console = Console()
 err_console = Console(stderr=True)
 
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON.")
+# No "-f" short form: `deploy logs -f` follows, as in docker, and one letter means one thing.
 COMPOSE_FILE_OPTION = typer.Option(
-    None, "--compose-file", "-f", help="The compose file (default: COMPOSE_FILE)."
+    None,
+    "--compose-file",
+    help="The compose file; several separated by ':' (default: COMPOSE_FILE).",
 )
 DOMAIN_OPTION = typer.Option(None, "--domain", help="The public domain (default: DOMAIN).")
 

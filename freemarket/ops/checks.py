@@ -19,7 +19,13 @@ from sqlalchemy.engine import make_url
 
 from freemarket.errors import FreeMarketError
 from freemarket.infra.settings import Environment, Settings
-from freemarket.ops.compose import DEFAULT_COMPOSE_FILE, Compose, first_line
+from freemarket.ops.compose import (
+    DEFAULT_COMPOSE_FILE,
+    Compose,
+    ContainerEngine,
+    DockerEngine,
+    first_line,
+)
 
 Status = Literal["pass", "warn", "fail", "skip"]
 PASS: Status = "pass"
@@ -69,6 +75,7 @@ class CheckOptions:
     min_cert_days: int = MIN_CERT_DAYS
     docker: str = "docker"
     project_dir: Path = field(default_factory=Path.cwd)
+    engine: ContainerEngine = field(default_factory=DockerEngine)
 
 
 # --- settings -------------------------------------------------------------------------------
@@ -247,8 +254,8 @@ def check_docker(compose: Compose, *, production: bool) -> CheckResult:
 def check_compose_config(compose: Compose) -> CheckResult:
     """`docker compose config -q` accepts the compose file."""
     name = "compose file"
-    if not (compose.project_dir / compose.file).is_file():
-        return CheckResult(name, FAIL, f"{compose.file} not found", "run from the repository root")
+    if missing := compose.missing_files():
+        return CheckResult(name, FAIL, f"{missing[0]} not found", "run from the repository root")
     result = compose.execute(compose.command("config", "-q"), check=False)
     if result.returncode != 0:
         return CheckResult(
@@ -513,9 +520,21 @@ def check_bot_updates(
 # --- the checklist --------------------------------------------------------------------------
 
 
+def deployment_configured(settings: Settings, domain: str | None = None) -> bool:
+    """Whether this host runs a deployment (production settings or a public domain).
+
+    Otherwise it is the embedded default (`freemarket up` on SQLite, plain HTTP), where
+    compose, nginx and TLS do not apply, whatever happens to be installed on the machine.
+    """
+    return settings.is_production or bool(domain or settings.domain)
+
+
+EMBEDDED = "embedded default: no deployment configured (set DOMAIN or ENVIRONMENT=production)"
+
+
 def is_production(settings: Settings, options: CheckOptions) -> bool:
     """A check is strict when the settings say production or a public domain is named."""
-    return settings.is_production or bool(options.domain)
+    return deployment_configured(settings, options.domain)
 
 
 def base_url(settings: Settings, options: CheckOptions) -> str:
@@ -551,7 +570,10 @@ def run_checks(
     settings = settings or load_settings(options.env_file)
     production = is_production(settings, options)
     compose = Compose(
-        file=options.compose_file, project_dir=options.project_dir, docker=options.docker
+        file=options.compose_file,
+        project_dir=options.project_dir,
+        docker=options.docker,
+        engine=options.engine,
     )
     local = host_addresses() | set(options.host_ips)
     results = [
@@ -559,13 +581,18 @@ def run_checks(
         check_dns(options.domain, resolver=resolver, local=local),
         check_tls(options.domain, options.cert_dirs, min_days=options.min_cert_days),
     ]
-    docker = check_docker(compose, production=production)
-    results.append(docker)
-    use_compose = docker.status == PASS
+    if production:
+        docker = check_docker(compose, production=production)
+        results.append(docker)
+        use_compose = docker.status == PASS
+        why = "docker compose not available"
+    else:
+        # The embedded default uses no compose, whether or not docker is installed here.
+        use_compose, why = False, EMBEDDED
+        results.append(CheckResult("docker compose", SKIP, why))
     if use_compose:
         results += [check_compose_config(compose), check_services(compose)]
     else:
-        why = "docker compose not available"
         results += [
             CheckResult("compose file", SKIP, why),
             CheckResult("services", SKIP, why),

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from freemarket.infra.ops_status import lineages
 from freemarket.ops.process import OperationFailed, require_tool, run, which, write_atomically
 
 ACME_SERVERS = {
@@ -158,14 +159,6 @@ def lineage_paths(config_dir: Path, name: str) -> tuple[Path, Path]:
     return live / "fullchain.pem", live / "privkey.pem"
 
 
-def lineages(config_dir: Path) -> list[str]:
-    """The certificate names certbot manages under `config_dir`."""
-    live = config_dir / "live"
-    if not live.is_dir():
-        return []
-    return sorted(p.name for p in live.iterdir() if (p / "fullchain.pem").exists())
-
-
 def certificate_statuses(
     config_dir: Path = DEFAULT_CONFIG_DIR, domain: str | None = None, cert: Path | None = None
 ) -> list[CertificateInfo]:
@@ -176,18 +169,6 @@ def certificate_statuses(
     if not names:
         raise TLSError(f"no certificates under {config_dir / 'live'}")
     return [certificate_info(lineage_paths(config_dir, name)[0]) for name in names]
-
-
-def earliest_expiry(config_dir: Path, cert: Path | None = None) -> datetime | None:
-    """When the first of the served certificates expires; None if there is none to read.
-
-    For monitoring: it never raises, since a scrape must not fail over a missing file.
-    """
-    try:
-        found = certificate_statuses(config_dir, cert=cert)
-    except (TLSError, OSError):
-        return None
-    return min((c.not_after for c in found), default=None)
 
 
 # --- certbot --------------------------------------------------------------------------------
