@@ -15,16 +15,12 @@ import time
 import numpy as np
 
 from benchmarks.corpus import generate
-from freemarket.matching.core.engine import (
-    DEFAULT_RADIUS_KM,
-    DEFAULT_SHOW_THRESHOLD,
-    DEFAULT_TOP_K,
-    OTHER_CATEGORY,
-    VectorizedCorpus,
-    _Meta,
-    match_corpus,
-)
+from freemarket.matching.core import OTHER_CATEGORY
+from freemarket.matching.core.engine import VectorizedCorpus, _Meta, match_corpus
 from freemarket.matching.core.index import MatchIndex
+from freemarket.matching.params import default_thresholds
+
+PARAMS = default_thresholds()
 
 
 def peak_rss_mb() -> float:
@@ -77,16 +73,9 @@ def bench_full(n: int, partitioned: bool = False) -> None:
     if partitioned:
         found = 0
         for category in sorted({x.category for x in listings if x.kind == "offer"}):
-            found += len(
-                match_corpus(
-                    corpus,
-                    top_k=DEFAULT_TOP_K,
-                    threshold=DEFAULT_SHOW_THRESHOLD,
-                    categories=[category],
-                )
-            )
+            found += len(match_corpus(corpus, PARAMS, categories=[category]))
     else:
-        found = len(match_corpus(corpus, top_k=DEFAULT_TOP_K, threshold=DEFAULT_SHOW_THRESHOLD))
+        found = len(match_corpus(corpus, PARAMS))
     t2 = time.perf_counter()
     mode = "per category" if partitioned else "all at once"
     print(
@@ -109,7 +98,7 @@ def bench_single(n: int, queries: int) -> None:
     lat = []
     for x in fresh:
         t = time.perf_counter()
-        index.match(x)
+        index.match(x, PARAMS)
         lat.append(time.perf_counter() - t)
     ms = np.array(lat) * 1000
     print(
@@ -167,12 +156,10 @@ def bench_baseline(n: int) -> None:
     """Engine vs exact brute force at n listings, same vectors, same process."""
     corpus = VectorizedCorpus.build(generate(n))
     t0 = time.perf_counter()
-    found = match_corpus(
-        corpus, top_k=DEFAULT_TOP_K, threshold=DEFAULT_SHOW_THRESHOLD, explain=False
-    )
+    found = match_corpus(corpus, PARAMS, explain=False)
     engine = time.perf_counter() - t0
     t0 = time.perf_counter()
-    exact = brute_force(corpus, DEFAULT_TOP_K, DEFAULT_SHOW_THRESHOLD)
+    exact = brute_force(corpus, PARAMS.top_k, PARAMS.show)
     base = time.perf_counter() - t0
     got: dict[int, list[tuple[float, int]]] = {}
     for c in found:
@@ -206,7 +193,7 @@ def main() -> None:
     p.add_argument("--queries", type=int, default=1000)
     p.add_argument("--partitioned", action="store_true", help="full: drop results per category")
     a = p.parse_args()
-    print(f"radius={DEFAULT_RADIUS_KM}km top_k={DEFAULT_TOP_K} threshold={DEFAULT_SHOW_THRESHOLD}")
+    print(f"radius={PARAMS.radius_km}km top_k={PARAMS.top_k} threshold={PARAMS.show}")
     if a.what == "full":
         bench_full(a.n, a.partitioned)
     elif a.what == "single":

@@ -31,9 +31,10 @@ from freemarket.infra import wakeup
 from freemarket.infra.settings import Settings
 from freemarket.matching.core.engine import VectorizedCorpus, match_corpus
 from freemarket.matching.core.index import MatchIndex
+from freemarket.matching.params import thresholds_from
 from freemarket.matching.recompute import recompute
 from freemarket.matching.store import load_listings
-from freemarket.matching.worker import MatchWorker, thresholds_from
+from freemarket.matching.worker import MatchWorker
 
 ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -115,7 +116,7 @@ def bench_recompute(n: int) -> None:
         listings = load_listings(session)
     started = time.perf_counter()
     corpus = VectorizedCorpus.build(listings)
-    baseline = match_corpus(corpus, top_k=thresholds.top_k, threshold=thresholds.show)
+    baseline = match_corpus(corpus, thresholds)
     engine_seconds = time.perf_counter() - started
     del corpus
     for run in ("first (empty matches table)", "second (everything kept)"):
@@ -219,7 +220,7 @@ def bench_latency(n: int, queries: int) -> None:
     index: MatchIndex = worker.index  # type: ignore[assignment]
     for listing in samples[: min(200, queries)]:
         t0 = time.perf_counter()
-        index.match(listing, top_k=settings.match_top_k, threshold=settings.match_show_threshold)
+        index.match(listing, thresholds_from(settings))
         engine_times.append((time.perf_counter() - t0) * 1000)
     stop.set()
     server.should_exit = True

@@ -6,6 +6,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -42,9 +43,9 @@ def _postgres_available() -> str | None:
         return f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    """A migrated PostgreSQL database private to this test run; dropped at the end."""
+@contextmanager
+def private_pg_database() -> Iterator[str]:
+    """A migrated PostgreSQL database of its own, dropped on exit (skipped if unreachable)."""
     reason = _postgres_available()
     if reason is not None:
         if os.environ.get("CI") == "true":
@@ -55,13 +56,22 @@ def pg_database() -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        engine.dispose()
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A migrated PostgreSQL database private to this test run; dropped at the end."""
+    with private_pg_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI
@@ -11,6 +12,7 @@ from sqlalchemy import Engine
 from freemarket import __version__
 from freemarket.api import errors
 from freemarket.api.middleware import BodySizeLimit, SecurityHeaders
+from freemarket.api.retry import RetryLostRaces
 from freemarket.api.routers import (
     auth,
     categories,
@@ -20,32 +22,34 @@ from freemarket.api.routers import (
     matches,
     metrics,
     notifications,
+    photos,
     profiles,
     ratings,
     reports,
     users,
 )
-from freemarket.api.schemas import InvalidOut, Message
+from freemarket.api.schemas import ErrorOut, InvalidOut
 from freemarket.api.web import mount_web_ui
 from freemarket.db.session import get_engine
 from freemarket.infra import wakeup
 from freemarket.infra.metrics import PrometheusMiddleware
 from freemarket.infra.ratelimit import make_rate_limiter
 from freemarket.infra.settings import Settings, get_settings
+from freemarket.infra.storage import make_storage
 
 # Every error the API answers with, declared so clients (and the schema) know its shape.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"model": Message, "description": "The body is not parseable JSON"},
-    401: {"model": Message, "description": "No valid session (or a refused sign-in)"},
-    403: {"model": Message, "description": "Signed in, but not allowed (or no CSRF header)"},
-    404: {"model": Message, "description": "Not found, or not yours to see"},
-    409: {"model": Message, "description": "Conflicts with the current state"},
+    400: {"model": ErrorOut, "description": "The body is not parseable JSON"},
+    401: {"model": ErrorOut, "description": "No valid session (or a refused sign-in)"},
+    403: {"model": ErrorOut, "description": "Signed in, but not allowed (or no CSRF header)"},
+    404: {"model": ErrorOut, "description": "Not found, or not yours to see"},
+    409: {"model": ErrorOut, "description": "Conflicts with the current state"},
     422: {"model": InvalidOut, "description": "Invalid input"},
-    429: {"model": Message, "description": "Too many requests; see Retry-After"},
+    429: {"model": ErrorOut, "description": "Too many requests; see Retry-After"},
 }
 # Sign-in through Telegram needs the bot token configured.
 EXTRA_RESPONSES: dict[object, dict[int | str, dict[str, Any]]] = {
-    auth: {503: {"model": Message, "description": "Telegram sign-in is not configured"}},
+    auth: {503: {"model": ErrorOut, "description": "Telegram sign-in is not configured"}},
 }
 
 ROUTERS = (
@@ -61,6 +65,7 @@ ROUTERS = (
     ratings,
     reports,
     notifications,
+    photos,
 )
 
 
@@ -76,6 +81,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     app.state.engine = engine or get_engine(settings.effective_database_url)
     app.state.rate_limiter = make_rate_limiter(settings.redis_url)
+    app.state.photo_storage = make_storage(settings)
     if settings.redis_url:
         # Each uvicorn worker process builds its own app: this is where it learns to nudge.
         wakeup.configure(settings.redis_url)
@@ -88,7 +94,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     # Last, so that its catch-all route for client-side paths never shadows an API route.
     mount_web_ui(app, settings.effective_web_dist_dir)
     # Added innermost first: the size limit sees the raw request, metrics see every answer.
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RetryLostRaces)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        upload_max_bytes=max(settings.photo_max_bytes, settings.max_body_bytes),
+        upload_paths=re.compile(r"/api/items/\d+/photos"),
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -71,7 +71,9 @@ def get_optional_user(
         sent = request.headers.get(CSRF_HEADER, "")
         expected = sessions.csrf_token(token, secret_key=settings.secret_key)
         if not hmac.compare_digest(sent, expected):
-            raise Forbidden(f"missing or wrong {CSRF_HEADER} header for a cookie session")
+            raise Forbidden(
+                f"missing or wrong {CSRF_HEADER} header for a cookie session", code="csrf"
+            )
     return user
 
 
@@ -82,7 +84,9 @@ def get_current_user(
 ) -> User:
     """The signed-in user (401 without a session); writes count against the rate limits."""
     if user is None:
-        raise Unauthenticated("sign in first: send Authorization: Bearer <token>")
+        raise Unauthenticated(
+            "sign in first: send Authorization: Bearer <token>", code="sign_in_required"
+        )
     if request.method not in SAFE_METHODS:
         limiter = get_limiter(request)
         per_minute = settings.rate_limit_write_per_minute
@@ -116,7 +120,7 @@ def limit_search(request: Request, settings: AppSettings) -> None:
 def get_admin(user: Annotated[User, Depends(get_current_user)]) -> User:
     """The signed-in user if an admin; 403 otherwise."""
     if not user.is_admin:
-        raise Forbidden("this action needs an admin")
+        raise Forbidden("this action needs an admin", code="admin_required")
     return user
 
 

@@ -11,6 +11,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from freemarket.api.middleware import security_headers
 from freemarket.errors import (
@@ -65,13 +66,31 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     # is NaN, Infinity or a lone surrogate; the same answer, with such values made printable.
     assert isinstance(exc, RequestValidationError)
     detail = _printable(jsonable_encoder(exc.errors()))
-    return JSONResponse({"detail": detail}, status_code=422)
+    # Each issue carries pydantic's own `type` and `ctx` (e.g. string_too_short, min_length),
+    # which clients translate per field; `code` names the answer as a whole like a DomainError's.
+    body = {"detail": detail, "code": "validation_failed", "params": {}}
+    return JSONResponse(body, status_code=422)
+
+
+# Codes of the framework's own answers (unparseable body, unknown route), like a DomainError's.
+HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    body = {
+        "detail": exc.detail,
+        "code": HTTP_CODES.get(exc.status_code, "http_error"),
+        "params": {},
+    }
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
 async def _integrity_error(_request: Request, exc: Exception) -> JSONResponse:
     # Two concurrent requests can both pass a uniqueness pre-check; the database decides.
     log.info("integrity error: %s", type(exc).__name__)
-    return JSONResponse({"detail": "conflicts with existing data"}, status_code=409)
+    body = {"detail": "conflicts with existing data", "code": "conflict", "params": {}}
+    return JSONResponse(body, status_code=409)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -79,12 +98,14 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # Starlette answers unhandled errors outside every middleware, SecurityHeaders included.
     hsts = request.app.state.settings.secure_cookies
     headers = {k.decode(): v.decode() for k, v in security_headers(hsts=hsts)}
-    return JSONResponse({"detail": "internal error"}, status_code=500, headers=headers)
+    body = {"detail": "internal error", "code": "internal_error", "params": {}}
+    return JSONResponse(body, status_code=500, headers=headers)
 
 
 def install(app: FastAPI) -> None:
     """Register the error handlers on an app."""
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import random
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, Table, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -79,6 +82,28 @@ def unit_of_work(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+# PostgreSQL's "try the transaction again" errors: serialization failure and deadlock.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+# How often a unit of work is tried before its caller hears that the database is busy.
+ATTEMPTS = 5
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True if the transaction lost a race the database resolved by aborting it: run it again."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if getattr(exc.orig, "pgcode", None) in RETRYABLE_SQLSTATES:
+        return True
+    # SQLite refuses a write from a transaction whose snapshot another writer made stale.
+    return isinstance(exc.orig, sqlite3.OperationalError) and "locked" in str(exc.orig)
+
+
+def retry_delays(attempts: int = ATTEMPTS) -> Iterator[float]:
+    """Seconds to wait before each retry: short, growing, jittered so racers do not collide."""
+    for attempt in range(attempts - 1):
+        yield random.uniform(0, 0.02 * 2**attempt)
 
 
 def insert_ignoring_conflicts(

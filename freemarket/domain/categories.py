@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from freemarket.db.models import Category
+from freemarket.matching.core import OTHER_CATEGORY
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +41,8 @@ DEFAULT_CATEGORIES: tuple[DefaultCategory, ...] = (
     DefaultCategory("pets", "Животные", "Pets"),
     DefaultCategory("beauty", "Красота и здоровье", "Beauty"),
     DefaultCategory("services", "Услуги", "Services"),
-    DefaultCategory("other", "Другое", "Other"),
+    DefaultCategory(OTHER_CATEGORY, "Другое", "Other"),
 )
-
-# The category whose wants may be matched against offers of any category.
-CATCH_ALL = "other"
 
 
 def list_categories(session: Session) -> list[Category]:

@@ -3,6 +3,12 @@
 States: proposed → accepted → completed, or declined / cancelled / expired. A proposal is a set
 of legs, each an offered item going to the person who wants it: one match makes a direct
 exchange, two matches between the same two people a swap, three matches a 3-way cycle.
+
+Concurrency: every proposal and transition first locks the items of its legs, in id order,
+then the exchange row, so two people pressing a button at the same instant are served one
+after the other and the second sees what the first did. Items before exchanges is the one
+lock order: a transition that withdraws other proposals of its items already holds those items,
+so nobody holding one of those proposals can be waiting for it (no deadlock).
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from freemarket.db.models import (
@@ -46,15 +52,45 @@ TRANSITIONS = {
 }
 
 
-def _load(session: Session, exchange_id: int) -> Exchange:
-    exchange = session.scalar(
+def _load(session: Session, exchange_id: int, *, lock: bool = False) -> Exchange:
+    stmt = (
         select(Exchange)
         .where(Exchange.id == exchange_id)
         .options(selectinload(Exchange.legs), selectinload(Exchange.parties))
     )
+    if lock:
+        # FOR NO KEY UPDATE: excludes other transitions but not rows that merely reference the
+        # exchange (a rating). populate_existing: what this session loaded before the lock is
+        # stale; the parties are read after the lock, so they include the previous winner.
+        _lock_items(session, _leg_items(session, exchange_id))
+        stmt = stmt.with_for_update(key_share=True).execution_options(populate_existing=True)
+    exchange = session.scalar(stmt)
     if exchange is None:
-        raise NotFound(f"exchange {exchange_id} not found")
+        raise NotFound(
+            f"exchange {exchange_id} not found", code="exchange_not_found", exchange_id=exchange_id
+        )
     return exchange
+
+
+def _leg_items(session: Session, exchange_id: int) -> list[int]:
+    """Every item the legs of an exchange name (legs never change once proposed)."""
+    rows = session.execute(
+        select(ExchangeLeg.item_id, ExchangeLeg.want_item_id).where(
+            ExchangeLeg.exchange_id == exchange_id
+        )
+    )
+    return [item_id for row in rows for item_id in row if item_id is not None]
+
+
+def _lock_items(session: Session, item_ids: list[int]) -> None:
+    """Lock these item rows in id order: the first step of every proposal and transition."""
+    if item_ids:
+        session.execute(
+            select(Item.id)
+            .where(Item.id.in_(sorted(set(item_ids))))
+            .order_by(Item.id)
+            .with_for_update(key_share=True)
+        )
 
 
 def party_ids(exchange: Exchange) -> set[int]:
@@ -66,7 +102,9 @@ def get_exchange(session: Session, *, exchange_id: int, viewer: User) -> Exchang
     """An exchange, to one of its parties or an admin (others: not found)."""
     exchange = _load(session, exchange_id)
     if viewer.id not in party_ids(exchange) and not viewer.is_admin:
-        raise NotFound(f"exchange {exchange_id} not found")
+        raise NotFound(
+            f"exchange {exchange_id} not found", code="exchange_not_found", exchange_id=exchange_id
+        )
     expire_if_due(session, exchange)
     return exchange
 
@@ -103,11 +141,13 @@ def reserved_item_ids(
 
 def _legs_from_matches(session: Session, match_ids: list[int]) -> list[tuple[Item, Item]]:
     if not 1 <= len(match_ids) <= 3 or len(set(match_ids)) != len(match_ids):
-        raise InvalidInput("an exchange is made of 1 to 3 distinct matches")
+        raise InvalidInput(
+            "an exchange is made of 1 to 3 distinct matches", code="exchange_match_count", max=3
+        )
     found = {m.id: m for m in session.scalars(select(Match).where(Match.id.in_(match_ids)))}
     missing = [m for m in match_ids if m not in found]
     if missing:
-        raise NotFound(f"match {missing[0]} not found")
+        raise NotFound(f"match {missing[0]} not found", code="match_not_found", match_id=missing[0])
     return [(found[m].want_item, found[m].offer_item) for m in match_ids]
 
 
@@ -119,7 +159,8 @@ def _check_cycle(legs: list[tuple[Item, Item]]) -> None:
     receivers = [want.user_id for want, _ in legs]
     if len(set(givers)) != len(legs) or set(givers) != set(receivers):
         raise InvalidInput(
-            "these matches do not form a swap or a cycle: everyone who gives must also receive"
+            "these matches do not form a swap or a cycle: everyone who gives must also receive",
+            code="exchange_not_a_cycle",
         )
 
 
@@ -131,17 +172,31 @@ def propose(
     _check_cycle(legs)
     people = {offer.user_id for _, offer in legs} | {want.user_id for want, _ in legs}
     if proposer.id not in people:
-        raise Forbidden("you can only propose exchanges you take part in")
-    offers = [offer for _, offer in legs]
+        raise Forbidden(
+            "you can only propose exchanges you take part in", code="exchange_not_a_party"
+        )
+    _lock_items(session, [item.id for leg in legs for item in leg])
     for want, offer in legs:
         if not (want.active and offer.active):
-            raise Conflict(f"item {offer.id if not offer.active else want.id} is no longer active")
-    reserved = reserved_item_ids(session, [o.id for o in offers])
+            gone = offer.id if not offer.active else want.id
+            raise Conflict(f"item {gone} is no longer active", code="item_inactive", item_id=gone)
+    duplicate = _open_duplicate(session, legs)
+    if duplicate is not None:
+        raise Conflict(
+            f"exchange {duplicate} already proposes these items; act on it instead",
+            code="exchange_already_open",
+            exchange_id=duplicate,
+        )
+    reserved = reserved_item_ids(session, [offer.id for _, offer in legs])
     if reserved:
-        raise Conflict(f"item {min(reserved)} is already promised in another exchange")
+        raise Conflict(
+            f"item {min(reserved)} is already promised in another exchange",
+            code="item_reserved",
+            item_id=min(reserved),
+        )
     banned = session.scalars(select(User.username).where(User.id.in_(people), User.is_banned))
     if next(iter(banned), None) is not None:
-        raise Conflict("one of the parties is banned")
+        raise Conflict("one of the parties is banned", code="party_banned")
     now = utcnow()
     exchange = Exchange(
         kind=KIND_BY_LEGS[len(legs)],
@@ -169,14 +224,38 @@ def propose(
     return exchange
 
 
+def _open_duplicate(session: Session, legs: list[tuple[Item, Item]]) -> int | None:
+    """The open exchange made of exactly these legs, if there is one."""
+    wanted = {(offer.id, want.id) for want, offer in legs}
+    candidates = select(ExchangeLeg.exchange_id).where(
+        ExchangeLeg.item_id.in_([offer for offer, _ in wanted])
+    )
+    rows = session.execute(
+        select(ExchangeLeg.exchange_id, ExchangeLeg.item_id, ExchangeLeg.want_item_id)
+        .join(Exchange, Exchange.id == ExchangeLeg.exchange_id)
+        .where(ExchangeLeg.exchange_id.in_(candidates), Exchange.status.in_(OPEN_STATES))
+    )
+    found: dict[int, set[tuple[int, int | None]]] = {}
+    for exchange_id, item_id, want_item_id in rows:
+        found.setdefault(exchange_id, set()).add((item_id, want_item_id))
+    return min((x for x, pairs in found.items() if pairs == wanted), default=None)
+
+
 def expire_if_due(session: Session, exchange: Exchange) -> bool:
     """Mark a proposal past its deadline as expired; True if it just expired."""
     if exchange.status != "proposed" or exchange.expires_at is None:
         return False
     if exchange.expires_at > utcnow():
         return False
-    exchange.status = "expired"
-    session.flush()
+    # Compare-and-set: a concurrent accept that got there first keeps its state.
+    expired = session.execute(
+        update(Exchange)
+        .where(Exchange.id == exchange.id, Exchange.status == "proposed")
+        .values(status="expired", updated_at=utcnow())
+    )
+    if not expired.rowcount:  # type: ignore[attr-defined]
+        session.refresh(exchange)
+        return False
     _announce(session, exchange, actor=None, event="expired")
     return True
 
@@ -193,20 +272,27 @@ def transition(session: Session, *, exchange_id: int, actor: User, action: str) 
     """Apply a party's action (accept, decline, complete, cancel) or refuse it with the reason."""
     rule = TRANSITIONS.get(action)
     if rule is None:
-        raise InvalidInput(f"unknown action {action!r}")
-    exchange = _load(session, exchange_id)
+        raise InvalidInput(f"unknown action {action!r}", code="unknown_action", action=action)
+    exchange = _load(session, exchange_id, lock=True)
     party = next((p for p in exchange.parties if p.user_id == actor.id), None)
     # Only parties act on an exchange; an admin may only cancel one (moderation).
     if party is None and not (actor.is_admin and action == "cancel"):
-        raise NotFound(f"exchange {exchange_id} not found")
+        raise NotFound(
+            f"exchange {exchange_id} not found", code="exchange_not_found", exchange_id=exchange_id
+        )
     expire_if_due(session, exchange)
     if exchange.status not in rule.allowed_from:
-        raise Conflict(f"cannot {action} an exchange that is {exchange.status}")
+        raise Conflict(
+            f"cannot {action} an exchange that is {exchange.status}",
+            code="exchange_wrong_state",
+            action=action,
+            status=exchange.status,
+        )
     now = utcnow()
     if action == "accept":
         assert party is not None
         if party.accepted_at is not None:
-            raise Conflict("you have already accepted this exchange")
+            raise Conflict("you have already accepted this exchange", code="already_accepted")
         party.accepted_at = now
         if all(p.accepted_at is not None for p in exchange.parties):
             _reserve(session, exchange)
@@ -214,7 +300,7 @@ def transition(session: Session, *, exchange_id: int, actor: User, action: str) 
     elif action == "complete":
         assert party is not None
         if party.completed_at is not None:
-            raise Conflict("you have already confirmed this exchange")
+            raise Conflict("you have already confirmed this exchange", code="already_completed")
         party.completed_at = now
         if all(p.completed_at is not None for p in exchange.parties):
             exchange.status = "completed"
@@ -230,20 +316,26 @@ def transition(session: Session, *, exchange_id: int, actor: User, action: str) 
 def _reserve(session: Session, exchange: Exchange) -> None:
     """Promise the items to this exchange and withdraw them from every other proposal."""
     item_ids = [leg.item_id for leg in exchange.legs]
-    if reserved_item_ids(session, item_ids, exclude=exchange.id):
-        raise Conflict("an item of this exchange was promised in another exchange meanwhile")
-    others = session.scalars(
-        select(Exchange)
-        .join(ExchangeLeg, ExchangeLeg.exchange_id == Exchange.id)
-        .where(
-            ExchangeLeg.item_id.in_(item_ids),
-            Exchange.status == "proposed",
-            Exchange.id != exchange.id,
+    reserved = reserved_item_ids(session, item_ids, exclude=exchange.id)
+    if reserved:
+        raise Conflict(
+            "an item of this exchange was promised in another exchange meanwhile",
+            code="item_reserved",
+            item_id=min(reserved),
         )
-        .distinct()
+    others = select(ExchangeLeg.exchange_id).where(
+        ExchangeLeg.item_id.in_(item_ids), ExchangeLeg.exchange_id != exchange.id
     )
-    for other in list(others):
-        other.status = "cancelled"
+    withdrawn = session.scalars(
+        update(Exchange)
+        .where(Exchange.id.in_(others), Exchange.status == "proposed")
+        .values(status="cancelled", updated_at=utcnow())
+        .returning(Exchange.id)
+        .execution_options(synchronize_session=False)
+    )
+    for other_id in sorted(withdrawn):
+        other = session.get(Exchange, other_id, populate_existing=True)
+        assert other is not None
         _announce(session, other, actor=None, event="cancelled:item_reserved")
 
 

@@ -126,7 +126,11 @@ def _import_user(session: Session, record: UserRecord) -> str:
 def _import_item(session: Session, record: ItemRecord) -> str:
     owner = session.scalar(select(User).where(User.username == record.username))
     if owner is None:
-        raise DomainError(f"unknown user {record.username!r} (user lines must come first)")
+        raise DomainError(
+            f"unknown user {record.username!r} (user lines must come first)",
+            code="import_unknown_user",
+            username=record.username,
+        )
     existing = session.scalar(select(Item).where(Item.external_id == record.external_id))
     fields = {
         "category": record.category,
@@ -144,7 +148,11 @@ def _import_item(session: Session, record: ItemRecord) -> str:
             items.deactivate_item(session, item=item)
         return "created"
     if existing.user_id != owner.id or existing.kind != record.kind:
-        raise DomainError(f"external_id {record.external_id!r} belongs to another user or kind")
+        raise DomainError(
+            f"external_id {record.external_id!r} belongs to another user or kind",
+            code="import_external_id_taken",
+            external_id=record.external_id,
+        )
     changes = {k: v for k, v in fields.items() if getattr(existing, k) != v}
     if changes:
         items.update_item(session, item=existing, changes=changes)

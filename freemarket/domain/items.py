@@ -9,9 +9,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from freemarket.db.models import ITEM_KINDS, Category, Item, User
+from freemarket.db.models import (
+    ITEM_KINDS,
+    Category,
+    Exchange,
+    ExchangeLeg,
+    ExchangeParty,
+    Item,
+    User,
+)
 from freemarket.domain import jobs
 from freemarket.domain.fields import MAX_ID, check_text
 from freemarket.errors import InvalidInput, NotFound
@@ -34,13 +42,21 @@ class ItemPage:
 
 def _check_category(session: Session, category: str) -> None:
     if session.get(Category, category) is None:
-        raise InvalidInput(f"unknown category {category!r}; see GET /api/categories")
+        raise InvalidInput(
+            f"unknown category {category!r}; see GET /api/categories",
+            code="unknown_category",
+            category=category,
+        )
 
 
 def check_metadata(meta: dict[str, Any]) -> dict[str, Any]:
     """Reject metadata that would not fit in a row comfortably."""
     if len(json.dumps(meta, ensure_ascii=False).encode("utf-8")) > METADATA_MAX_BYTES:
-        raise InvalidInput(f"metadata must be at most {METADATA_MAX_BYTES} bytes of JSON")
+        raise InvalidInput(
+            f"metadata must be at most {METADATA_MAX_BYTES} bytes of JSON",
+            code="metadata_too_large",
+            max_bytes=METADATA_MAX_BYTES,
+        )
     return meta
 
 
@@ -61,7 +77,9 @@ def create_item(
 ) -> Item:
     """Create an item and, in the same transaction, the job that matches it."""
     if kind not in ITEM_KINDS:
-        raise InvalidInput("kind must be 'offer' or 'want'")
+        raise InvalidInput(
+            "kind must be 'offer' or 'want'", code="invalid_kind", allowed=ITEM_KINDS
+        )
     _check_category(session, category)
     item = Item(
         user_id=owner.id,
@@ -86,22 +104,76 @@ def get_item(session: Session, item_id: int) -> Item:
     """The item with this id, or NotFound."""
     item = session.get(Item, item_id)
     if item is None:
-        raise NotFound(f"item {item_id} not found")
+        raise NotFound(f"item {item_id} not found", code="item_not_found", item_id=item_id)
     return item
+
+
+def completed_exchange_of(session: Session, *, item_id: int) -> int | None:
+    """The completed exchange this item changed hands in (or fulfilled a want of), if any."""
+    return session.scalar(
+        select(Exchange.id)
+        .join(ExchangeLeg, ExchangeLeg.exchange_id == Exchange.id)
+        .where(
+            or_(ExchangeLeg.item_id == item_id, ExchangeLeg.want_item_id == item_id),
+            Exchange.status == "completed",
+        )
+        .limit(1)
+    )
+
+
+def _shared_an_exchange(session: Session, *, item_id: int, viewer_id: int) -> bool:
+    """True when the viewer is a party of an accepted or completed exchange of this item."""
+    found = session.scalar(
+        select(ExchangeParty.id)
+        .join(Exchange, Exchange.id == ExchangeParty.exchange_id)
+        .join(ExchangeLeg, ExchangeLeg.exchange_id == Exchange.id)
+        .where(
+            ExchangeParty.user_id == viewer_id,
+            Exchange.status.in_(("accepted", "completed")),
+            or_(ExchangeLeg.item_id == item_id, ExchangeLeg.want_item_id == item_id),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def get_visible_item(session: Session, *, item_id: int, viewer: User | None) -> Item:
+    """The item as `viewer` may see it, or NotFound.
+
+    Active items of users in good standing are public. An inactive item (exchanged, withdrawn)
+    or a banned user's item stays visible to its owner, admins, and the parties of an accepted
+    or completed exchange it was part of: they still need to see what they exchanged.
+    """
+    item = get_item(session, item_id)
+    if item.active and not item.owner.is_banned:
+        return item
+    if viewer is not None and (
+        viewer.id == item.user_id
+        or viewer.is_admin
+        or _shared_an_exchange(session, item_id=item.id, viewer_id=viewer.id)
+    ):
+        return item
+    raise NotFound(f"item {item_id} not found", code="item_not_found", item_id=item_id)
 
 
 def update_item(session: Session, *, item: Item, changes: dict[str, Any]) -> Item:
     """Apply editable fields and queue a re-match of the item."""
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
-        raise InvalidInput(f"cannot change {', '.join(sorted(unknown))}")
+        raise InvalidInput(
+            f"cannot change {', '.join(sorted(unknown))}",
+            code="field_not_editable",
+            fields=sorted(unknown),
+        )
     cleared = sorted(
         "metadata" if k == "meta" else k
         for k in REQUIRED_FIELDS
         if k in changes and changes[k] is None
     )
     if cleared:
-        raise InvalidInput(f"{', '.join(cleared)} cannot be null")
+        raise InvalidInput(
+            f"{', '.join(cleared)} cannot be null", code="field_required", fields=cleared
+        )
     if "category" in changes:
         _check_category(session, changes["category"])
     if "meta" in changes:
@@ -139,7 +211,9 @@ def decode_cursor(cursor: str) -> int:
             raise ValueError(value)
         return last_id
     except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
-        raise InvalidInput("cursor is not valid; use next_cursor from a previous page") from exc
+        raise InvalidInput(
+            "cursor is not valid; use next_cursor from a previous page", code="invalid_cursor"
+        ) from exc
 
 
 def _escape_like(text: str) -> str:
@@ -165,7 +239,7 @@ def list_items(
             try:
                 check_text(text)
             except ValueError as exc:
-                raise InvalidInput(str(exc)) from exc
+                raise InvalidInput(str(exc), code="invalid_text") from exc
     stmt = select(Item).join(User, User.id == Item.user_id).where(User.is_banned.is_(False))
     if not include_inactive:
         stmt = stmt.where(Item.active.is_(True))
@@ -187,6 +261,7 @@ def list_items(
         )
     if cursor:
         stmt = stmt.where(Item.id < decode_cursor(cursor))
+    stmt = stmt.options(selectinload(Item.photos))
     rows = list(session.scalars(stmt.order_by(Item.id.desc()).limit(limit + 1)))
     has_more = len(rows) > limit
     rows = rows[:limit]

@@ -34,4 +34,9 @@ def authorize_owner_or_admin(
             details=details,
         )
         return
-    raise Forbidden(f"you may not {action.replace('_', ' ')} another user's {target_type}")
+    raise Forbidden(
+        f"you may not {action.replace('_', ' ')} another user's {target_type}",
+        code="not_owner",
+        action=action,
+        target_type=target_type,
+    )

@@ -88,19 +88,28 @@ def create_rating(
 ) -> Rating:
     """Rate another party of a completed exchange, once per exchange."""
     if not 1 <= score <= 5:
-        raise InvalidInput("score must be between 1 and 5")
+        raise InvalidInput("score must be between 1 and 5", code="rating_score", min=1, max=5)
     if ratee_id == rater.id:
-        raise InvalidInput("you cannot rate yourself")
+        raise InvalidInput("you cannot rate yourself", code="rating_self")
     exchange = session.get(Exchange, exchange_id)
     if exchange is None:
-        raise NotFound(f"exchange {exchange_id} not found")
+        raise NotFound(
+            f"exchange {exchange_id} not found", code="exchange_not_found", exchange_id=exchange_id
+        )
     party_ids = {p.user_id for p in exchange.parties}
     if rater.id not in party_ids:
-        raise Forbidden("only a party of the exchange may rate it")
+        raise Forbidden("only a party of the exchange may rate it", code="rating_not_a_party")
     if ratee_id not in party_ids:
-        raise InvalidInput("the rated user is not a party of this exchange")
+        raise InvalidInput(
+            "the rated user is not a party of this exchange", code="rating_target_not_a_party"
+        )
     if exchange.status != "completed":
-        raise Conflict(f"exchange {exchange_id} is {exchange.status}; only completed ones count")
+        raise Conflict(
+            f"exchange {exchange_id} is {exchange.status}; only completed ones count",
+            code="rating_exchange_not_completed",
+            exchange_id=exchange_id,
+            status=exchange.status,
+        )
     duplicate = session.scalar(
         select(Rating.id).where(
             Rating.tx_id == exchange_id,
@@ -109,7 +118,7 @@ def create_rating(
         )
     )
     if duplicate is not None:
-        raise Conflict("you have already rated this user for this exchange")
+        raise Conflict("you have already rated this user for this exchange", code="already_rated")
     rating = Rating(
         from_user_id=rater.id, to_user_id=ratee_id, tx_id=exchange_id, score=score, comment=comment
     )
@@ -150,7 +159,7 @@ def recompute_trust(session: Session, *, user_id: int, policy: TrustPolicy) -> U
     """Store the user's trust score and number of counted counterparties."""
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound(f"user {user_id} not found")
+        raise NotFound(f"user {user_id} not found", code="user_not_found", user_id=user_id)
     explanation = explain_trust(session, user_id=user_id, policy=policy)
     user.trust_score = explanation.score
     user.rating_count = explanation.counterparties
@@ -183,3 +192,18 @@ def visible_ratings(
         .limit(limit)
     )
     return list(session.scalars(stmt))
+
+
+def rated_by(session: Session, *, rater_id: int, exchange_ids: list[int]) -> dict[int, set[int]]:
+    """For each of these exchanges, the people `rater_id` has already rated in it."""
+    found: dict[int, set[int]] = {exchange_id: set() for exchange_id in exchange_ids}
+    if not exchange_ids:
+        return found
+    rows = session.execute(
+        select(Rating.tx_id, Rating.to_user_id).where(
+            Rating.from_user_id == rater_id, Rating.tx_id.in_(exchange_ids)
+        )
+    )
+    for exchange_id, ratee_id in rows:
+        found[exchange_id].add(ratee_id)
+    return found

@@ -22,12 +22,12 @@ def create_report(
 ) -> Report:
     """File a report about an item or a user."""
     if (item_id is None) == (user_id is None):
-        raise InvalidInput("report exactly one of item_id or user_id")
+        raise InvalidInput("report exactly one of item_id or user_id", code="report_target")
     if item_id is not None and session.get(Item, item_id) is None:
-        raise NotFound(f"item {item_id} not found")
+        raise NotFound(f"item {item_id} not found", code="item_not_found", item_id=item_id)
     if user_id is not None:
         if user_id == reporter.id:
-            raise InvalidInput("you cannot report yourself")
+            raise InvalidInput("you cannot report yourself", code="report_self")
         users.get_user(session, user_id)
     report = Report(
         reporter_id=reporter.id, item_id=item_id, reported_user_id=user_id, reason=reason.strip()
@@ -52,16 +52,27 @@ def resolve_report(
 ) -> Report:
     """Close a report: dismiss it, hide the reported item, or ban the user behind it."""
     if action not in RESOLUTIONS:
-        raise InvalidInput(f"action must be one of {', '.join(RESOLUTIONS)}")
+        raise InvalidInput(
+            f"action must be one of {', '.join(RESOLUTIONS)}",
+            code="invalid_resolution",
+            allowed=RESOLUTIONS,
+        )
     report = session.get(Report, report_id)
     if report is None:
-        raise NotFound(f"report {report_id} not found")
+        raise NotFound(
+            f"report {report_id} not found", code="report_not_found", report_id=report_id
+        )
     if report.status != "open":
-        raise Conflict(f"report {report_id} is already {report.status}")
+        raise Conflict(
+            f"report {report_id} is already {report.status}",
+            code="report_closed",
+            report_id=report_id,
+            status=report.status,
+        )
     item = session.get(Item, report.item_id) if report.item_id is not None else None
     if action == "hide-item":
         if item is None:
-            raise InvalidInput("this report is about a user, not an item")
+            raise InvalidInput("this report is about a user, not an item", code="report_not_item")
         items.deactivate_item(session, item=item)
     elif action == "ban-user":
         target_id = report.reported_user_id or (item.user_id if item else None)

@@ -35,7 +35,7 @@ def issue_token(
 ) -> IssuedToken:
     """Create a session for `user` valid for `ttl`, returning the plain token once."""
     if user.is_banned:
-        raise Unauthenticated(f"user {user.username} is banned")
+        raise Unauthenticated(f"user {user.username} is banned", code="account_banned")
     token = secrets.token_urlsafe(TOKEN_BYTES)
     auth_session = AuthSession(
         user_id=user.id, token_hash=hash_token(token), expires_at=utcnow() + ttl, origin=origin
@@ -52,12 +52,12 @@ def authenticate(session: Session, *, token: str) -> User:
     )
     now = utcnow()
     if auth_session is None or auth_session.revoked_at is not None:
-        raise Unauthenticated("invalid or revoked session token")
+        raise Unauthenticated("invalid or revoked session token", code="session_invalid")
     if auth_session.expires_at <= now:
-        raise Unauthenticated("session expired; sign in again")
+        raise Unauthenticated("session expired; sign in again", code="session_expired")
     user = auth_session.user
     if user.is_banned:
-        raise Unauthenticated("this account is banned")
+        raise Unauthenticated("this account is banned", code="account_banned")
     auth_session.last_used_at = now
     return user
 
@@ -80,7 +80,7 @@ def csrf_token(token: str, *, secret_key: str) -> str:
 def issue_login_code(session: Session, *, user: User, ttl: timedelta) -> str:
     """A one-time sign-in code for `user`, valid for `ttl`; only its hash is stored."""
     if user.is_banned:
-        raise Unauthenticated(f"user {user.username} is banned")
+        raise Unauthenticated(f"user {user.username} is banned", code="account_banned")
     code = secrets.token_urlsafe(24)
     session.add(LoginCode(user_id=user.id, code_hash=hash_token(code), expires_at=utcnow() + ttl))
     session.flush()
@@ -94,13 +94,17 @@ def redeem_login_code(session: Session, *, code: str) -> User:
     )
     now = utcnow()
     if login is None or login.used_at is not None:
-        raise Unauthenticated("this login link is invalid or was already used")
+        raise Unauthenticated(
+            "this login link is invalid or was already used", code="login_link_invalid"
+        )
     if login.expires_at <= now:
-        raise Unauthenticated("this login link has expired; ask for a new one")
+        raise Unauthenticated(
+            "this login link has expired; ask for a new one", code="login_link_expired"
+        )
     login.used_at = now
     user = session.get(User, login.user_id)
     if user is None or user.is_banned:
-        raise Unauthenticated("this account cannot sign in")
+        raise Unauthenticated("this account cannot sign in", code="account_banned")
     session.flush()
     return user
 
@@ -110,7 +114,7 @@ def spend_nonce(session: Session, *, nonce: str, expires_at: datetime) -> None:
     key = hash_token(nonce)
     session.execute(delete(UsedNonce).where(UsedNonce.expires_at < utcnow()))
     if session.get(UsedNonce, key) is not None:
-        raise Unauthenticated("this sign-in payload was already used")
+        raise Unauthenticated("this sign-in payload was already used", code="signin_replayed")
     session.add(UsedNonce(nonce_hash=key, expires_at=expires_at))
     session.flush()
 

@@ -55,16 +55,18 @@ def _check(
     received = fields.get("hash", "")
     expected = _digest(fields, secret)
     if not received or not hmac.compare_digest(expected, received.lower()):
-        raise Unauthenticated("Telegram signature does not match")
+        raise Unauthenticated("Telegram signature does not match", code="telegram_signature")
     try:
         auth_date = datetime.fromtimestamp(int(fields["auth_date"]), tz=UTC)
     except (KeyError, ValueError, OverflowError, OSError) as exc:
-        raise Unauthenticated("Telegram payload has no valid auth_date") from exc
+        raise Unauthenticated(
+            "Telegram payload has no valid auth_date", code="telegram_payload"
+        ) from exc
     age = (now - auth_date).total_seconds()
     if age > max_age_seconds:
-        raise Unauthenticated("Telegram sign-in is too old; sign in again")
+        raise Unauthenticated("Telegram sign-in is too old; sign in again", code="telegram_too_old")
     if age < -MAX_CLOCK_SKEW_SECONDS:
-        raise Unauthenticated("Telegram sign-in is dated in the future")
+        raise Unauthenticated("Telegram sign-in is dated in the future", code="telegram_clock")
     return auth_date
 
 
@@ -76,7 +78,7 @@ def verify_login_widget(
     try:
         telegram_id = int(fields["id"])
     except (KeyError, ValueError) as exc:
-        raise Unauthenticated("Telegram payload has no user id") from exc
+        raise Unauthenticated("Telegram payload has no user id", code="telegram_payload") from exc
     return TelegramIdentity(
         telegram_id=telegram_id,
         username=fields.get("username"),
@@ -97,7 +99,9 @@ def verify_webapp_init_data(
         user = json.loads(fields["user"])
         telegram_id = int(user["id"])
     except (KeyError, ValueError, TypeError) as exc:
-        raise Unauthenticated("Mini App initData has no valid user") from exc
+        raise Unauthenticated(
+            "Mini App initData has no valid user", code="telegram_payload"
+        ) from exc
     return TelegramIdentity(
         telegram_id=telegram_id,
         username=user.get("username"),

@@ -19,7 +19,10 @@ USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
 def validate_username(username: str) -> str:
     """Return the username if it is 2-64 letters, digits, `_`, `.` or `-`."""
     if not USERNAME_PATTERN.match(username):
-        raise InvalidInput("username must be 2-64 characters: letters, digits, '_', '.', '-'")
+        raise InvalidInput(
+            "username must be 2-64 characters: letters, digits, '_', '.', '-'",
+            code="invalid_username",
+        )
     return username
 
 
@@ -37,7 +40,9 @@ def create_user(
     """Create a user; usernames and Telegram ids are unique."""
     validate_username(username)
     if role not in USER_ROLES:
-        raise InvalidInput(f"role must be one of {', '.join(USER_ROLES)}")
+        raise InvalidInput(
+            f"role must be one of {', '.join(USER_ROLES)}", code="invalid_role", allowed=USER_ROLES
+        )
     clash = session.scalar(
         select(User).where(
             or_(
@@ -48,7 +53,7 @@ def create_user(
     )
     if clash is not None:
         field = "username" if clash.username.lower() == username.lower() else "telegram_id"
-        raise Conflict(f"a user with this {field} already exists")
+        raise Conflict(f"a user with this {field} already exists", code="user_exists", field=field)
     user = User(
         username=username,
         telegram_id=telegram_id,
@@ -68,7 +73,7 @@ def sign_in_telegram(session: Session, *, identity: TelegramIdentity) -> User:
     user = session.scalar(select(User).where(User.telegram_id == identity.telegram_id))
     if user is not None:
         if user.is_banned:
-            raise Forbidden("this account is banned")
+            raise Forbidden("this account is banned", code="account_banned")
         return user
     base = (
         identity.username
@@ -89,7 +94,7 @@ def get_user(session: Session, user_id: int) -> User:
     """The user with this id, or NotFound."""
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound(f"user {user_id} not found")
+        raise NotFound(f"user {user_id} not found", code="user_not_found", user_id=user_id)
     return user
 
 
@@ -97,7 +102,7 @@ def get_user_by_username(session: Session, username: str) -> User:
     """The user with this username (case-insensitive), or NotFound."""
     user = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
     if user is None:
-        raise NotFound(f"user {username!r} not found")
+        raise NotFound(f"user {username!r} not found", code="user_not_found", username=username)
     return user
 
 
@@ -116,7 +121,11 @@ def update_user(session: Session, *, user: User, changes: dict[str, Any]) -> Use
     editable = {"display_name", "contact", "city", "language"}
     unknown = set(changes) - editable
     if unknown:
-        raise InvalidInput(f"cannot change {', '.join(sorted(unknown))}")
+        raise InvalidInput(
+            f"cannot change {', '.join(sorted(unknown))}",
+            code="field_not_editable",
+            fields=sorted(unknown),
+        )
     _refuse_nulls(changes, required={"language"})
     for key, value in changes.items():
         setattr(user, key, value)
@@ -128,7 +137,9 @@ def _refuse_nulls(changes: dict[str, Any], *, required: set[str]) -> None:
     """Null clears an optional field; a required one cannot be cleared."""
     cleared = sorted(k for k in required if k in changes and changes[k] is None)
     if cleared:
-        raise InvalidInput(f"{', '.join(cleared)} cannot be null")
+        raise InvalidInput(
+            f"{', '.join(cleared)} cannot be null", code="field_required", fields=cleared
+        )
 
 
 def set_banned(session: Session, *, user: User, banned: bool) -> User:
@@ -153,7 +164,9 @@ def set_banned(session: Session, *, user: User, banned: bool) -> User:
 def set_role(session: Session, *, user: User, role: str) -> User:
     """Make a user an admin or a plain user."""
     if role not in USER_ROLES:
-        raise InvalidInput(f"role must be one of {', '.join(USER_ROLES)}")
+        raise InvalidInput(
+            f"role must be one of {', '.join(USER_ROLES)}", code="invalid_role", allowed=USER_ROLES
+        )
     user.role = role
     session.flush()
     return user
@@ -161,7 +174,11 @@ def set_role(session: Session, *, user: User, role: str) -> User:
 
 def _check_visibility(visibility: str) -> None:
     if visibility not in VISIBILITIES:
-        raise InvalidInput(f"visibility must be one of {', '.join(VISIBILITIES)}")
+        raise InvalidInput(
+            f"visibility must be one of {', '.join(VISIBILITIES)}",
+            code="invalid_visibility",
+            allowed=VISIBILITIES,
+        )
 
 
 def create_profile(
@@ -177,7 +194,7 @@ def create_profile(
     """Create the user's profile; a user has at most one."""
     _check_visibility(visibility)
     if session.scalar(select(Profile.id).where(Profile.user_id == user.id)) is not None:
-        raise Conflict("this user already has a profile; update it instead")
+        raise Conflict("this user already has a profile; update it instead", code="profile_exists")
     profile = Profile(
         user_id=user.id,
         data=data,
@@ -195,7 +212,7 @@ def get_profile(session: Session, user_id: int) -> Profile:
     """The profile of a user, or NotFound."""
     profile = session.scalar(select(Profile).where(Profile.user_id == user_id))
     if profile is None:
-        raise NotFound(f"user {user_id} has no profile")
+        raise NotFound(f"user {user_id} has no profile", code="profile_not_found", user_id=user_id)
     return profile
 
 

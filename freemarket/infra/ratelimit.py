@@ -82,4 +82,6 @@ def enforce(limiter: RateLimiter, *, key: str, limit: int, what: str) -> None:
     """Raise RateLimited when `key` went over `limit` hits this minute."""
     retry_after = limiter.hit(key, limit=limit)
     if retry_after is not None:
-        raise RateLimited(f"too many {what}; try again in {retry_after} s", retry_after=retry_after)
+        raise RateLimited(
+            f"too many {what}; try again in {retry_after} s", retry_after=retry_after, what=what
+        )

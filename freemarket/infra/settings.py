@@ -49,8 +49,11 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: str = "info"
     match_show_threshold: float = Field(default=0.08, ge=0.0, le=1.0)
-    match_notify_threshold: float = Field(default=0.30, ge=0.0, le=1.0)
+    # lowest confidence of the notify model (matching/core/decide.py) that sends a push
+    match_notify_threshold: float = Field(default=0.70, ge=0.0, le=1.0)
+    match_model_path: Path | None = None
     match_top_k: int = Field(default=10, ge=1, le=1000)
+    match_radius_km: float = Field(default=30.0, ge=0.0, le=20_000.0)
     backup_dir: Path = Path("backups")
     backup_encryption_key: str | None = None
     backup_encryption_key_file: Path | None = None
@@ -78,6 +81,13 @@ class Settings(BaseSettings):
     rate_limit_signin_per_minute: int = Field(default=10, ge=1)
     rate_limit_write_per_minute: int = Field(default=60, ge=1)
     rate_limit_search_per_minute: int = Field(default=120, ge=1)
+    photo_max_bytes: int = Field(default=10_000_000, ge=10_000)
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_prefix: str = "photos/"
 
     @field_validator("cors_origins", mode="before")
     @classmethod

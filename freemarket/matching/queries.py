@@ -8,6 +8,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from freemarket.db.models import Exchange, ExchangeLeg, Item, Match, User
+from freemarket.domain.dismissals import dismissed_by
 from freemarket.matching.core.trades import MatchEdge, TradeProposal, find_trades
 
 
@@ -32,6 +33,7 @@ def matches_for_user(
             want_owner.is_banned.is_(False),
             offer_owner.is_banned.is_(False),
             Match.score >= min_score,
+            ~dismissed_by(user_id, Match.want_item_id, Match.offer_item_id),
         )
         .options(joinedload(Match.want_item), joinedload(Match.offer_item))
         .order_by(Match.score.desc(), Match.id)
@@ -99,6 +101,9 @@ def _edges(
             offer_owner.is_banned.is_(False),
             # Items promised in an accepted exchange are no longer on offer.
             offer.id.not_in(reserved),
+            # A pair either side said "not interested" to is no trade for them.
+            ~dismissed_by(want.user_id, want.id, offer.id),
+            ~dismissed_by(offer.user_id, want.id, offer.id),
         )
     )
     if involving is not None:

@@ -18,10 +18,11 @@ from sqlalchemy import distinct, select
 from sqlalchemy.orm import Session
 
 from freemarket.db.models import Item, Match
-from freemarket.domain.categories import CATCH_ALL
 from freemarket.infra import metrics
+from freemarket.matching.core import OTHER_CATEGORY
 from freemarket.matching.core.engine import MatchCandidate, VectorizedCorpus, match_corpus
-from freemarket.matching.store import MatchChanges, Thresholds, load_listings, replace_matches
+from freemarket.matching.core.rules import Thresholds
+from freemarket.matching.store import MatchChanges, load_listings, replace_matches
 
 Progress = Callable[[str, int, int], None]
 
@@ -62,7 +63,9 @@ class RecomputeReport:
 def partitions(session: Session) -> list[str]:
     """Categories that hold at least one item, in a stable order (`other` last)."""
     found = sorted(session.scalars(select(distinct(Item.category))))
-    return [c for c in found if c != CATCH_ALL] + ([CATCH_ALL] if CATCH_ALL in found else [])
+    return [c for c in found if c != OTHER_CATEGORY] + (
+        [OTHER_CATEGORY] if OTHER_CATEGORY in found else []
+    )
 
 
 def recompute(
@@ -83,11 +86,10 @@ def recompute(
         progress("vectorise", 0, len(listings))
     corpus = VectorizedCorpus.build(listings)
     # `other` wants need every offer category; any other partition needs only its own.
-    offer_categories = None if CATCH_ALL in chosen else chosen
+    offer_categories = None if OTHER_CATEGORY in chosen else chosen
     candidates = match_corpus(
         corpus,
-        top_k=thresholds.top_k,
-        threshold=thresholds.show,
+        thresholds,
         categories=offer_categories,
         progress=(lambda done, total: progress("match", done, total)) if progress else None,
     )

@@ -8,23 +8,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from freemarket.db.models import Item, Match, User, utcnow
+from freemarket.db.models import Item, Match, MatchDismissal, User, utcnow
 from freemarket.db.session import insert_ignoring_conflicts
 from freemarket.domain import notifications
 from freemarket.domain.notifications import OutboxMessage, Recipient
 from freemarket.matching.core.engine import Listing, MatchCandidate
+from freemarket.matching.core.rules import Thresholds
 
 # Scores are floats from the same computation; a smaller move is noise, not a change worth a write.
 SCORE_EPSILON = 1e-6
-
-
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    """What is stored and shown (`show`) and what is pushed to people (`notify`)."""
-
-    show: float
-    notify: float
-    top_k: int
 
 
 @dataclass(slots=True)
@@ -119,7 +111,7 @@ def replace_matches(
     """Make the stored matches within `scope` (SQL conditions on Match) equal `candidates`.
 
     Kept pairs get their new score and explanation when the score moved; removed pairs are
-    deleted; new pairs are inserted and, above the notify threshold, announced to the want's
+    deleted; new pairs are inserted and, when the core decided so, announced to the want's
     owner. Plain rows and bulk statements throughout: a recompute touches millions of rows.
     """
     conditions = list(scope)
@@ -177,7 +169,8 @@ def replace_matches(
     match_ids = {(row.want_item_id, row.offer_item_id): row.id for row in inserted}
     changes.added = len(match_ids)
     changes.added_pairs = sorted(match_ids)
-    loud = [c for c in new if (c.want_id, c.offer_id) in match_ids and c.score >= thresholds.notify]
+    # the notify decision was taken by the core (``decide``) on the want's ranked candidates
+    loud = [c for c in new if (c.want_id, c.offer_id) in match_ids and c.notify]
     changes.notified = _notify(session, loud, match_ids)
     return changes
 
@@ -194,6 +187,7 @@ def _explanation(candidate: MatchCandidate) -> dict[str, object]:
 def _notify(
     session: Session, loud: list[MatchCandidate], match_ids: dict[tuple[int, int], int]
 ) -> int:
+    loud = _not_dismissed(session, loud)
     if not loud:
         return 0
     item_ids = sorted({i for c in loud for i in (c.want_id, c.offer_id)})
@@ -228,6 +222,25 @@ def _notify(
             )
         )
     return notifications.enqueue(session, messages)
+
+
+def _not_dismissed(session: Session, loud: list[MatchCandidate]) -> list[MatchCandidate]:
+    """Drop pairs the want's owner said "not interested" to (a pair may come back above notify)."""
+    if not loud:
+        return loud
+    dismissed: set[tuple[int, int]] = set()
+    for chunk in _chunks(sorted({c.want_id for c in loud})):
+        dismissed.update(
+            session.execute(
+                select(MatchDismissal.want_item_id, MatchDismissal.offer_item_id)
+                .join(Item, Item.id == MatchDismissal.want_item_id)
+                .where(
+                    MatchDismissal.want_item_id.in_(chunk),
+                    MatchDismissal.user_id == Item.user_id,
+                )
+            ).tuples()
+        )
+    return [c for c in loud if (c.want_id, c.offer_id) not in dismissed]
 
 
 def matches_of_item_scope(item: Item) -> list[object]:

@@ -16,8 +16,8 @@ from freemarket.domain import jobs
 from freemarket.infra import metrics, wakeup
 from freemarket.infra.settings import Settings
 from freemarket.matching.core.index import MatchIndex
+from freemarket.matching.params import thresholds_from
 from freemarket.matching.store import (
-    Thresholds,
     delete_matches_of_items,
     is_matchable,
     load_listings,
@@ -31,15 +31,6 @@ log = logging.getLogger("freemarket.matching.worker")
 # Items changed within this margin before the watermark are looked at again: two transactions
 # can commit out of timestamp order, and re-adding an unchanged item to the index is harmless.
 SYNC_OVERLAP = timedelta(seconds=5)
-
-
-def thresholds_from(settings: Settings) -> Thresholds:
-    """The matching thresholds configured in settings."""
-    return Thresholds(
-        show=settings.match_show_threshold,
-        notify=settings.match_notify_threshold,
-        top_k=settings.match_top_k,
-    )
 
 
 @dataclass(slots=True)
@@ -118,9 +109,7 @@ class MatchWorker:
     def _rematch_want(self, session: Session, want: Item, result: BatchResult) -> None:
         """Make a want's stored matches its current top-k offers."""
         assert self.index is not None
-        candidates = self.index.match(
-            to_listing(want), top_k=self.thresholds.top_k, threshold=self.thresholds.show
-        )
+        candidates = self.index.match(to_listing(want), self.thresholds)
         changes = replace_matches(
             session,
             scope=matches_of_item_scope(want),
@@ -152,9 +141,7 @@ class MatchWorker:
             session.scalars(select(Match.want_item_id).where(Match.offer_item_id == item.id))
         )
         if matchable:
-            candidates = self.index.match(
-                to_listing(item), top_k=self.thresholds.top_k, threshold=self.thresholds.show
-            )
+            candidates = self.index.match(to_listing(item), self.thresholds, explain=False)
             affected.update(c.want_id for c in candidates)
         else:
             result.removed += delete_matches_of_items(session, [item.id])

@@ -105,3 +105,51 @@ def test_inactive_or_banned_sides_hidden(
     response = client.get(f"/api/matches/{anna.id}", headers=anna_h)
     assert response.status_code == 200
     assert response.json() == []
+
+
+def test_not_interested_hides_the_match_for_you_only(
+    client: TestClient,
+    anna: User,
+    boris: User,
+    anna_h: Headers,
+    boris_h: Headers,
+    stored_matches: dict[str, Match],
+) -> None:
+    good = stored_matches["good"]
+    response = client.post(f"/api/matches/{good.id}/dismiss", headers=anna_h)
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "match_id": good.id,
+        "want_item_id": good.want_item_id,
+        "offer_item_id": good.offer_item_id,
+        "dismissed": True,
+    }
+    assert client.get(f"/api/matches/{anna.id}", headers=anna_h).json() == []
+    assert [m["id"] for m in client.get(f"/api/matches/{boris.id}", headers=boris_h).json()] == [
+        good.id
+    ]
+    # Undo brings it back.
+    response = client.delete(f"/api/matches/{good.id}/dismiss", headers=anna_h)
+    assert response.status_code == 200
+    assert response.json()["dismissed"] is False
+    assert [m["id"] for m in client.get(f"/api/matches/{anna.id}", headers=anna_h).json()] == [
+        good.id
+    ]
+
+
+def test_not_interested_needs_a_party(
+    client: TestClient,
+    make_user: MakeUser,
+    auth_headers: Callable[[User], Headers],
+    admin_h: Headers,
+    stored_matches: dict[str, Match],
+) -> None:
+    good = stored_matches["good"]
+    assert client.post(f"/api/matches/{good.id}/dismiss").status_code == 401
+    stranger = auth_headers(make_user("stranger"))
+    for headers in (stranger, admin_h):
+        response = client.post(f"/api/matches/{good.id}/dismiss", headers=headers)
+        assert response.status_code == 404
+        assert response.json()["code"] == "match_not_found"
+    assert client.post("/api/matches/999999/dismiss", headers=stranger).status_code == 404
+    assert client.post("/api/matches/0/dismiss", headers=stranger).status_code == 422

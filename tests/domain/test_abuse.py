@@ -168,7 +168,7 @@ def test_an_unexpected_error_leaks_nothing(
     monkeypatch.setattr("freemarket.api.routers.categories.list_categories", explode)
     response = client.get("/api/categories")
     assert response.status_code == 500
-    assert response.json() == {"detail": "internal error"}
+    assert response.json() == {"detail": "internal error", "code": "internal_error", "params": {}}
     for secret in (BOT_TOKEN, SECRET_KEY, "Traceback", "RuntimeError", "boom"):
         assert secret not in response.text
     assert response.headers["x-content-type-options"] == "nosniff"

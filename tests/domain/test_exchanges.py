@@ -342,3 +342,22 @@ def test_a_third_user_can_do_nothing(
     db.expire_all()
     assert db.get(Exchange, xid).status == "proposed"  # type: ignore[union-attr]
     assert events(world, anna) == []
+
+
+def test_an_identical_open_proposal_is_refused_naming_the_open_one(
+    world: World, anna: Person, boris: Person
+) -> None:
+    matches = world.swap(anna, boris)
+    first = world.propose(anna, matches)["id"]
+    for proposer, match_ids in ((anna, matches), (boris, list(reversed(matches)))):
+        again = world.client.post(
+            "/api/exchanges/", json={"match_ids": match_ids}, headers=proposer.headers
+        )
+        assert again.status_code == 409, again.text
+        assert again.json()["code"] == "exchange_already_open"
+        assert again.json()["params"] == {"exchange_id": first}
+        assert f"exchange {first}" in again.json()["detail"]
+    # Part of it is a different deal; once the first is declined the same one may be proposed.
+    assert world.propose(anna, matches[:1])["kind"] == "direct"
+    world.do(boris, first, "decline")
+    assert world.propose(boris, matches)["id"] != first

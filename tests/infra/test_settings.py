@@ -150,18 +150,3 @@ def test_a_copy_of_env_example_is_a_valid_env(monkeypatch: pytest.MonkeyPatch) -
     assert settings.cookie_secure is None
     assert settings.certs_dir is None and settings.backup_encryption_key_file is None
     assert settings.database_url == ""
-
-
-def test_matching_defaults_agree_with_the_engine() -> None:
-    """Settings' matching defaults are the engine's documented ones."""
-    from freemarket.infra.settings import Settings
-    from freemarket.matching.core.engine import (
-        DEFAULT_NOTIFY_THRESHOLD,
-        DEFAULT_SHOW_THRESHOLD,
-        DEFAULT_TOP_K,
-    )
-
-    settings = Settings(_env_file=None)
-    assert settings.match_show_threshold == DEFAULT_SHOW_THRESHOLD
-    assert settings.match_notify_threshold == DEFAULT_NOTIFY_THRESHOLD
-    assert settings.match_top_k == DEFAULT_TOP_K

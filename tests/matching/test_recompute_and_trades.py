@@ -18,8 +18,9 @@ from freemarket.db.models import Job, Match, Notification, User
 from freemarket.db.session import make_engine, session_factory
 from freemarket.domain import jobs
 from freemarket.infra.settings import Settings
+from freemarket.matching.params import thresholds_from
 from freemarket.matching.recompute import recompute
-from freemarket.matching.worker import BatchResult, thresholds_from
+from freemarket.matching.worker import BatchResult
 from tests.conftest import MakeUser
 from tests.matching.conftest import PostItem
 

@@ -33,7 +33,9 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 def _bot_token(settings: Settings) -> str:
     if not settings.telegram_bot_token:
-        raise NotConfigured("Telegram sign-in is not configured on this server")
+        raise NotConfigured(
+            "Telegram sign-in is not configured on this server", code="telegram_not_configured"
+        )
     return settings.telegram_bot_token
 
 

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from freemarket.api.deps import AppSettings, CurrentUser, DbSession
-from freemarket.api.schemas import MatchOut, PathId, TradeLegOut, TradeOut
+from freemarket.api.schemas import DismissalOut, MatchOut, PathId, TradeLegOut, TradeOut
 from freemarket.db.models import User
-from freemarket.domain import users
+from freemarket.domain import dismissals, users
 from freemarket.errors import Forbidden
 from freemarket.matching import queries
 
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api/matches", tags=["matches"])
 
 def _check_viewer(db: DbSession, viewer: User, user_id: int) -> None:
     if viewer.id != user_id and not viewer.is_admin:
-        raise Forbidden("you may only see your own matches")
+        raise Forbidden("you may only see your own matches", code="not_your_matches")
     users.get_user(db, user_id)
 
 
@@ -66,3 +66,17 @@ def user_trades(
         )
         for t in found
     ]
+
+
+@router.post("/{match_id}/dismiss", response_model=DismissalOut)
+def dismiss_match(match_id: PathId, db: DbSession, actor: CurrentUser) -> DismissalOut:
+    """Not interested: hide this match from you for good (it also teaches the matcher)."""
+    found = dismissals.dismiss_match(db, actor=actor, match_id=match_id)
+    return DismissalOut.model_validate(found, from_attributes=True)
+
+
+@router.delete("/{match_id}/dismiss", response_model=DismissalOut)
+def restore_match(match_id: PathId, db: DbSession, actor: CurrentUser) -> DismissalOut:
+    """Undo "not interested": the match shows again."""
+    found = dismissals.restore_match(db, actor=actor, match_id=match_id)
+    return DismissalOut.model_validate(found, from_attributes=True)

@@ -1,1 +1,9 @@
-"""The pure matching core: text, vectors, engine, index, trades; imports nothing of the app."""
+"""The pure matching core: text, vectors, engine, index, trades; imports nothing of the app.
+
+The few names the application shares with the core live here, free of numpy, so that the
+domain can use them without loading the numeric stack.
+"""
+
+OFFER, WANT = "offer", "want"
+# Wants filed under this category may be matched with offers of every category.
+OTHER_CATEGORY = "other"

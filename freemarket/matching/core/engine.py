@@ -1,12 +1,6 @@
-"""Matching engine: WANT -> OFFER candidates by TF-IDF cosine, in batch and incrementally.
+"""Matching engine: WANT -> OFFER candidates by TF-IDF cosine, in batch.
 
-Rules (the caller has already dropped inactive items and banned users):
-- a want matches offers of other users only;
-- same category, or any category when the want's category is ``other``;
-- same city, or within ``radius_km`` when both sides have coordinates, unless the offer
-  can be delivered (``delivery=True``), which lifts the place rule;
-- score = cosine of the two TF-IDF vectors; kept when >= threshold, best ``top_k`` per item,
-  ties broken by the smaller offer (or want) id so results are deterministic.
+The rules and the score are those of ``rules`` (shared with the incremental index).
 """
 
 from __future__ import annotations
@@ -21,6 +15,16 @@ import numpy as np
 import scipy.sparse as sp
 from sparse_dot_topn import sp_matmul_topn
 
+from freemarket.matching.core import OFFER, WANT
+from freemarket.matching.core.decide import DECIDE_TOP, Side, decide
+from freemarket.matching.core.rules import (
+    Sides,
+    Thresholds,
+    categories_match,
+    pair_scores,
+    pairs_allowed,
+    wanting_category,
+)
 from freemarket.matching.core.text import normalize, stem, tokenize
 from freemarket.matching.core.vectorize import (
     CorpusStats,
@@ -30,22 +34,11 @@ from freemarket.matching.core.vectorize import (
 )
 
 COMPUTED_BY = "tfidf-v1"
-OTHER_CATEGORY = "other"
-OFFER, WANT = "offer", "want"
-
-# Show threshold: low on purpose; matching is already narrowed by category and place, and a
-# description-only mention ("...отдам ковёр...") of a wanted thing scores around 0.1.
-DEFAULT_SHOW_THRESHOLD = 0.08
-# Notify threshold: a push message costs the user attention, so only pairs sharing the item's
-# name (or its synonym) plus something else get one; chosen on the dev set, see docs/benchmarks.md.
-DEFAULT_NOTIFY_THRESHOLD = 0.30
-DEFAULT_TOP_K = 10
-DEFAULT_RADIUS_KM = 30.0
 EXPLAIN_TERMS = 5
 # n-gram contributions get their own line only when they carry a real part of the score (a typo
 # match); otherwise they just echo words already listed.
 _NGRAM_EXPLAIN_SHARE = 0.5
-_EARTH_KM = 6371.0
+_EARTH_KM = 6371.0  # for the bounding box; the distance rule itself is in rules
 # One thread per product: the installed sparse_dot_topn gains nothing from more (measured), and
 # an OpenMP pool started in this process would hang the forked partition workers. Cores are
 # used by matching partitions in parallel processes instead (``_map_partitions``).
@@ -79,6 +72,9 @@ class MatchCandidate:
     score: float
     computed_by: str
     explanation: list[dict[str, str | float]] = field(default_factory=list)
+    # the notify decision (``decide``): the model's confidence, and whether to push it
+    confidence: float = 0.0
+    notify: bool = False
 
 
 def city_key(city: str | None) -> str | None:
@@ -87,37 +83,6 @@ def city_key(city: str | None) -> str | None:
         return None
     key = " ".join(normalize(city).replace("-", " ").split())
     return key or None
-
-
-def haversine_km(
-    lat1: np.ndarray | float,
-    lon1: np.ndarray | float,
-    lat2: np.ndarray | float,
-    lon2: np.ndarray | float,
-) -> np.ndarray:
-    """Great-circle distance in km (vectorised)."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dphi = p2 - p1
-    dl = np.radians(np.asarray(lon2) - np.asarray(lon1))
-    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return 2 * _EARTH_KM * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
-
-
-def can_match(want: Listing, offer: Listing, radius_km: float = DEFAULT_RADIUS_KM) -> bool:
-    """Whether the rules allow pairing this want with this offer (text aside)."""
-    if want.kind != WANT or offer.kind != OFFER or want.user_id == offer.user_id:
-        return False
-    if want.category != OTHER_CATEGORY and want.category != offer.category:
-        return False
-    if offer.delivery:
-        return True
-    wc = city_key(want.city)
-    if wc is not None and wc == city_key(offer.city):
-        return True
-    coords = (want.lat, want.lon, offer.lat, offer.lon)
-    return all(c is not None for c in coords) and bool(
-        haversine_km(want.lat, want.lon, offer.lat, offer.lon) <= radius_km
-    )
 
 
 # --------------------------------------------------------------------------- explanations
@@ -279,6 +244,12 @@ class _Meta:
     lat: np.ndarray  # nan when unknown
     lon: np.ndarray
 
+    def sides(self, rows: np.ndarray) -> Sides:
+        """Rule columns of some rows."""
+        return Sides(
+            self.users[rows], self.city[rows], self.delivery[rows], self.lat[rows], self.lon[rows]
+        )
+
     @classmethod
     def of(cls, listings: Sequence[Listing], codes: dict[str, int]) -> _Meta:
         """Arrays for a list of listings; city codes are assigned in ``codes``."""
@@ -387,7 +358,8 @@ def _pairs_for_partition(
             run(w_rows, local[by_city[code]], top_n)
         geo_w = w_rows[~np.isnan(wm.lat[w_rows])]
         if geo_w.size and has_geo.any():
-            near = local[has_geo & (om.city[local] != code)]
+            # offers of the same known city were paired above; the rest need the distance
+            near = local[has_geo & ((om.city[local] != code) | (code < 0))]
             near = near[
                 _in_bbox(wm.lat[geo_w], wm.lon[geo_w], om.lat[near], om.lon[near], radius_km)
             ]
@@ -399,13 +371,9 @@ def _pairs_for_partition(
     w = np.concatenate([p[0] for p in parts])
     o = np.concatenate([p[1] for p in parts])
     s = np.concatenate([p[2] for p in parts]).astype(np.float64)
-    ok = (wm.users[w] != om.users[o]) & (s >= threshold)
-    place = om.delivery[o] | ((wm.city[w] == om.city[o]) & (wm.city[w] >= 0))
-    far = np.flatnonzero(~place & ok)  # distance only where delivery and city do not decide
-    if far.size:
-        wf, of = w[far], o[far]
-        place[far] = haversine_km(wm.lat[wf], wm.lon[wf], om.lat[of], om.lon[of]) <= radius_km
-    ok &= place
+    keep = np.flatnonzero(s >= threshold)
+    w, o, s = w[keep], o[keep], s[keep]
+    ok = pairs_allowed(wm.sides(w), om.sides(o), radius_km)
     w, o, s = w[ok], o[ok], s[ok]
     keep = _select_topk(w, om.ids[o], s, top_k)
     return w[keep], o[keep], s[keep]
@@ -499,19 +467,20 @@ class VectorizedCorpus:
 
 def match_corpus(
     corpus: VectorizedCorpus,
+    params: Thresholds,
     *,
-    top_k: int = DEFAULT_TOP_K,
-    threshold: float = DEFAULT_SHOW_THRESHOLD,
-    radius_km: float = DEFAULT_RADIUS_KM,
     categories: Iterable[str] | None = None,
     explain: bool = True,
     progress: ProgressFn | None = None,
     workers: int | None = None,
+    decide_notify: bool = True,
 ) -> list[MatchCandidate]:
     """Top-k offers per want of a vectorised corpus, optionally for some categories only.
 
-    Large corpora match their category partitions in ``workers`` forked processes (default:
-    one per core, see ``vectorize.fork_pool``); the result does not depend on it.
+    Each want's best candidates get the notify decision (``decide``) unless ``decide_notify``
+    is off (fitting a new model). Large corpora match their category partitions in
+    ``workers`` forked processes (default: one per core, see ``vectorize.fork_pool``); the
+    result does not depend on it.
     """
     meta, kinds, cats = corpus.columns()
     wants_all = np.flatnonzero(kinds == WANT)
@@ -520,9 +489,9 @@ def match_corpus(
     tasks = []
     for category in wanted:
         o_rows = offers_all[cats[offers_all] == category]
-        w_rows = wants_all[(cats[wants_all] == category) | (cats[wants_all] == OTHER_CATEGORY)]
+        w_rows = wants_all[wanting_category(cats[wants_all], category)]
         tasks.append((o_rows, w_rows))
-    state = (corpus.matrix, meta, top_k, threshold, radius_km)
+    state = (corpus.matrix, meta, params.top_k, params.show, params.radius_km)
     found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for done, pairs in enumerate(_map_partitions(state, tasks, workers)):
         found.append(pairs)
@@ -534,8 +503,8 @@ def match_corpus(
     o = np.concatenate([f[1] for f in found])
     s = np.concatenate([f[2] for f in found])
     # "other" wants collect candidates from every partition: keep their overall best k.
-    keep = _select_topk(w, meta.ids[o], s, top_k)
-    return _candidates(corpus, meta.ids, w[keep], o[keep], s[keep], explain)
+    keep = _select_topk(w, meta.ids[o], s, params.top_k)
+    return _candidates(corpus, meta.ids, w[keep], o[keep], params, explain, decide_notify)
 
 
 _PartitionState = tuple[sp.csr_matrix, "_Meta", int, float, float]
@@ -613,12 +582,15 @@ def _candidates(
     ids: np.ndarray,
     w: np.ndarray,
     o: np.ndarray,
-    s: np.ndarray,
+    params: Thresholds,
     explain: bool,
+    decide_notify: bool,
 ) -> list[MatchCandidate]:
-    """MatchCandidates of (want row, offer row, score) triples; ``ids`` are the rows' ids."""
+    """MatchCandidates of (want row, offer row) pairs, scored and decided; ``ids`` are row ids."""
+    scores = pair_scores(corpus.matrix, w, corpus.matrix, o)
+    kept = scores >= params.show
+    w, o, scores = w[kept], o[kept], scores[kept]
     want_ids, offer_ids = ids[w], ids[o]
-    scores = np.minimum(np.round(s.astype(np.float64), 6), 1.0)
     order = _order(np.unique(want_ids, return_inverse=True)[1], scores, offer_ids)
     w, o, want_ids, offer_ids, scores = (x[order] for x in (w, o, want_ids, offer_ids, scores))
     with _gc_paused():
@@ -627,33 +599,52 @@ def _candidates(
             if explain
             else [[] for _ in range(w.size)]
         )
+        decisions = _decisions(corpus, w, o, scores, params) if decide_notify else {}
         return [
-            MatchCandidate(wid, oid, sc, COMPUTED_BY, ex)
-            for wid, oid, sc, ex in zip(
-                want_ids.tolist(), offer_ids.tolist(), scores.tolist(), expl, strict=True
+            MatchCandidate(wid, oid, sc, COMPUTED_BY, ex, *decisions.get(i, (0.0, False)))
+            for i, (wid, oid, sc, ex) in enumerate(
+                zip(want_ids.tolist(), offer_ids.tolist(), scores.tolist(), expl, strict=True)
             )
         ]
 
 
+def _decisions(
+    corpus: VectorizedCorpus, w: np.ndarray, o: np.ndarray, scores: np.ndarray, params: Thresholds
+) -> dict[int, tuple[float, bool]]:
+    """``decide`` on each want's best candidates (rows grouped by want, best first)."""
+    out: dict[int, tuple[float, bool]] = {}
+    if w.size == 0:
+        return out
+    starts = np.r_[0, np.flatnonzero(w[1:] != w[:-1]) + 1].tolist()
+    ends = [*starts[1:], w.size]
+    listings, lexicon = corpus.listings, corpus.space.lexicon
+    for a, b in zip(starts, ends, strict=True):
+        b = min(b, a + DECIDE_TOP)
+        want = Side(listings[int(w[a])].title, corpus.vector(int(w[a]))[0])
+        offers = [Side(listings[r].title, corpus.vector(r)[0]) for r in o[a:b].tolist()]
+        found = decide(
+            want,
+            offers,
+            scores[a:b].tolist(),
+            lexicon=lexicon,
+            threshold=params.notify,
+            model_path=params.model_path,
+        )
+        for i, decision in enumerate(found):
+            out[a + i] = decision
+    return out
+
+
 def match_all(
     listings: Sequence[Listing],
+    params: Thresholds,
     *,
-    top_k: int = DEFAULT_TOP_K,
-    threshold: float = DEFAULT_SHOW_THRESHOLD,
-    radius_km: float = DEFAULT_RADIUS_KM,
     explain: bool = True,
     progress: ProgressFn | None = None,
 ) -> list[MatchCandidate]:
     """Vectorise all listings and return the best ``top_k`` offers (>= threshold) per want."""
     corpus = VectorizedCorpus.build(listings)
-    return match_corpus(
-        corpus,
-        top_k=top_k,
-        threshold=threshold,
-        radius_km=radius_km,
-        explain=explain,
-        progress=progress,
-    )
+    return match_corpus(corpus, params, explain=explain, progress=progress)
 
 
 def partition_listings(listings: Iterable[Listing], category: str) -> list[Listing]:
@@ -661,17 +652,15 @@ def partition_listings(listings: Iterable[Listing], category: str) -> list[Listi
     return [
         x
         for x in listings
-        if x.category == category or (x.kind == WANT and x.category == OTHER_CATEGORY)
+        if x.category == category or (x.kind == WANT and categories_match(x.category, category))
     ]
 
 
 def match_partition(
     listings: Sequence[Listing],
     category: str,
+    params: Thresholds,
     *,
-    top_k: int = DEFAULT_TOP_K,
-    threshold: float = DEFAULT_SHOW_THRESHOLD,
-    radius_km: float = DEFAULT_RADIUS_KM,
     stats: CorpusStats | None = None,
     explain: bool = True,
 ) -> list[MatchCandidate]:
@@ -684,14 +673,7 @@ def match_partition(
     """
     part = partition_listings(listings, category)
     corpus = VectorizedCorpus.build(part, stats=stats)
-    return match_corpus(
-        corpus,
-        top_k=top_k,
-        threshold=threshold,
-        radius_km=radius_km,
-        categories=[category],
-        explain=explain,
-    )
+    return match_corpus(corpus, params, categories=[category], explain=explain)
 
 
 def merge_candidates(candidates: Iterable[MatchCandidate], top_k: int) -> list[MatchCandidate]:

@@ -10,20 +10,22 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from freemarket.matching.core import OFFER, OTHER_CATEGORY, WANT
+from freemarket.matching.core.decide import Side, decide
 from freemarket.matching.core.engine import (
     COMPUTED_BY,
-    DEFAULT_RADIUS_KM,
-    DEFAULT_SHOW_THRESHOLD,
-    DEFAULT_TOP_K,
-    OFFER,
-    OTHER_CATEGORY,
-    WANT,
     Listing,
     MatchCandidate,
     _gc_paused,
     city_key,
     explain_pair,
-    haversine_km,
+)
+from freemarket.matching.core.rules import (
+    Sides,
+    Thresholds,
+    categories_match,
+    pair_scores,
+    pairs_allowed,
 )
 from freemarket.matching.core.vectorize import (
     N_FEATURES,
@@ -118,6 +120,16 @@ class _Shard:
         self.vectors.extend(_rows(matrix))
         self._index_matrix(matrix)
 
+    def sides(self, rows: np.ndarray) -> Sides:
+        """Rule columns of some rows."""
+        return Sides(
+            self.users.view()[rows],
+            self.city.view()[rows],
+            self.delivery.view()[rows],
+            self.lat.view()[rows],
+            self.lon.view()[rows],
+        )
+
     def kill(self, row: int) -> None:
         self.alive.view()[row] = False
         self.vectors[row] = None
@@ -204,6 +216,16 @@ def _rows(matrix: sp.csr_matrix) -> list[Vector]:
     return [(idx[a:b], dat[a:b]) for a, b in itertools.pairwise(ptr)]
 
 
+def _stack(vectors: list[Vector | None]) -> sp.csr_matrix:
+    """One CSR row per vector."""
+    vecs = [v if v is not None else _EMPTY for v in vectors]
+    ptr = np.r_[0, np.cumsum([v[0].size for v in vecs])].astype(np.int64)
+    return sp.csr_matrix(
+        (_concat([v[1] for v in vecs], np.float32), _concat([v[0] for v in vecs], np.int32), ptr),
+        shape=(len(vecs), N_FEATURES),
+    )
+
+
 def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
     return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
 
@@ -233,8 +255,7 @@ class MatchIndex:
     After ``build`` or ``refresh`` the index gives exactly the scores of ``match_all``.
     """
 
-    def __init__(self, *, radius_km: float = DEFAULT_RADIUS_KM) -> None:
-        self.radius_km = radius_km
+    def __init__(self) -> None:
         self.space = FeatureSpace()
         self.stats = CorpusStats()
         self._entries: dict[int, _Entry] = {}
@@ -242,11 +263,9 @@ class MatchIndex:
         self._cities: dict[str, int] = {}
 
     @classmethod
-    def build(
-        cls, listings: Iterable[Listing], *, radius_km: float = DEFAULT_RADIUS_KM
-    ) -> MatchIndex:
+    def build(cls, listings: Iterable[Listing]) -> MatchIndex:
         """Index many listings at once (idf over all of them, like ``match_all``)."""
-        index = cls(radius_km=radius_km)
+        index = cls()
         with _gc_paused():  # a million small objects, no cycles: see engine._gc_paused
             index._load(list({x.id: x for x in listings}.values()), None)  # last one per id wins
         return index
@@ -331,12 +350,7 @@ class MatchIndex:
         return cols, vals.astype(np.float32)
 
     def match(
-        self,
-        listing: Listing,
-        *,
-        top_k: int = DEFAULT_TOP_K,
-        threshold: float = DEFAULT_SHOW_THRESHOLD,
-        explain: bool = True,
+        self, listing: Listing, params: Thresholds, *, explain: bool = True
     ) -> list[MatchCandidate]:
         """For a want, its best allowed offers; for an offer, the best wants it may serve."""
         vec = self._vector(listing)
@@ -344,12 +358,18 @@ class MatchIndex:
             keys = [
                 k
                 for k in self._shards
-                if k[0] == OFFER
-                and (listing.category == OTHER_CATEGORY or k[1] == listing.category)
+                if k[0] == OFFER and categories_match(listing.category, k[1])
             ]
         else:
             keys = [(WANT, listing.category), (WANT, OTHER_CATEGORY)]
-        city = self._city(listing.city) if city_key(listing.city) else -1
+        me = Sides(
+            listing.user_id,
+            self._city(listing.city) if city_key(listing.city) else -1,
+            bool(listing.delivery),
+            _nan(listing.lat),
+            _nan(listing.lon),
+        )
+        top_k = params.top_k
         found: list[tuple[float, int, _Shard, int]] = []
         for key in dict.fromkeys(keys):
             shard = self._shards.get(key)
@@ -357,35 +377,52 @@ class MatchIndex:
                 continue
             s = shard.scores(vec)
             # rules only on rows that pass the threshold: a few hundred, not the whole shard
-            rows = np.flatnonzero(s >= threshold)
-            rows = rows[shard.alive.view()[rows] & (shard.users.view()[rows] != listing.user_id)]
-            if listing.kind == WANT:
-                place = shard.delivery.view()[rows]
-            else:
-                place = np.full(rows.size, bool(listing.delivery))
-            place = place | ((shard.city.view()[rows] == city) & (city >= 0))
-            if listing.lat is not None and listing.lon is not None:
-                place |= (
-                    haversine_km(
-                        listing.lat, listing.lon, shard.lat.view()[rows], shard.lon.view()[rows]
-                    )
-                    <= self.radius_km
-                )
-            rows = rows[place]
+            rows = np.flatnonzero(s >= params.show)
+            rows = rows[shard.alive.view()[rows]]
+            them = shard.sides(rows)
+            want, offer = (me, them) if listing.kind == WANT else (them, me)
+            rows = rows[pairs_allowed(want, offer, params.radius_km)]
             if rows.size > top_k:
                 ids = shard.ids.view()[rows]
                 rows = rows[np.lexsort((ids, -s[rows]))[:top_k]]
             found.extend((float(s[r]), int(shard.ids.view()[r]), shard, int(r)) for r in rows)
         found.sort(key=lambda t: (-t[0], t[1]))
+        found = found[:top_k]
+        # the stored scores, computed exactly as the batch computes them (rules.pair_scores)
+        others = [shard.vectors[row] for _, _, shard, row in found]
+        mine, theirs = _stack([vec]), _stack(others)
+        n = len(found)
+        if listing.kind == WANT:
+            scores = pair_scores(mine, np.zeros(n, np.int64), theirs, np.arange(n))
+        else:
+            scores = pair_scores(theirs, np.arange(n), mine, np.zeros(n, np.int64))
+        order = sorted(range(len(found)), key=lambda i: (-scores[i], found[i][1]))
+        found = [found[i] for i in order if scores[i] >= params.show]
+        scores = scores[[i for i in order if scores[i] >= params.show]]
+        decisions: list[tuple[float, bool]] = []
+        if listing.kind == WANT:
+            # an offer's candidates are other people's wants: each is decided on its own
+            # ranked offers when the worker re-matches it
+            decisions = decide(
+                Side(listing.title, vec[0]),
+                [Side(self._entries[f[1]].listing.title, f[2].vectors[f[3]][0]) for f in found],
+                scores.tolist(),
+                lexicon=self.space.lexicon,
+                threshold=params.notify,
+                model_path=params.model_path,
+            )
         out = []
-        for score, other_id, shard, row in found[:top_k]:
+        for i, ((_, other_id, shard, row), score) in enumerate(
+            zip(found, scores.tolist(), strict=True)
+        ):
             other = self._entries[other_id].listing
-            want, offer = (listing, other) if listing.kind == WANT else (other, listing)
+            want_x, offer_x = (listing, other) if listing.kind == WANT else (other, listing)
             other_vec = shard.vectors[row]
             assert other_vec is not None
             wv, ov = (vec, other_vec) if listing.kind == WANT else (other_vec, vec)
-            expl = explain_pair(wv, ov, self.space, offer.title) if explain else []
+            expl = explain_pair(wv, ov, self.space, offer_x.title) if explain else []
+            confidence, notify = decisions[i] if i < len(decisions) else (0.0, False)
             out.append(
-                MatchCandidate(want.id, offer.id, min(1.0, round(score, 6)), COMPUTED_BY, expl)
+                MatchCandidate(want_x.id, offer_x.id, score, COMPUTED_BY, expl, confidence, notify)
             )
         return out

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
-
-import pytest
+from dataclasses import replace
+from typing import Any
 
 from freemarket.matching.core.engine import (
     COMPUTED_BY,
     Listing,
-    can_match,
+    city_key,
     match_all,
     match_partition,
     merge_candidates,
 )
 from freemarket.matching.core.index import MatchIndex
+from freemarket.matching.core.rules import Sides, categories_match, pairs_allowed
 from freemarket.matching.core.vectorize import CorpusStats, FeatureSpace
+from freemarket.matching.params import default_thresholds
+
+PARAMS = default_thresholds()
+TOP5 = replace(PARAMS, top_k=5)
 
 
 def want(id: int, user: int, title: str, **kw: object) -> Listing:
@@ -31,8 +37,23 @@ def offer(id: int, user: int, title: str, **kw: object) -> Listing:
     return Listing(id=id, user_id=user, kind="offer", title=title, **base)  # type: ignore[arg-type]
 
 
-def pairs(listings: list[Listing], **kw: object) -> set[tuple[int, int]]:
-    return {(c.want_id, c.offer_id) for c in match_all(listings, **kw)}  # type: ignore[arg-type]
+def allowed(w: Listing, o: Listing, radius_km: float = PARAMS.radius_km) -> bool:
+    """The shared rule predicate on one pair."""
+    codes: dict[str, int] = {}
+
+    def sides(x: Listing) -> Sides:
+        key = city_key(x.city)
+        code = -1 if key is None else codes.setdefault(key, len(codes))
+        lat, lon = (math.nan if v is None else v for v in (x.lat, x.lon))
+        return Sides(x.user_id, code, x.delivery, lat, lon)
+
+    return categories_match(w.category, o.category) and bool(
+        pairs_allowed(sides(w), sides(o), radius_km)
+    )
+
+
+def pairs(listings: list[Listing], **kw: Any) -> set[tuple[int, int]]:
+    return {(c.want_id, c.offer_id) for c in match_all(listings, replace(PARAMS, **kw))}
 
 
 def test_same_user_is_never_matched() -> None:
@@ -65,14 +86,15 @@ def test_radius_when_both_have_coordinates() -> None:
     near = offer(2, 2, "Велосипед", city="Химки", lat=55.8970, lon=37.4297)
     far = offer(3, 3, "Велосипед", city="Тверь", lat=56.8587, lon=35.9176)
     nocoord = offer(4, 4, "Велосипед", city="Химки")
-    assert can_match(w, near) and not can_match(w, far) and not can_match(w, nocoord)
+    assert allowed(w, near) and not allowed(w, far) and not allowed(w, nocoord)
+    assert allowed(w, far, radius_km=500)
     assert pairs([w, near, far, nocoord]) == {(1, 2)}
     assert pairs([w, near, far, nocoord], radius_km=500) == {(1, 2), (1, 3)}
 
 
 def test_unrelated_text_is_below_threshold_and_scores_are_bounded() -> None:
     ls = [want(1, 1, "Детский велосипед"), offer(2, 2, "Детский велосипед"), offer(3, 3, "Насос")]
-    res = match_all(ls)
+    res = match_all(ls, PARAMS)
     assert [(c.offer_id, c.computed_by) for c in res] == [(2, COMPUTED_BY)]
     assert 0.99 <= res[0].score <= 1.0
 
@@ -84,7 +106,7 @@ def test_top_k_and_ranking() -> None:
         offer(11, 3, "Горный велосипед"),
         offer(12, 4, "Велосипед"),
     ]
-    res = match_all(ls, top_k=2)
+    res = match_all(ls, replace(PARAMS, top_k=2))
     assert [c.offer_id for c in res] == [10, 11]
     assert res[0].score > res[1].score
 
@@ -94,7 +116,7 @@ def test_explanation_names_shared_terms_by_weight() -> None:
         want(1, 1, "Ищу велик Stels", description="Для сына"),
         offer(2, 2, "Велосипед Stels Pilot", description="Для мальчика 9 лет"),
     ]
-    (c,) = match_all(ls)
+    (c,) = match_all(ls, PARAMS)
     terms = [e["term"] for e in c.explanation]
     assert set(terms[:2]) == {"велосипед", "stels"}
     weights = [float(e["weight"]) for e in c.explanation]
@@ -105,14 +127,14 @@ def test_explanation_names_shared_terms_by_weight() -> None:
 
 def test_typo_match_is_explained() -> None:
     ls = [want(1, 1, "Абракадабриум"), offer(2, 2, "Абракодабриум")]
-    (c,) = match_all(ls, threshold=0.05)
+    (c,) = match_all(ls, replace(PARAMS, show=0.05))
     assert c.explanation and str(c.explanation[0]["term"]).startswith("~абракодабриум")
 
 
 def test_never_seen_word_still_matches() -> None:
     index = MatchIndex.build([offer(2, 2, "Велосипед")])
     index.add(offer(3, 3, "Квазитрон зелёный"))
-    found = index.match(want(1, 1, "Квазитрон"))
+    found = index.match(want(1, 1, "Квазитрон"), PARAMS)
     assert [c.offer_id for c in found] == [3]
 
 
@@ -120,7 +142,7 @@ def test_offer_query_returns_wants() -> None:
     index = MatchIndex.build(
         [want(1, 1, "Велосипед"), want(2, 2, "Самокат"), want(4, 3, "Велосипед", category="other")]
     )
-    found = index.match(offer(3, 3, "Велосипед"))
+    found = index.match(offer(3, 3, "Велосипед"), PARAMS)
     assert [(c.want_id, c.offer_id) for c in found] == [(1, 3)]  # 4 is the offer owner's own want
 
 
@@ -129,19 +151,33 @@ def _corpus(n: int, seed: int = 7) -> list[Listing]:
     nouns = ["велосипед", "самокат", "шлем", "насос", "колесо", "bike", "helmet", "замок"]
     adjs = ["детский", "горный", "синий", "новый", "складной", "26", "20", "stels", "forward"]
     cats = ["bicycles", "sports", "other"]
+    # Москва, Химки (~20 km away), Тверь (~160 km) and a place with coordinates but no city
+    places = [
+        ("Москва", 55.7558, 37.6173),
+        ("Химки", 55.8970, 37.4297),
+        ("Тверь", 56.8587, 35.9176),
+        (None, 55.70, 37.50),
+        ("Казань", None, None),
+        (None, None, None),
+    ]
     out = []
     for i in range(n):
         words = [rng.choice(nouns), *rng.sample(adjs, 2)]
+        city, lat, lon = rng.choice(places)
+        if lat is not None and rng.random() < 0.3:
+            lat = lon = None  # the city is known, the coordinates are not
         out.append(
             Listing(
                 id=i + 1,
                 user_id=rng.randrange(20),
                 kind=rng.choice(["want", "offer"]),
                 category=rng.choice(cats),
-                city=rng.choice(["Москва", "Казань", None]),
+                city=city,
                 title=" ".join(words),
                 description=rng.choice(adjs),
                 delivery=rng.random() < 0.2,
+                lat=lat,
+                lon=lon,
             )
         )
     return out
@@ -152,13 +188,26 @@ def _key(c: object) -> tuple[int, int]:
 
 
 def test_index_equals_batch() -> None:
-    listings = _corpus(300)
-    batch = match_all(listings, top_k=5)
+    """Every rule (owner, category, city, delivery, radius) and the score agree exactly."""
+    listings = _corpus(400)
+    by_id = {x.id: x for x in listings}
+    batch = match_all(listings, TOP5)
     index = MatchIndex.build(listings)
-    inc = [c for x in listings if x.kind == "want" for c in index.match(x, top_k=5)]
-    assert sorted(map(_key, inc)) == sorted(map(_key, batch))
-    scores = {_key(c): c.score for c in batch}
-    assert all(c.score == pytest.approx(scores[_key(c)], abs=1e-5) for c in inc)
+    inc = [c for x in listings if x.kind == "want" for c in index.match(x, TOP5)]
+    assert [(c.want_id, c.offer_id, c.score) for c in inc] == [
+        (c.want_id, c.offer_id, c.score) for c in batch
+    ]
+    # the corpus exercises each rule, and every kept pair obeys them
+    assert all(allowed(by_id[c.want_id], by_id[c.offer_id]) for c in batch)
+    kinds = {
+        "other-category want": any(by_id[c.want_id].category == "other" for c in batch),
+        "delivery": any(by_id[c.offer_id].delivery for c in batch),
+        "radius": any(
+            by_id[c.want_id].city != by_id[c.offer_id].city and not by_id[c.offer_id].delivery
+            for c in batch
+        ),
+    }
+    assert all(kinds.values()), kinds
 
 
 def test_index_after_adds_and_removes_equals_batch_after_refresh() -> None:
@@ -170,8 +219,8 @@ def test_index_after_adds_and_removes_equals_batch_after_refresh() -> None:
     for x in listings[100:]:
         index.add(x)
     index.refresh()
-    batch = match_all(listings, top_k=5)
-    inc = [c for x in listings if x.kind == "want" for c in index.match(x, top_k=5)]
+    batch = match_all(listings, TOP5)
+    inc = [c for x in listings if x.kind == "want" for c in index.match(x, TOP5)]
     assert sorted(map(_key, inc)) == sorted(map(_key, batch))
 
 
@@ -183,8 +232,8 @@ def test_partitions_merge_to_the_full_result() -> None:
     parts = [
         c
         for cat in ("bicycles", "sports", "other")
-        for c in match_partition(listings, cat, stats=stats, top_k=5)
+        for c in match_partition(listings, cat, TOP5, stats=stats)
     ]
     assert sorted(map(_key, merge_candidates(parts, 5))) == sorted(
-        map(_key, match_all(listings, top_k=5))
+        map(_key, match_all(listings, TOP5))
     )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from freemarket.matching.core import engine, vectorize
 from freemarket.matching.core.engine import VectorizedCorpus, explain_pair, match_corpus
 from freemarket.matching.core.vectorize import FeatureSpace
-from tests.matching.core.test_engine import _corpus
+from tests.matching.core.test_engine import PARAMS, _corpus
 
 
 def _texts(n: int) -> list[tuple[str, str]]:
@@ -47,7 +49,7 @@ def test_bulk_explanations_equal_pairwise() -> None:
     listings = _corpus(300, seed=17)
     corpus = VectorizedCorpus.build(listings)
     row = {x.id: i for i, x in enumerate(listings)}
-    found = match_corpus(corpus, top_k=5)
+    found = match_corpus(corpus, replace(PARAMS, top_k=5))
     assert found
     for c in found:
         w, o = row[c.want_id], row[c.offer_id]
@@ -57,7 +59,7 @@ def test_bulk_explanations_equal_pairwise() -> None:
 
 def test_parallel_partitions_equal_serial(monkeypatch: pytest.MonkeyPatch) -> None:
     corpus = VectorizedCorpus.build(_corpus(400, seed=19))
-    serial = match_corpus(corpus, top_k=5, workers=1)
+    serial = match_corpus(corpus, replace(PARAMS, top_k=5), workers=1)
     monkeypatch.setattr(engine, "_PARALLEL_MIN_NNZ", 0)
-    parallel = match_corpus(corpus, top_k=5, workers=2)
+    parallel = match_corpus(corpus, replace(PARAMS, top_k=5), workers=2)
     assert serial == parallel
