@@ -76,8 +76,9 @@ def test_create_writes_dump_and_manifest(
     assert manifest["sha256"] == hashlib.sha256(dump.read_bytes()).hexdigest()
     assert dump.stat().st_mode & 0o777 == 0o600
     assert dump.read_bytes().startswith(b"SQLite format 3" if backend == "sqlite" else b"PGDMP")
+    # The dump, its manifest, and the status /metrics reads (infra.ops_status): nothing else.
     assert sorted(p.name for p in settings.backup_dir.iterdir()) == sorted(
-        [manifest["file"], f"{manifest['id']}.json"]
+        [manifest["file"], f"{manifest['id']}.json", ".status.json"]
     ), "no staging leftovers"
 
     listed = ops_run("backup", "list", "--json")

@@ -11,7 +11,7 @@ import pytest
 
 from freemarket.infra import ops_status
 from freemarket.ops import backup
-from freemarket.ops.backup import crypto
+from freemarket.ops.backup import crypto, lifecycle
 from tests.ops.conftest import OpsRun
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -186,7 +186,7 @@ def test_failed_backup_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Monkey
     def broken(*_args: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(backup, "_file_digest", broken)
+    monkeypatch.setattr(lifecycle, "_file_digest", broken)
     with pytest.raises(OSError, match="disk full"):
         backup.create_backup(f"sqlite:///{database}", backup_dir)
     assert list(backup_dir.iterdir()) == []

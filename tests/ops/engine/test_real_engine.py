@@ -311,8 +311,8 @@ def test_5_backup_wipe_restore_then_check_and_doctor(host: Host) -> None:
         host.compose("rm", "-f", "db")
         host.docker("volume", "rm", f"{PROJECT}_postgres_data")
         host.compose("up", "-d", "--wait", "db")
-    listed = host.guide("restore", "freemarket deploy run backup list").stdout
-    assert manifest["id"] in listed
+    listed = json.loads(host.guide("restore", "freemarket deploy run backup list", "--json").stdout)
+    assert manifest["id"] in [b["id"] for b in listed]
     with timed("5 restore onto the empty database"):
         restore = host.guide(
             "restore", "freemarket deploy run backup restore", "--json", BACKUP_ID=manifest["id"]
