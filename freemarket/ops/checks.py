@@ -7,6 +7,7 @@ import ipaddress
 import itertools
 import json
 import socket
+import ssl
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -288,9 +289,9 @@ def check_services(compose: Compose) -> CheckResult:
 # --- HTTP -----------------------------------------------------------------------------------
 
 
-def http_get(url: str, timeout: float) -> httpx.Response:
+def http_get(url: str, timeout: float, verify: ssl.SSLContext | bool = True) -> httpx.Response:
     """GET `url`, following no redirects; raises httpx.HTTPError on network failure."""
-    return httpx.get(url, timeout=timeout, follow_redirects=False)
+    return httpx.get(url, timeout=timeout, follow_redirects=False, verify=verify)
 
 
 def _unreachable(exc: httpx.HTTPError) -> str:
@@ -298,12 +299,14 @@ def _unreachable(exc: httpx.HTTPError) -> str:
     return f"{type(exc).__name__}: {first_line(str(exc)) or 'no answer'}"
 
 
-def check_health(base_url: str, timeout: float) -> CheckResult:
+def check_health(
+    base_url: str, timeout: float, verify: ssl.SSLContext | bool = True
+) -> CheckResult:
     """GET /health answers 200."""
     url = base_url.rstrip("/") + "/health"
     fix = "start the service (freemarket up, or docker compose up -d) and see its logs"
     try:
-        response = http_get(url, timeout)
+        response = http_get(url, timeout, verify)
     except httpx.HTTPError as exc:
         return CheckResult("/health", FAIL, f"{url}: {_unreachable(exc)}", fix)
     if response.status_code != 200:
@@ -311,12 +314,14 @@ def check_health(base_url: str, timeout: float) -> CheckResult:
     return CheckResult("/health", PASS, f"{url} answered 200")
 
 
-def check_web_ui(base_url: str, timeout: float) -> CheckResult:
+def check_web_ui(
+    base_url: str, timeout: float, verify: ssl.SSLContext | bool = True
+) -> CheckResult:
     """GET / returns an HTML page (the web UI)."""
     url = base_url.rstrip("/") + "/"
     fix = "build the web UI (cd frontend && npm ci && npm run build) and check nginx"
     try:
-        response = http_get(url, timeout)
+        response = http_get(url, timeout, verify)
     except httpx.HTTPError as exc:
         return CheckResult("web UI", FAIL, f"{url}: {_unreachable(exc)}", fix)
     kind = response.headers.get("content-type", "")
@@ -598,7 +603,12 @@ def run_checks(
             CheckResult("services", SKIP, why),
         ]
     url = base_url(settings, options)
-    results.append(check_health(url, options.timeout))
+    # Our own stack may run on a self-signed certificate (tls selfsigned): trust exactly it.
+    from freemarket.ops.tls import stack_trust
+
+    served = find_certificate(options.domain, options.cert_dirs) if options.domain else None
+    verify = stack_trust(served)
+    results.append(check_health(url, options.timeout, verify))
     if use_compose:
         results.append(check_migrations_compose(compose))
     else:
@@ -607,7 +617,7 @@ def run_checks(
             results.append(check_migrations_local(engine))
         finally:
             engine.dispose()
-    results.append(check_web_ui(url, options.timeout))
+    results.append(check_web_ui(url, options.timeout, verify))
     api_url = options.telegram_api_url or settings.telegram_api_url
     token = settings.telegram_bot_token
     results.append(check_bot_token(token, api_url, options.timeout, production=production))

@@ -36,6 +36,7 @@ from freemarket.ops.compose import (
     first_line,
     run_streaming,
 )
+from freemarket.ops.tls import stack_trust
 
 STATE_FILE = "deploy-state.json"
 LOCK_FILE = "deploy.lock"
@@ -473,24 +474,9 @@ def _failure(container: Container) -> str:
     return f"is {container.state}"
 
 
-def gate_verification(options: DeployOptions) -> ssl.SSLContext | bool:
-    """How the health gate verifies TLS: the system's CAs, plus the stack's own certificate
-    when it is self-signed (never "no verification")."""
-    context = ssl.create_default_context()
-    certificate = options.certificate
-    if certificate is not None and certificate.is_file() and _self_signed(certificate):
-        context.load_verify_locations(cafile=str(certificate))
-    return context
-
-
-def _self_signed(path: Path) -> bool:
-    from cryptography import x509
-
-    try:
-        cert = x509.load_pem_x509_certificate(path.read_bytes())
-    except ValueError:
-        return False
-    return cert.issuer == cert.subject
+def gate_verification(options: DeployOptions) -> ssl.SSLContext:
+    """How the health gate verifies TLS (see ops.tls.stack_trust)."""
+    return stack_trust(options.certificate)
 
 
 # --- deploy, rollback -----------------------------------------------------------------------

@@ -6,6 +6,7 @@ import ipaddress
 import os
 import re
 import shlex
+import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -367,3 +368,26 @@ def create_self_signed(
         private_key=key_path,
         info=certificate_info(cert_path),
     )
+
+
+def stack_trust(certificate: Path | None) -> ssl.SSLContext:
+    """TLS verification for checking our own stack: the system's CAs, plus the stack's
+    certificate when it is self-signed (never "no verification").
+
+    A fresh server runs on `tls selfsigned` until a CA signs a certificate; the deploy's
+    health gate and `check` still verify the chain and the name against that certificate.
+    """
+    context = ssl.create_default_context()
+    if certificate is not None and certificate.is_file() and _self_signed(certificate):
+        context.load_verify_locations(cafile=str(certificate))
+    return context
+
+
+def _self_signed(path: Path) -> bool:
+    from cryptography import x509
+
+    try:
+        cert = x509.load_pem_x509_certificate(path.read_bytes())
+    except ValueError:
+        return False
+    return cert.issuer == cert.subject
