@@ -268,7 +268,7 @@ def check_compose_config(compose: Compose) -> CheckResult:
 def check_services(compose: Compose) -> CheckResult:
     """Every service of the compose file has a running, healthy container."""
     name = "services"
-    fix = f"docker compose -f {compose.file} up -d (or freemarket deploy)"
+    fix = f"docker compose {compose.file_args} up -d (or freemarket deploy)"
     try:
         expected = compose.services()
         containers = compose.ps()
@@ -422,7 +422,7 @@ def check_migrations_compose(compose: Compose) -> CheckResult:
         return _migration_result(
             status.get("current"),
             status["head"],
-            f"docker compose -f {compose.file} run --rm backend migrate",
+            f"docker compose {compose.file_args} run --rm backend migrate",
         )
     except (ValueError, KeyError, TypeError):
         reason = first_line(result.stderr) or first_line(result.stdout) or "no output"

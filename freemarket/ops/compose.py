@@ -211,6 +211,11 @@ class Compose:
         files = [arg for path in self.files for arg in ("-f", str(path))]
         return Command(argv=(self.docker, "compose", *files, *args), env=env)
 
+    @property
+    def file_args(self) -> str:
+        """The `-f FILE` arguments, as an operator would type them."""
+        return " ".join(f"-f {path}" for path in self.files)
+
     def missing_files(self) -> list[Path]:
         """The compose files that do not exist (relative to the project directory)."""
         return [path for path in self.files if not (self.project_dir / path).is_file()]

@@ -321,6 +321,10 @@ def test_5_backup_wipe_restore_then_check_and_doctor(host: Host) -> None:
     assert restored["row_counts"] == manifest["row_counts"]
     with client(host) as http:
         wait_for("the backend to serve again", lambda: http.get("/api/items").status_code == 200)
+    # The replicas' healthchecks failed while the database was gone; they pass again within
+    # a few intervals, and only then is the stack healthy for `check`.
+    replicas = len(backend_tags(host))
+    wait_for("healthy replicas again", lambda: len(healthy_backends(host)) == replicas, 180)
 
     # The host reaches the fake Bot API on its published port, not by the stack's name.
     check_args = ("--telegram-api-url", f"http://127.0.0.1:{host.telegram_port}", "--json")
