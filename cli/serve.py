@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import threading
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -46,6 +48,10 @@ def follow_port(host: str, port: int) -> None:
     get_settings.cache_clear()
 
 
+if TYPE_CHECKING:
+    from freemarket.infra.settings import Settings
+
+
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(DEFAULT_PORT, min=1, max=65535, help="TCP port."),
@@ -75,6 +81,7 @@ def serve(
         port=port,
         workers=workers,
         log_level=settings().log_level,
+        access_log=settings().access_log,
         proxy_headers=True,
     )
 
@@ -87,8 +94,6 @@ def up(
     ),
 ) -> None:
     """Migrate if needed, then run the API, the worker and (with a bot token) the bot here."""
-    import threading
-
     from freemarket.db import migrate
     from freemarket.infra import wakeup
     from freemarket.matching.worker import MatchWorker
@@ -110,20 +115,9 @@ def up(
     threads = [worker_thread]
     config = settings()
     if config.telegram_bot_token:
-        from freemarket.bot.delivery import run_delivery_thread
-
+        # The whole bot: conversation (long polling, unless in webhook mode) and delivery.
         threads.append(
-            threading.Thread(
-                target=run_delivery_thread,
-                args=(engine(),),
-                kwargs={
-                    "token": config.telegram_bot_token,
-                    "api_url": config.telegram_api_url,
-                    "stop": stop,
-                },
-                name="bot-delivery",
-                daemon=True,
-            )
+            threading.Thread(target=_run_bot, args=(config, stop), name="bot", daemon=True)
         )
         threads[-1].start()
     console.print(f"FreeMarket on {settings().public_url}  (database: {_describe_db()})")
@@ -143,6 +137,14 @@ def up(
         stop.set()
         for thread in threads:
             thread.join(timeout=10)
+
+
+def _run_bot(config: Settings, stop: threading.Event) -> None:
+    # Imported in the bot's own thread: aiogram takes seconds to import, and the API need not
+    # wait for it to start answering.
+    from freemarket.bot.runtime import run_bot_thread
+
+    run_bot_thread(engine(), config, stop)
 
 
 def _describe_db() -> str:
