@@ -6,6 +6,11 @@ go to the Engine API through the Docker SDK: its answers are the engine's own re
 (health status, restart count, start time) rather than CLI output to parse, which is how a
 crash-looping container once passed for healthy (`compose ps` showed it `running` with an
 empty Health between two restarts).
+
+`deploy logs` stays on `docker compose logs`: it is streamed straight to the terminal (no
+output is parsed), interleaves every replica with its name and, with -f, picks up replicas a
+rollout starts later; the SDK gives one stream per container, which would have to be merged and
+re-listed by hand to do the same.
 """
 
 from __future__ import annotations
