@@ -219,7 +219,7 @@ def _remove_stack() -> None:
 
 @pytest.fixture(scope="module")
 def host(standin_images: list[str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
-    """A fresh server directory with the checkout as one commit and `.env` with real secrets."""
+    """A fresh server directory holding the checkout as one commit (test 1 writes `.env`)."""
     _remove_stack()
     path = tmp_path_factory.mktemp("server") / "freemarket"
     path.mkdir()
