@@ -33,7 +33,7 @@ from freemarket.api.routers import (
     users,
 )
 from freemarket.api.schemas import ErrorOut, InvalidOut
-from freemarket.api.web import default_dist_dir, mount_web_ui
+from freemarket.api.web import mount_web_ui
 from freemarket.db.session import get_engine
 from freemarket.infra import wakeup
 from freemarket.infra.metrics import PrometheusMiddleware
@@ -135,7 +135,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         app.include_router(module.router, responses=responses)  # type: ignore[arg-type]
     errors.install(app)
     # Last, so that its catch-all route for client-side paths never shadows an API route.
-    mount_web_ui(app, settings.web_dist_dir or default_dist_dir())
+    mount_web_ui(app, settings.effective_web_dist_dir)
     # Added innermost first: the size limit sees the raw request, metrics see every answer,
     # and a request refused for overload still gets the CORS and security headers.
     app.add_middleware(RetryLostRaces)

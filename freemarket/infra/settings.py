@@ -28,7 +28,11 @@ class Environment(StrEnum):
 class Settings(BaseSettings):
     """Every setting of FreeMarket; `.env.example` documents each one."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # env_ignore_empty: `KEY=` (as .env.example ships many) means "the default", so a copy of
+    # .env.example is a valid .env; without it COOKIE_SECURE= failed to parse as a boolean.
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
 
     environment: Environment = Environment.development
     data_dir: Path = Path("data")
@@ -108,6 +112,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'freemarket.db').resolve()}"
+
+    @property
+    def effective_web_dist_dir(self) -> Path:
+        """The web UI build the service serves: WEB_DIST_DIR, else this checkout's build."""
+        # Defined here, not in api/web.py, so ops (doctor) and api share it without
+        # importing each other.
+        return self.web_dist_dir or Path(__file__).resolve().parents[2] / "frontend" / "dist"
 
     @property
     def secure_cookies(self) -> bool:
