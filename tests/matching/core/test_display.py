@@ -60,6 +60,4 @@ def test_old_rows_with_plain_strings_are_described_too() -> None:
     described = describe_terms(
         ["bike"], want_title="bike", offer_title="Велосипед", lexicon=load_lexicon()
     )
-    assert described == [
-        {"term": "bike", "object": True, "display": {"ru": "bike", "en": "bike"}}
-    ]
+    assert described == [{"term": "bike", "object": True, "display": {"ru": "bike", "en": "bike"}}]
