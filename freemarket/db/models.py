@@ -207,8 +207,9 @@ class Item(Base):
 class ItemPhoto(Base):
     """A photo of an item: its thumbnail and display size live in the photo storage under `key`.
 
-    The key is derived from the processed image's hash, so a stored file never changes and may
-    be cached for good; `position` orders the photos and caps them per item (unique).
+    The key is random and made once per upload, so a stored file never changes and may be
+    cached for good, and no two photos share files; `position` orders the photos and caps them
+    per item (unique).
     """
 
     __tablename__ = "item_photos"
