@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from freemarket import __version__
 from freemarket.api import errors
-from freemarket.api.middleware import BodySizeLimit, SecurityHeaders
+from freemarket.api.middleware import BodyLimits, SecurityHeaders
 from freemarket.api.retry import RetryLostRaces
 from freemarket.api.routers import (
     auth,
@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     mount_web_ui(app, settings.web_dist_dir or default_dist_dir())
     # Added innermost first: the size limit sees the raw request, metrics see every answer.
     app.add_middleware(RetryLostRaces)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

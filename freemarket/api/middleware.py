@@ -1,66 +1,101 @@
-"""ASGI middleware: request body size limit."""
+"""ASGI middleware: request body limits (size and JSON depth) and security headers."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from freemarket.domain import jsonpolicy
+from freemarket.errors import InvalidInput
 
-class BodySizeLimit:
-    """Answer 413 when a request body exceeds `max_bytes`, declared or streamed."""
+
+class BodyLimits:
+    """Read the body whole before any route: 413 past `max_bytes`, 422 if its JSON nests too deep.
+
+    Reading it here, rather than counting bytes as the route reads them, is what makes a
+    chunked body without Content-Length a 413 too (the framework turns any error raised while
+    it reads into a 400), and lets the JSON policy run once, before parsing and validation.
+    Bodies are capped at `max_bytes` (1 MB by default), so holding one in memory is cheap.
+    """
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Check Content-Length up front, then count streamed bytes."""
+        """Check Content-Length up front, read and check the body, then replay it to the app."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._reject(send)
+            await self._too_large(send)
             return
+        chunks: list[bytes] = []
         received = 0
-        responded = False
-
-        async def limited_receive() -> Message:
-            nonlocal received
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _TooLarge
-            return message
+            if message["type"] != "http.request":
+                break  # the client went away; the app will see the disconnect
+            chunks.append(message.get("body", b""))
+            received += len(chunks[-1])
+            if received > self.max_bytes:
+                await self._too_large(send)
+                return
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if body and _is_json(headers.get(b"content-type")):
+            try:
+                jsonpolicy.check_body(body)
+            except InvalidInput as exc:
+                await _answer(
+                    send, 422, {"detail": exc.message, "code": exc.code, "params": exc.params}
+                )
+                return
+        replayed = False
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal responded
-            if message["type"] == "http.response.start":
-                responded = True
-            await send(message)
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
 
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not responded:
-                await self._reject(send)
+        await self.app(scope, replay, send)
 
-    async def _reject(self, send: Send) -> None:
-        body = json.dumps({"detail": f"request body larger than {self.max_bytes} bytes"}).encode()
-        await send(
+    async def _too_large(self, send: Send) -> None:
+        await _answer(
+            send,
+            413,
             {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json")],
-            }
+                "detail": f"request body larger than {self.max_bytes} bytes",
+                "code": "body_too_large",
+                "params": {"max_bytes": self.max_bytes},
+            },
         )
-        await send({"type": "http.response.body", "body": body})
 
 
-class _TooLarge(Exception):
-    pass
+def _is_json(content_type: bytes | None) -> bool:
+    # FastAPI parses a body without Content-Type as JSON, and any */*+json type too.
+    if content_type is None:
+        return True
+    media = content_type.split(b";", 1)[0].strip().lower()
+    return media == b"application/json" or media.endswith(b"+json")
+
+
+async def _answer(send: Send, status: int, body: dict[str, Any]) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
+    await send({"type": "http.response.body", "body": json.dumps(body).encode()})
 
 
 def security_headers(*, hsts: bool) -> list[tuple[bytes, bytes]]:

@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from freemarket.db.models import COMMENT_MAX
+from freemarket.domain import jsonpolicy
 from freemarket.domain.fields import (
     MAX_ID,
     City,
@@ -30,6 +31,10 @@ from freemarket.domain.fields import (
 # An id in a URL path or query: a 64-bit positive integer, else 422 before any query runs.
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+
+
+# A stored JSON field as responses show it: cut to the JSON policy, so it always serialises.
+StoredJson = Annotated[dict[str, Any], BeforeValidator(jsonpolicy.shown)]
 
 
 class Strict(JsonSafeModel):
@@ -158,7 +163,7 @@ class ProfileOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     user_id: int
-    data: dict[str, Any]
+    data: StoredJson
     location: str | None
     visibility: str
     updated_at: datetime
@@ -202,7 +207,7 @@ class ItemOut(BaseModel):
     category: str
     title: str
     description: str
-    metadata: dict[str, Any] = Field(validation_alias="meta")
+    metadata: StoredJson = Field(validation_alias="meta")
     city: str | None
     delivery: bool
     active: bool

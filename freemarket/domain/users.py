@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from freemarket.db.models import USER_ROLES, VISIBILITIES, Item, Profile, User
-from freemarket.domain import exchanges, jobs, sessions
+from freemarket.domain import exchanges, jobs, jsonpolicy, sessions
 from freemarket.domain.telegram_auth import TelegramIdentity
 from freemarket.errors import Conflict, Forbidden, InvalidInput, NotFound
 
@@ -197,7 +197,7 @@ def create_profile(
         raise Conflict("this user already has a profile; update it instead", code="profile_exists")
     profile = Profile(
         user_id=user.id,
-        data=data,
+        data=jsonpolicy.check_stored(data, field="data"),
         location=location,
         latitude=latitude,
         longitude=longitude,
@@ -221,6 +221,8 @@ def update_profile(session: Session, *, profile: Profile, changes: dict[str, Any
     _refuse_nulls(changes, required={"data", "visibility"})
     if "visibility" in changes:
         _check_visibility(changes["visibility"])
+    if "data" in changes:
+        jsonpolicy.check_stored(changes["data"], field="data")
     for key, value in changes.items():
         setattr(profile, key, value)
     session.flush()
