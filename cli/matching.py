@@ -21,7 +21,15 @@ if TYPE_CHECKING:
     from freemarket.matching.recompute import RecomputeReport
 
 
+match_app = typer.Typer(
+    help="Recompute matches, show a user's matches, or retrain the notify model.",
+    no_args_is_help=False,
+)
+
+
+@match_app.callback(invoke_without_command=True)
 def match(
+    ctx: typer.Context,
     recompute: bool = typer.Option(False, "--recompute", help="Rebuild every match in bulk."),
     category: list[str] = typer.Option(
         [], "--category", "-c", help="Only this category (repeatable); with --recompute."
@@ -32,12 +40,53 @@ def match(
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Recompute matches in bulk, or show one user's matches and trades."""
+    if ctx.invoked_subcommand is not None:
+        return
     if recompute == (user is not None):
         raise typer.BadParameter("give exactly one of --recompute or --user USERNAME")
     if recompute:
         _recompute(categories=category, dry_run=dry_run, json_output=json_output)
     else:
         _show_user(user or "", explain=explain, json_output=json_output)
+
+
+@match_app.command("train")
+def train(
+    data: list[str] = typer.Option(
+        ..., "--data", "-d", help="Labelled set(s) in the import format with truth lines."
+    ),
+    dismissals: bool = typer.Option(
+        True, "--dismissals/--no-dismissals", help='Add "not interested" pairs as negatives.'
+    ),
+    out: str | None = typer.Option(
+        None, "--out", "-o", help="Model file to write (default: DATA_DIR/notify-model.json)."
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Fit the notify model on labelled pairs; set MATCH_MODEL_PATH to the file to use it."""
+    from pathlib import Path
+
+    from freemarket.matching.training import train_model
+
+    target = Path(out) if out else settings().data_dir / "notify-model.json"
+    with transaction() as session:
+        report = train_model(
+            session if dismissals else None,
+            [Path(p) for p in data],
+            target,
+            thresholds=_thresholds(),
+        )
+    if json_output:
+        print_json(report)
+        return
+    print_mapping("notify model", report)
+    console.print(f"set MATCH_MODEL_PATH={target} and restart the workers to use it")
+
+
+def _thresholds() -> Any:
+    from freemarket.matching.params import thresholds_from
+
+    return thresholds_from(settings())
 
 
 def _recompute(*, categories: list[str], dry_run: bool, json_output: bool) -> None:

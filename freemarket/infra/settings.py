@@ -45,7 +45,9 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: str = "info"
     match_show_threshold: float = Field(default=0.08, ge=0.0, le=1.0)
-    match_notify_threshold: float = Field(default=0.30, ge=0.0, le=1.0)
+    # lowest confidence of the notify model (matching/core/decide.py) that sends a push
+    match_notify_threshold: float = Field(default=0.70, ge=0.0, le=1.0)
+    match_model_path: Path | None = None
     match_top_k: int = Field(default=10, ge=1, le=1000)
     match_radius_km: float = Field(default=30.0, ge=0.0, le=20_000.0)
     backup_dir: Path = Path("backups")

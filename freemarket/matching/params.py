@@ -13,6 +13,7 @@ def thresholds_from(settings: Settings) -> Thresholds:
         notify=settings.match_notify_threshold,
         top_k=settings.match_top_k,
         radius_km=settings.match_radius_km,
+        model_path=str(settings.match_model_path) if settings.match_model_path else None,
     )
 
 

@@ -111,7 +111,7 @@ def replace_matches(
     """Make the stored matches within `scope` (SQL conditions on Match) equal `candidates`.
 
     Kept pairs get their new score and explanation when the score moved; removed pairs are
-    deleted; new pairs are inserted and, above the notify threshold, announced to the want's
+    deleted; new pairs are inserted and, when the core decided so, announced to the want's
     owner. Plain rows and bulk statements throughout: a recompute touches millions of rows.
     """
     conditions = list(scope)
@@ -169,7 +169,8 @@ def replace_matches(
     match_ids = {(row.want_item_id, row.offer_item_id): row.id for row in inserted}
     changes.added = len(match_ids)
     changes.added_pairs = sorted(match_ids)
-    loud = [c for c in new if (c.want_id, c.offer_id) in match_ids and c.score >= thresholds.notify]
+    # the notify decision was taken by the core (``decide``) on the want's ranked candidates
+    loud = [c for c in new if (c.want_id, c.offer_id) in match_ids and c.notify]
     changes.notified = _notify(session, loud, match_ids)
     return changes
 

@@ -114,7 +114,7 @@ def test_answer_outlives_the_match_row(
     changes = replace_matches(
         db,
         scope=[Match.want_item_id == want.id],
-        candidates=[MatchCandidate(want.id, offer.id, 0.9, COMPUTED_BY, [])],
+        candidates=[MatchCandidate(want.id, offer.id, 0.9, COMPUTED_BY, [], 0.9, True)],
         thresholds=thresholds,
     )
     db.commit()

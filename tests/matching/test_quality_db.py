@@ -1,4 +1,4 @@
-"""The dev set through the whole pipeline: import, worker, matches, notifications, recompute."""
+"""Both dev sets through the whole pipeline: import, worker, matches, notifications, recompute."""
 
 from __future__ import annotations
 
@@ -12,25 +12,26 @@ from freemarket.db.models import Item, Match, Notification
 from freemarket.domain.importer import import_lines
 from freemarket.infra.settings import Settings
 from freemarket.matching.core.engine import MatchCandidate
+from freemarket.matching.core.learn import evaluate
 from freemarket.matching.params import thresholds_from
 from freemarket.matching.recompute import recompute
 from freemarket.matching.worker import MatchWorker
-from tests.matching.core.test_quality import DEV_SET, evaluate, load_dev_set
+from tests.matching.core.test_quality import DATA, DEV_SETS, FLOORS, dev_set
 
 
-@pytest.fixture
-def dev_lines() -> list[str]:
-    """The shared development set's lines."""
-    if not DEV_SET.exists():
-        pytest.fail(f"the shared dev set is missing: {DEV_SET}")
-    return DEV_SET.read_text(encoding="utf-8").splitlines()
+@pytest.fixture(params=DEV_SETS)
+def dev_lines(request: pytest.FixtureRequest) -> tuple[str, list[str]]:
+    """A shared development set's name and lines."""
+    dev_set(request.param)  # fails clearly when missing
+    return request.param, (DATA / request.param).read_text(encoding="utf-8").splitlines()
 
 
 def test_dev_set_quality_and_idempotent_recompute(
-    engine: Engine, db: Session, settings: Settings, dev_lines: list[str]
+    engine: Engine, db: Session, settings: Settings, dev_lines: tuple[str, list[str]]
 ) -> None:
     """Import → worker meets the quality bar from the database; a recompute then changes nothing."""
-    report = import_lines(db, dev_lines)
+    name, dev_lines_ = dev_lines
+    report = import_lines(db, dev_lines_)
     db.commit()
     assert report.rejected == []
     worker_result = MatchWorker(engine, settings).run_until_idle()
@@ -38,7 +39,7 @@ def test_dev_set_quality_and_idempotent_recompute(
 
     # Dev ids are item lines in file order; the database has its own ids.
     external_by_dev = {}
-    for line in dev_lines:
+    for line in dev_lines_:
         row = json.loads(line)
         if row["type"] == "item":
             external_by_dev[len(external_by_dev) + 1] = row["external_id"]
@@ -46,29 +47,26 @@ def test_dev_set_quality_and_idempotent_recompute(
     dev_by_db = {db_by_external[ext]: dev for dev, ext in external_by_dev.items()}
 
     stored = db.scalars(select(Match).where(Match.score >= settings.match_show_threshold)).all()
-    candidates = sorted(
-        (
-            MatchCandidate(
-                dev_by_db[m.want_item_id], dev_by_db[m.offer_item_id], m.score, m.computed_by, []
-            )
-            for m in stored
-        ),
-        key=lambda c: (c.want_id, -c.score, c.offer_id),
-    )
-    quality = evaluate(load_dev_set(), candidates, settings.match_notify_threshold)
-    print(
-        f"\n[db] recall@5={quality.recall_at_5:.3f} recall@1={quality.recall_at_1:.3f} "
-        f"MRR={quality.mrr:.3f} notified(true)={quality.notified_true:.3f} "
-        f"notified(no-match)={quality.notified_false:.3f}"
-    )
-    assert quality.recall_at_5 >= 0.90, quality.misses
-    assert quality.notified_true >= 0.60
-    assert quality.notified_false <= 0.10
-
-    # A notification row exists exactly for every stored match at or above the notify threshold.
-    loud = {m.id for m in stored if m.score >= settings.match_notify_threshold}
     announced = set(db.scalars(select(Notification.match_id).where(Notification.kind == "match")))
-    assert announced == loud
+    candidates = [
+        MatchCandidate(
+            dev_by_db[m.want_item_id],
+            dev_by_db[m.offer_item_id],
+            m.score,
+            m.computed_by,
+            [],
+            notify=m.id in announced,
+        )
+        for m in stored
+    ]
+    labelled = dev_set(name)
+    quality = evaluate(labelled.truth, candidates, labelled.notes)
+    print(f"\n[db] {name}: {quality.line()}")
+    recall, notified, false_alarms, precision = FLOORS[name]
+    assert quality.recall_at_5 >= recall
+    assert quality.notified_true >= notified
+    assert quality.notified_false <= false_alarms
+    assert quality.precision >= precision
 
     # The batch rebuild agrees with what the worker built one item at a time.
     before = set(db.execute(select(Match.want_item_id, Match.offer_item_id)).all())

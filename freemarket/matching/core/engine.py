@@ -16,6 +16,7 @@ import scipy.sparse as sp
 from sparse_dot_topn import sp_matmul_topn
 
 from freemarket.matching.core import OFFER, WANT
+from freemarket.matching.core.decide import DECIDE_TOP, Side, decide
 from freemarket.matching.core.rules import (
     Sides,
     Thresholds,
@@ -71,6 +72,9 @@ class MatchCandidate:
     score: float
     computed_by: str
     explanation: list[dict[str, str | float]] = field(default_factory=list)
+    # the notify decision (``decide``): the model's confidence, and whether to push it
+    confidence: float = 0.0
+    notify: bool = False
 
 
 def city_key(city: str | None) -> str | None:
@@ -469,11 +473,14 @@ def match_corpus(
     explain: bool = True,
     progress: ProgressFn | None = None,
     workers: int | None = None,
+    decide_notify: bool = True,
 ) -> list[MatchCandidate]:
     """Top-k offers per want of a vectorised corpus, optionally for some categories only.
 
-    Large corpora match their category partitions in ``workers`` forked processes (default:
-    one per core, see ``vectorize.fork_pool``); the result does not depend on it.
+    Each want's best candidates get the notify decision (``decide``) unless ``decide_notify``
+    is off (fitting a new model). Large corpora match their category partitions in
+    ``workers`` forked processes (default: one per core, see ``vectorize.fork_pool``); the
+    result does not depend on it.
     """
     meta, kinds, cats = corpus.columns()
     wants_all = np.flatnonzero(kinds == WANT)
@@ -497,7 +504,7 @@ def match_corpus(
     s = np.concatenate([f[2] for f in found])
     # "other" wants collect candidates from every partition: keep their overall best k.
     keep = _select_topk(w, meta.ids[o], s, params.top_k)
-    return _candidates(corpus, meta.ids, w[keep], o[keep], params.show, explain)
+    return _candidates(corpus, meta.ids, w[keep], o[keep], params, explain, decide_notify)
 
 
 _PartitionState = tuple[sp.csr_matrix, "_Meta", int, float, float]
@@ -575,12 +582,13 @@ def _candidates(
     ids: np.ndarray,
     w: np.ndarray,
     o: np.ndarray,
-    threshold: float,
+    params: Thresholds,
     explain: bool,
+    decide_notify: bool,
 ) -> list[MatchCandidate]:
-    """MatchCandidates of (want row, offer row) pairs, scored; ``ids`` are the rows' ids."""
+    """MatchCandidates of (want row, offer row) pairs, scored and decided; ``ids`` are row ids."""
     scores = pair_scores(corpus.matrix, w, corpus.matrix, o)
-    kept = scores >= threshold
+    kept = scores >= params.show
     w, o, scores = w[kept], o[kept], scores[kept]
     want_ids, offer_ids = ids[w], ids[o]
     order = _order(np.unique(want_ids, return_inverse=True)[1], scores, offer_ids)
@@ -591,12 +599,40 @@ def _candidates(
             if explain
             else [[] for _ in range(w.size)]
         )
+        decisions = _decisions(corpus, w, o, scores, params) if decide_notify else {}
         return [
-            MatchCandidate(wid, oid, sc, COMPUTED_BY, ex)
-            for wid, oid, sc, ex in zip(
-                want_ids.tolist(), offer_ids.tolist(), scores.tolist(), expl, strict=True
+            MatchCandidate(wid, oid, sc, COMPUTED_BY, ex, *decisions.get(i, (0.0, False)))
+            for i, (wid, oid, sc, ex) in enumerate(
+                zip(want_ids.tolist(), offer_ids.tolist(), scores.tolist(), expl, strict=True)
             )
         ]
+
+
+def _decisions(
+    corpus: VectorizedCorpus, w: np.ndarray, o: np.ndarray, scores: np.ndarray, params: Thresholds
+) -> dict[int, tuple[float, bool]]:
+    """``decide`` on each want's best candidates (rows grouped by want, best first)."""
+    out: dict[int, tuple[float, bool]] = {}
+    if w.size == 0:
+        return out
+    starts = np.r_[0, np.flatnonzero(w[1:] != w[:-1]) + 1].tolist()
+    ends = [*starts[1:], w.size]
+    listings, lexicon = corpus.listings, corpus.space.lexicon
+    for a, b in zip(starts, ends, strict=True):
+        b = min(b, a + DECIDE_TOP)
+        want = Side(listings[int(w[a])].title, corpus.vector(int(w[a]))[0])
+        offers = [Side(listings[r].title, corpus.vector(r)[0]) for r in o[a:b].tolist()]
+        found = decide(
+            want,
+            offers,
+            scores[a:b].tolist(),
+            lexicon=lexicon,
+            threshold=params.notify,
+            model_path=params.model_path,
+        )
+        for i, decision in enumerate(found):
+            out[a + i] = decision
+    return out
 
 
 def match_all(

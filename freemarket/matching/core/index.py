@@ -11,6 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from freemarket.matching.core import OFFER, OTHER_CATEGORY, WANT
+from freemarket.matching.core.decide import Side, decide
 from freemarket.matching.core.engine import (
     COMPUTED_BY,
     Listing,
@@ -398,13 +399,30 @@ class MatchIndex:
         order = sorted(range(len(found)), key=lambda i: (-scores[i], found[i][1]))
         found = [found[i] for i in order if scores[i] >= params.show]
         scores = scores[[i for i in order if scores[i] >= params.show]]
+        decisions: list[tuple[float, bool]] = []
+        if listing.kind == WANT:
+            # an offer's candidates are other people's wants: each is decided on its own
+            # ranked offers when the worker re-matches it
+            decisions = decide(
+                Side(listing.title, vec[0]),
+                [Side(self._entries[f[1]].listing.title, f[2].vectors[f[3]][0]) for f in found],
+                scores.tolist(),
+                lexicon=self.space.lexicon,
+                threshold=params.notify,
+                model_path=params.model_path,
+            )
         out = []
-        for (_, other_id, shard, row), score in zip(found, scores.tolist(), strict=True):
+        for i, ((_, other_id, shard, row), score) in enumerate(
+            zip(found, scores.tolist(), strict=True)
+        ):
             other = self._entries[other_id].listing
             want_x, offer_x = (listing, other) if listing.kind == WANT else (other, listing)
             other_vec = shard.vectors[row]
             assert other_vec is not None
             wv, ov = (vec, other_vec) if listing.kind == WANT else (other_vec, vec)
             expl = explain_pair(wv, ov, self.space, offer_x.title) if explain else []
-            out.append(MatchCandidate(want_x.id, offer_x.id, score, COMPUTED_BY, expl))
+            confidence, notify = decisions[i] if i < len(decisions) else (0.0, False)
+            out.append(
+                MatchCandidate(want_x.id, offer_x.id, score, COMPUTED_BY, expl, confidence, notify)
+            )
         return out

@@ -28,9 +28,10 @@ class Thresholds:
     """What is stored and shown, what is pushed, how many per want and how far (from settings)."""
 
     show: float
-    notify: float
+    notify: float  # lowest confidence of the notify model (``decide``) that sends a push
     top_k: int
     radius_km: float
+    model_path: str | None = None  # None: the model shipped in freemarket/data
 
 
 def categories_match(want_category: str, offer_category: str) -> bool:
