@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI
@@ -21,6 +22,7 @@ from freemarket.api.routers import (
     matches,
     metrics,
     notifications,
+    photos,
     profiles,
     ratings,
     reports,
@@ -33,6 +35,7 @@ from freemarket.infra import wakeup
 from freemarket.infra.metrics import PrometheusMiddleware
 from freemarket.infra.ratelimit import make_rate_limiter
 from freemarket.infra.settings import Settings, get_settings
+from freemarket.infra.storage import make_storage
 
 # Every error the API answers with, declared so clients (and the schema) know its shape.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -62,6 +65,7 @@ ROUTERS = (
     ratings,
     reports,
     notifications,
+    photos,
 )
 
 
@@ -77,6 +81,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     app.state.engine = engine or get_engine(settings.effective_database_url)
     app.state.rate_limiter = make_rate_limiter(settings.redis_url)
+    app.state.photo_storage = make_storage(settings)
     if settings.redis_url:
         # Each uvicorn worker process builds its own app: this is where it learns to nudge.
         wakeup.configure(settings.redis_url)
@@ -90,7 +95,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     mount_web_ui(app, settings.web_dist_dir or default_dist_dir())
     # Added innermost first: the size limit sees the raw request, metrics see every answer.
     app.add_middleware(RetryLostRaces)
-    app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimits,
+        max_bytes=settings.max_body_bytes,
+        upload_max_bytes=max(settings.photo_max_bytes, settings.max_body_bytes),
+        upload_paths=re.compile(r"/api/items/\d+/photos"),
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -12,27 +13,44 @@ from freemarket.errors import InvalidInput
 
 
 class BodyLimits:
-    """Read the body whole before any route: 413 past `max_bytes`, 422 if its JSON nests too deep.
+    """Read the body whole before any route: 413 past its limit, 422 if its JSON nests too deep.
 
-    Reading it here, rather than counting bytes as the route reads them, is what makes a
-    chunked body without Content-Length a 413 too (the framework turns any error raised while
-    it reads into a 400), and lets the JSON policy run once, before parsing and validation.
-    Bodies are capped at `max_bytes` (1 MB by default), so holding one in memory is cheap.
+    The limit is `max_bytes`, or `upload_max_bytes` on paths matching `upload_paths` (photos
+    are far larger than any JSON body). Reading the body here, rather than counting bytes as
+    the route reads them, is what makes a chunked body without Content-Length a 413 too (the
+    framework turns any error raised while it reads into a 400), and lets the JSON policy run
+    once, before parsing and validation. Every body is capped, so holding one is cheap.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        upload_max_bytes: int | None = None,
+        upload_paths: re.Pattern[str] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_max_bytes = upload_max_bytes or max_bytes
+        self.upload_paths = upload_paths
+
+    def limit_for(self, path: str) -> int:
+        """The body limit of a request path."""
+        if self.upload_paths is not None and self.upload_paths.fullmatch(path):
+            return self.upload_max_bytes
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Check Content-Length up front, read and check the body, then replay it to the app."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_for(scope.get("path", ""))
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._too_large(send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await _too_large(send, limit)
             return
         chunks: list[bytes] = []
         received = 0
@@ -42,8 +60,8 @@ class BodyLimits:
                 break  # the client went away; the app will see the disconnect
             chunks.append(message.get("body", b""))
             received += len(chunks[-1])
-            if received > self.max_bytes:
-                await self._too_large(send)
+            if received > limit:
+                await _too_large(send, limit)
                 return
             if not message.get("more_body", False):
                 break
@@ -67,16 +85,17 @@ class BodyLimits:
 
         await self.app(scope, replay, send)
 
-    async def _too_large(self, send: Send) -> None:
-        await _answer(
-            send,
-            413,
-            {
-                "detail": f"request body larger than {self.max_bytes} bytes",
-                "code": "body_too_large",
-                "params": {"max_bytes": self.max_bytes},
-            },
-        )
+
+async def _too_large(send: Send, limit: int) -> None:
+    await _answer(
+        send,
+        413,
+        {
+            "detail": f"request body larger than {limit} bytes",
+            "code": "body_too_large",
+            "params": {"max_bytes": limit},
+        },
+    )
 
 
 def _is_json(content_type: bytes | None) -> bool:

@@ -6,7 +6,14 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    computed_field,
+)
 
 from freemarket.db.models import COMMENT_MAX
 from freemarket.domain import jsonpolicy
@@ -27,6 +34,7 @@ from freemarket.domain.fields import (
     Username,
     Visibility,
 )
+from freemarket.domain.photos import photo_path
 
 # An id in a URL path or query: a 64-bit positive integer, else 422 before any query runs.
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -124,6 +132,9 @@ class UserContact(UserPublic):
     """A user as the other parties of an accepted exchange see them: with how to reach them."""
 
     contact: str | None
+    message_url: str | None = Field(
+        default=None, description="opens a Telegram chat with the user, when one is known"
+    )
 
 
 class UserPrivate(UserPublic):
@@ -196,6 +207,29 @@ class ItemUpdate(Strict):
     delivery: bool | None = None
 
 
+class PhotoOut(BaseModel):
+    """A photo of an item: where its thumbnail and display size are served."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    key: str = Field(exclude=True)
+    width: int
+    height: int
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def thumb_url(self) -> str:
+        """The thumbnail (longest side 400 px), relative to the site."""
+        return photo_path(self.key, "thumb")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def url(self) -> str:
+        """The display size (longest side 1280 px), relative to the site."""
+        return photo_path(self.key, "display")
+
+
 class ItemOut(BaseModel):
     """An item."""
 
@@ -211,6 +245,10 @@ class ItemOut(BaseModel):
     city: str | None
     delivery: bool
     active: bool
+    photos: list[PhotoOut] = Field(default_factory=list)
+    exchange_id: int | None = Field(
+        default=None, description="on GET /api/items/{id}: the completed exchange it was part of"
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -266,6 +304,53 @@ class RatingOut(BaseModel):
     score: int
     comment: str | None
     created_at: datetime
+
+
+class ReviewerOut(BaseModel):
+    """Who wrote a review."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    username: str
+    display_name: str | None
+
+
+class ReviewOut(BaseModel):
+    """A revealed rating on a profile page."""
+
+    id: int
+    score: int
+    comment: str | None
+    created_at: datetime
+    reviewer: ReviewerOut
+
+
+class TrustOut(BaseModel):
+    """A trust score and the numbers that explain it."""
+
+    score: float | None = Field(description="null before the first counted rating")
+    counted: int = Field(description="ratings that count")
+    ignored: int = Field(description="ratings not counted (same rater again within the window)")
+    counterparties: int
+    mean_of_counted: float | None
+    prior_mean: float
+    prior_weight: float
+    window_days: int
+
+
+class PublicProfileOut(BaseModel):
+    """A person's profile page."""
+
+    id: int
+    username: str
+    display_name: str | None
+    city: str | None
+    about: str | None
+    member_since: datetime
+    completed_exchanges: int
+    trust: TrustOut
+    reviews: list[ReviewOut]
 
 
 class HealthOut(BaseModel):
@@ -352,6 +437,9 @@ class ExchangeOut(BaseModel):
     created_at: datetime
     legs: list[ExchangeLegOut]
     parties: list[ExchangePartyOut]
+    rated_user_ids: list[int] = Field(
+        default_factory=list, description="the parties you have already rated in this exchange"
+    )
 
 
 class ReportCreate(Strict):

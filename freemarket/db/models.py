@@ -184,6 +184,31 @@ class Item(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     owner: Mapped[User] = relationship()
+    photos: Mapped[list[ItemPhoto]] = relationship(
+        order_by="ItemPhoto.position", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class ItemPhoto(Base):
+    """A photo of an item: its thumbnail and display size live in the photo storage under `key`.
+
+    The key is derived from the processed image's hash, so a stored file never changes and may
+    be cached for good; `position` orders the photos and caps them per item (unique).
+    """
+
+    __tablename__ = "item_photos"
+    __table_args__ = (
+        UniqueConstraint("item_id", "position", name="uq_item_photos_position"),
+        Index("ix_item_photos_key", "key"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Match(Base):

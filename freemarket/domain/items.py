@@ -8,9 +8,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from freemarket.db.models import ITEM_KINDS, Category, Item, User
+from freemarket.db.models import (
+    ITEM_KINDS,
+    Category,
+    Exchange,
+    ExchangeLeg,
+    ExchangeParty,
+    Item,
+    User,
+)
 from freemarket.domain import jobs, jsonpolicy
 from freemarket.domain.fields import MAX_ID, check_text
 from freemarket.errors import InvalidInput, NotFound
@@ -85,6 +93,54 @@ def get_item(session: Session, item_id: int) -> Item:
     if item is None:
         raise NotFound(f"item {item_id} not found", code="item_not_found", item_id=item_id)
     return item
+
+
+def completed_exchange_of(session: Session, *, item_id: int) -> int | None:
+    """The completed exchange this item changed hands in (or fulfilled a want of), if any."""
+    return session.scalar(
+        select(Exchange.id)
+        .join(ExchangeLeg, ExchangeLeg.exchange_id == Exchange.id)
+        .where(
+            or_(ExchangeLeg.item_id == item_id, ExchangeLeg.want_item_id == item_id),
+            Exchange.status == "completed",
+        )
+        .limit(1)
+    )
+
+
+def _shared_an_exchange(session: Session, *, item_id: int, viewer_id: int) -> bool:
+    """True when the viewer is a party of an accepted or completed exchange of this item."""
+    found = session.scalar(
+        select(ExchangeParty.id)
+        .join(Exchange, Exchange.id == ExchangeParty.exchange_id)
+        .join(ExchangeLeg, ExchangeLeg.exchange_id == Exchange.id)
+        .where(
+            ExchangeParty.user_id == viewer_id,
+            Exchange.status.in_(("accepted", "completed")),
+            or_(ExchangeLeg.item_id == item_id, ExchangeLeg.want_item_id == item_id),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def get_visible_item(session: Session, *, item_id: int, viewer: User | None) -> Item:
+    """The item as `viewer` may see it, or NotFound.
+
+    Active items of users in good standing are public. An inactive item (exchanged, withdrawn)
+    or a banned user's item stays visible to its owner, admins, and the parties of an accepted
+    or completed exchange it was part of: they still need to see what they exchanged.
+    """
+    item = get_item(session, item_id)
+    if item.active and not item.owner.is_banned:
+        return item
+    if viewer is not None and (
+        viewer.id == item.user_id
+        or viewer.is_admin
+        or _shared_an_exchange(session, item_id=item.id, viewer_id=viewer.id)
+    ):
+        return item
+    raise NotFound(f"item {item_id} not found", code="item_not_found", item_id=item_id)
 
 
 def update_item(session: Session, *, item: Item, changes: dict[str, Any]) -> Item:
@@ -192,6 +248,7 @@ def list_items(
         )
     if cursor:
         stmt = stmt.where(Item.id < decode_cursor(cursor))
+    stmt = stmt.options(selectinload(Item.photos))
     rows = list(session.scalars(stmt.order_by(Item.id.desc()).limit(limit + 1)))
     has_more = len(rows) > limit
     rows = rows[:limit]

@@ -192,3 +192,18 @@ def visible_ratings(
         .limit(limit)
     )
     return list(session.scalars(stmt))
+
+
+def rated_by(session: Session, *, rater_id: int, exchange_ids: list[int]) -> dict[int, set[int]]:
+    """For each of these exchanges, the people `rater_id` has already rated in it."""
+    found: dict[int, set[int]] = {exchange_id: set() for exchange_id in exchange_ids}
+    if not exchange_ids:
+        return found
+    rows = session.execute(
+        select(Rating.tx_id, Rating.to_user_id).where(
+            Rating.from_user_id == rater_id, Rating.tx_id.in_(exchange_ids)
+        )
+    )
+    for exchange_id, ratee_id in rows:
+        found[exchange_id].add(ratee_id)
+    return found

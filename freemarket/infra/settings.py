@@ -77,6 +77,13 @@ class Settings(BaseSettings):
     rate_limit_signin_per_minute: int = Field(default=10, ge=1)
     rate_limit_write_per_minute: int = Field(default=60, ge=1)
     rate_limit_search_per_minute: int = Field(default=120, ge=1)
+    photo_max_bytes: int = Field(default=10_000_000, ge=10_000)
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_prefix: str = "photos/"
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -34,6 +34,9 @@ PUBLIC_ROUTES = {
     ("GET", "/api/items/{item_id}"),
     ("GET", "/api/users/{user_id}"),
     ("GET", "/api/users/{user_id}/ratings"),
+    # Issue 15: a public profile page, and photos shown to every visitor of a listing.
+    ("GET", "/api/users/{user_id}/profile"),
+    ("GET", "/api/photos/{name}"),
     ("GET", "/api/profiles/{user_id}"),
     ("POST", "/api/auth/telegram"),
     ("POST", "/api/auth/webapp"),
@@ -127,6 +130,7 @@ def test_every_private_route_without_session_is_401(client: TestClient, scene: S
 
 
 PUBLIC_EXPECTED = {
+    ("GET", "/api/photos/{name}"): (404,),  # the scene has no photo: public, but not found
     ("GET", "/health/ready"): (200, 503),
     ("POST", "/api/auth/telegram"): (422,),
     ("POST", "/api/auth/webapp"): (422,),
@@ -151,8 +155,14 @@ CROSS_USER = {
     ("POST", "/api/exchanges/{exchange_id}/{action}"): 404,
     ("PATCH", "/api/items/{item_id}"): 403,
     ("DELETE", "/api/items/{item_id}"): 403,
+    ("POST", "/api/items/{item_id}/photos"): 403,
+    # anna's item has no photo 1: not found, before any question of whose it is.
+    ("DELETE", "/api/items/{item_id}/photos/{photo_id}"): 404,
     ("PATCH", "/api/profiles/{user_id}"): 403,
     ("PATCH", "/api/users/{user_id}"): 403,
+    # "Not interested" is a party's own answer: to anyone else the match is not theirs.
+    ("POST", "/api/matches/{match_id}/dismiss"): 404,
+    ("DELETE", "/api/matches/{match_id}/dismiss"): 404,
 }
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/items/{item_id}"): {"title": "захвачено"},

@@ -9,9 +9,19 @@ from fastapi import APIRouter, status
 
 from freemarket.api.deps import AppSettings, CurrentUser, DbSession
 from freemarket.api.schemas import ExchangeCreate, ExchangeOut, PathId
-from freemarket.domain import audit, exchanges
+from freemarket.db.models import Exchange, User
+from freemarket.domain import audit, exchanges, ratings
 
 router = APIRouter(prefix="/api/exchanges", tags=["exchanges"])
+
+
+def render(db: DbSession, found: list[Exchange], viewer: User) -> list[ExchangeOut]:
+    """Exchanges as `viewer` sees them: with whom they have rated already (from the server)."""
+    rated = ratings.rated_by(db, rater_id=viewer.id, exchange_ids=[e.id for e in found])
+    return [
+        ExchangeOut.model_validate(e).model_copy(update={"rated_user_ids": sorted(rated[e.id])})
+        for e in found
+    ]
 
 
 @router.post("/", status_code=status.HTTP_201_CREATED, response_model=ExchangeOut)
@@ -25,21 +35,19 @@ def propose(
         match_ids=body.match_ids,
         deadline=timedelta(hours=settings.exchange_deadline_hours),
     )
-    return ExchangeOut.model_validate(exchange)
+    return render(db, [exchange], user)[0]
 
 
 @router.get("", response_model=list[ExchangeOut])
 def mine(db: DbSession, user: CurrentUser) -> list[ExchangeOut]:
-    """Your exchanges, newest first."""
-    return [ExchangeOut.model_validate(e) for e in exchanges.list_for_user(db, user=user)]
+    """Your exchanges, newest first, each with whom you have rated in it."""
+    return render(db, exchanges.list_for_user(db, user=user), user)
 
 
 @router.get("/{exchange_id}", response_model=ExchangeOut)
 def get_exchange(exchange_id: PathId, db: DbSession, user: CurrentUser) -> ExchangeOut:
     """One of your exchanges."""
-    return ExchangeOut.model_validate(
-        exchanges.get_exchange(db, exchange_id=exchange_id, viewer=user)
-    )
+    return render(db, [exchanges.get_exchange(db, exchange_id=exchange_id, viewer=user)], user)[0]
 
 
 @router.post("/{exchange_id}/{action}", response_model=ExchangeOut)
@@ -59,4 +67,4 @@ def act(
             target_type="exchange",
             target_id=exchange.id,
         )
-    return ExchangeOut.model_validate(exchange)
+    return render(db, [exchange], user)[0]

@@ -17,20 +17,10 @@ from freemarket.api.schemas import (
     QueryId,
     Slug,
 )
-from freemarket.db.models import Item, User
 from freemarket.domain import items
 from freemarket.domain.permissions import authorize_owner_or_admin
-from freemarket.errors import NotFound
 
 router = APIRouter(prefix="/api/items", tags=["items"])
-
-
-def _visible(item: Item, viewer: User | None) -> Item:
-    # Inactive items and banned users' items exist only for their owner and admins.
-    hidden = not item.active or item.owner.is_banned
-    if hidden and not (viewer is not None and (viewer.id == item.user_id or viewer.is_admin)):
-        raise NotFound(f"item {item.id} not found", code="item_not_found", item_id=item.id)
-    return item
 
 
 @router.post("/", status_code=status.HTTP_201_CREATED, response_model=ItemOut)
@@ -70,8 +60,10 @@ def list_items(
 
 @router.get("/{item_id}", response_model=ItemOut)
 def get_item(item_id: PathId, db: DbSession, viewer: OptionalUser) -> ItemOut:
-    """One item."""
-    return ItemOut.model_validate(_visible(items.get_item(db, item_id), viewer))
+    """One item; after an exchange, still shown to its parties, marked with the exchange."""
+    item = items.get_visible_item(db, item_id=item_id, viewer=viewer)
+    exchange_id = None if item.active else items.completed_exchange_of(db, item_id=item.id)
+    return ItemOut.model_validate(item).model_copy(update={"exchange_id": exchange_id})
 
 
 @router.patch("/{item_id}", response_model=ItemOut)

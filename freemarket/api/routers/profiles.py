@@ -6,11 +6,9 @@ from fastapi import APIRouter, status
 
 from freemarket.api.deps import CurrentUser, DbSession, OptionalUser
 from freemarket.api.schemas import PathId, ProfileCreate, ProfileOut, ProfileUpdate
-from freemarket.db.models import User
-from freemarket.domain import users
+from freemarket.domain import public_profile, users
 from freemarket.domain.permissions import authorize_owner_or_admin
 from freemarket.errors import NotFound
-from freemarket.matching import queries
 
 router = APIRouter(prefix="/api/profiles", tags=["profiles"])
 
@@ -31,21 +29,13 @@ def create_profile(body: ProfileCreate, db: DbSession, actor: CurrentUser) -> Pr
     return ProfileOut.model_validate(users.create_profile(db, user=owner, **fields))
 
 
-def _may_see(db: DbSession, visibility: str, *, owner_id: int, viewer: User | None) -> bool:
-    if visibility == "public":
-        return True
-    if viewer is None:
-        return False
-    if viewer.id == owner_id or viewer.is_admin:
-        return True
-    return visibility == "matches" and queries.have_matched(db, owner_id, viewer.id)
-
-
 @router.get("/{user_id}", response_model=ProfileOut)
 def get_profile(user_id: PathId, db: DbSession, viewer: OptionalUser) -> ProfileOut:
     """A profile: public to all, `matches` to people matched with its owner, `private` to none."""
     profile = users.get_profile(db, user_id)
-    if not _may_see(db, profile.visibility, owner_id=user_id, viewer=viewer):
+    if not public_profile.may_see_profile(
+        db, visibility=profile.visibility, owner_id=user_id, viewer=viewer
+    ):
         # Say "not found" rather than "forbidden" so a private profile's existence stays private.
         raise NotFound(f"user {user_id} has no profile", code="profile_not_found", user_id=user_id)
     return ProfileOut.model_validate(profile)

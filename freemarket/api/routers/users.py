@@ -9,7 +9,11 @@ from fastapi import APIRouter, status
 from freemarket.api.deps import AdminUser, AppSettings, CurrentUser, DbSession, OptionalUser
 from freemarket.api.schemas import (
     PathId,
+    PublicProfileOut,
     RatingOut,
+    ReviewerOut,
+    ReviewOut,
+    TrustOut,
     UserContact,
     UserCreate,
     UserPrivate,
@@ -17,7 +21,7 @@ from freemarket.api.schemas import (
     UserUpdate,
 )
 from freemarket.db.models import User
-from freemarket.domain import audit, exchanges, ratings, users
+from freemarket.domain import audit, exchanges, public_profile, ratings, users
 from freemarket.domain.permissions import authorize_owner_or_admin
 
 router = APIRouter(prefix="/api/users", tags=["users"])
@@ -27,13 +31,14 @@ def render_user(
     db: DbSession, user: User, viewer: User | None
 ) -> UserPublic | UserContact | UserPrivate:
     """Private view for self and admins; with contact for partners in an accepted exchange."""
-    if viewer is None:
-        return UserPublic.model_validate(user)
-    if viewer.id == user.id or viewer.is_admin:
+    if viewer is not None and (viewer.id == user.id or viewer.is_admin):
         return UserPrivate.model_validate(user)
-    if viewer.id in exchanges.accepted_counterparts(db, user_id=user.id):
-        return UserContact.model_validate(user)
-    return UserPublic.model_validate(user)
+    city = public_profile.visible_city(db, user=user, viewer=viewer)
+    if viewer is not None and viewer.id in exchanges.accepted_counterparts(db, user_id=user.id):
+        contact = UserContact.model_validate(user)
+        link = public_profile.message_link(user)
+        return contact.model_copy(update={"city": city, "message_url": link})
+    return UserPublic.model_validate(user).model_copy(update={"city": city})
 
 
 @router.post("/", status_code=status.HTTP_201_CREATED, response_model=UserPrivate)
@@ -66,6 +71,53 @@ def user_ratings(user_id: PathId, db: DbSession, settings: AppSettings) -> list[
         db, user_id=user_id, reveal_after=timedelta(days=settings.rating_reveal_days)
     )
     return [RatingOut.model_validate(r) for r in found]
+
+
+@router.get("/{user_id}/profile", response_model=PublicProfileOut)
+def profile_page(
+    user_id: PathId, db: DbSession, viewer: OptionalUser, settings: AppSettings
+) -> PublicProfileOut:
+    """A person's profile page: trust and why, revealed reviews, completed exchanges."""
+    page = public_profile.public_profile(
+        db,
+        user_id=user_id,
+        viewer=viewer,
+        policy=ratings.TrustPolicy.from_settings(settings),
+        reveal_after=timedelta(days=settings.rating_reveal_days),
+    )
+    trust = page.trust
+    counted = trust.counted
+    return PublicProfileOut(
+        id=page.user.id,
+        username=page.user.username,
+        display_name=page.user.display_name,
+        city=page.city,
+        about=page.about,
+        member_since=page.user.created_at,
+        completed_exchanges=page.completed_exchanges,
+        trust=TrustOut(
+            score=trust.score,
+            counted=len(counted),
+            ignored=len(trust.inputs) - len(counted),
+            counterparties=trust.counterparties,
+            mean_of_counted=round(sum(r.score for r in counted) / len(counted), 2)
+            if counted
+            else None,
+            prior_mean=trust.policy.prior_mean,
+            prior_weight=trust.policy.prior_weight,
+            window_days=trust.policy.window_days,
+        ),
+        reviews=[
+            ReviewOut(
+                id=r.rating.id,
+                score=r.rating.score,
+                comment=r.rating.comment,
+                created_at=r.rating.created_at,
+                reviewer=ReviewerOut.model_validate(r.reviewer),
+            )
+            for r in page.reviews
+        ],
+    )
 
 
 @router.patch("/{user_id}", response_model=UserPrivate)

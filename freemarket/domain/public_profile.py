@@ -1,0 +1,128 @@
+"""A person as others see them: the public profile page, who may see what, how to reach them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from freemarket.db.models import Exchange, ExchangeParty, Profile, Rating, User
+from freemarket.domain import ratings, users
+from freemarket.errors import NotFound
+
+# A contact that is a Telegram handle: "@name", "t.me/name" or "https://t.me/name".
+TELEGRAM_HANDLE = re.compile(r"^(?:@|(?:https?://)?t\.me/)([A-Za-z][A-Za-z0-9_]{3,31})$")
+
+
+def may_see_profile(
+    session: Session, *, visibility: str, owner_id: int, viewer: User | None
+) -> bool:
+    """Public to all, `matches` to people matched with the owner, `private` to the owner only."""
+    if visibility == "public":
+        return True
+    if viewer is None:
+        return False
+    if viewer.id == owner_id or viewer.is_admin:
+        return True
+    # Imported here: the matching package loads numpy and scikit-learn, which the CLI's user
+    # commands would otherwise pay for.
+    from freemarket.matching import queries
+
+    return visibility == "matches" and queries.have_matched(session, owner_id, viewer.id)
+
+
+def visible_city(session: Session, *, user: User, viewer: User | None) -> str | None:
+    """The user's city unless they hid it (`hide_city` in their profile, or a hidden profile)."""
+    if viewer is not None and (viewer.id == user.id or viewer.is_admin):
+        return user.city
+    profile = session.scalar(select(Profile).where(Profile.user_id == user.id))
+    if profile is None:
+        return user.city
+    if profile.data.get("hide_city") is True:
+        return None
+    if not may_see_profile(session, visibility=profile.visibility, owner_id=user.id, viewer=viewer):
+        return None
+    return user.city
+
+
+def message_link(user: User) -> str | None:
+    """A link that opens a chat with the user in Telegram, when there is a way to know one.
+
+    A contact written as a Telegram handle gives https://t.me/<handle>; otherwise an account
+    signed in through Telegram can be reached by id (tg://user?id=..., Telegram's own apps).
+    """
+    handle = TELEGRAM_HANDLE.match((user.contact or "").strip())
+    if handle:
+        return f"https://t.me/{handle.group(1)}"
+    if user.telegram_id is not None:
+        return f"tg://user?id={user.telegram_id}"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """A revealed rating and who gave it."""
+
+    rating: Rating
+    reviewer: User
+
+
+@dataclass(slots=True)
+class PublicProfile:
+    """Everything the profile page shows about a person."""
+
+    user: User
+    city: str | None
+    about: str | None
+    completed_exchanges: int
+    trust: ratings.TrustExplanation
+    reviews: list[Review] = field(default_factory=list)
+
+
+def completed_exchange_count(session: Session, *, user_id: int) -> int:
+    """How many exchanges the user took part in to the end."""
+    return int(
+        session.scalar(
+            select(func.count(ExchangeParty.id))
+            .join(Exchange, Exchange.id == ExchangeParty.exchange_id)
+            .where(ExchangeParty.user_id == user_id, Exchange.status == "completed")
+        )
+        or 0
+    )
+
+
+def public_profile(
+    session: Session,
+    *,
+    user_id: int,
+    viewer: User | None,
+    policy: ratings.TrustPolicy,
+    reveal_after: timedelta,
+) -> PublicProfile:
+    """The profile page of a user as `viewer` sees it (anyone may look; banned users: 404)."""
+    user = users.get_user(session, user_id)
+    if user.is_banned and not (viewer is not None and viewer.is_admin):
+        raise NotFound(f"user {user_id} not found", code="user_not_found", user_id=user_id)
+    profile = session.scalar(select(Profile).where(Profile.user_id == user.id))
+    about = None
+    if profile is not None and may_see_profile(
+        session, visibility=profile.visibility, owner_id=user.id, viewer=viewer
+    ):
+        text = profile.data.get("about")
+        about = text if isinstance(text, str) and text.strip() else None
+    shown = ratings.visible_ratings(session, user_id=user.id, reveal_after=reveal_after)
+    reviewers = {
+        u.id: u
+        for u in session.scalars(select(User).where(User.id.in_({r.from_user_id for r in shown})))
+    }
+    return PublicProfile(
+        user=user,
+        city=visible_city(session, user=user, viewer=viewer),
+        about=about,
+        completed_exchanges=completed_exchange_count(session, user_id=user.id),
+        trust=ratings.explain_trust(session, user_id=user.id, policy=policy),
+        reviews=[Review(rating=r, reviewer=reviewers[r.from_user_id]) for r in shown],
+    )

@@ -1,0 +1,215 @@
+"""Photos: uploaded through the API, checked by content, EXIF stripped, resized, served cached."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from freemarket.db.models import ItemPhoto, User
+from freemarket.domain import photos
+from tests.api.conftest import Headers, post_item
+
+GPS_TAG = 0x8825
+ORIENTATION_TAG = 0x0112
+
+
+def jpeg_with_exif(width: int = 900, height: int = 600, *, orientation: int = 1) -> bytes:
+    """A camera-like JPEG: a GPS position, a camera serial and an orientation tag."""
+    image = Image.new("RGB", (width, height), (200, 30, 30))
+    # A distinct left half, so a rotation shows in the pixels.
+    image.paste((20, 20, 220), (0, 0, width // 2, height))
+    exif = Image.Exif()
+    exif[ORIENTATION_TAG] = orientation
+    exif[0x0110] = "SecretCam 3000"  # Model
+    exif[0xA431] = "SERIAL-123456"  # BodySerialNumber
+    exif.get_ifd(GPS_TAG).update({1: "N", 2: (55.0, 45.0, 0.0), 3: "E", 4: (37.0, 37.0, 0.0)})
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif.tobytes(), quality=90)
+    return out.getvalue()
+
+
+def png_with_alpha(width: int = 300, height: int = 200) -> bytes:
+    """A transparent PNG."""
+    out = io.BytesIO()
+    Image.new("RGBA", (width, height), (0, 0, 0, 0)).save(out, "PNG")
+    return out.getvalue()
+
+
+def upload(client: TestClient, headers: Headers, item_id: int, data: bytes, ctype: str):
+    """POST the raw bytes as a photo of the item."""
+    return client.post(
+        f"/api/items/{item_id}/photos",
+        content=data,
+        headers={**headers, "Content-Type": ctype},
+    )
+
+
+def test_upload_strips_exif_resizes_and_serves_with_cache_headers(
+    client: TestClient, anna_h: Headers, db: Session
+) -> None:
+    item = post_item(client, anna_h)
+    # Orientation 6: the camera was turned; the stored photo must be upright (portrait).
+    response = upload(client, anna_h, item["id"], jpeg_with_exif(orientation=6), "image/jpeg")
+    assert response.status_code == 201, response.text
+    photo = response.json()
+    assert (photo["width"], photo["height"]) == (600, 900)
+    assert photo["thumb_url"].endswith("-thumb.jpg") and photo["url"].endswith("-display.jpg")
+
+    shown = client.get(f"/api/items/{item['id']}").json()
+    assert [p["id"] for p in shown["photos"]] == [photo["id"]]
+    listed = client.get("/api/items").json()["items"]
+    assert listed[0]["photos"][0]["thumb_url"] == photo["thumb_url"]
+
+    for url, longest in ((photo["url"], 900), (photo["thumb_url"], photos.SIZES["thumb"])):
+        served = client.get(url)
+        assert served.status_code == 200
+        assert served.headers["content-type"] == "image/jpeg"
+        assert served.headers["cache-control"] == "public, max-age=31536000, immutable"
+        image = Image.open(io.BytesIO(served.content))
+        assert image.format == "JPEG" and max(image.size) == longest
+        assert image.height > image.width
+        # Nothing of the camera's metadata survives: no EXIF block at all.
+        assert "exif" not in image.info and len(image.getexif()) == 0
+        assert b"SERIAL-123456" not in served.content and b"SecretCam" not in served.content
+        again = client.get(url, headers={"If-None-Match": served.headers["etag"]})
+        assert again.status_code == 304 and again.content == b""
+    stored = db.scalar(select(func.count(ItemPhoto.id)))
+    assert stored == 1
+
+
+def test_type_is_checked_by_content_not_by_name(client: TestClient, anna_h: Headers) -> None:
+    item = post_item(client, anna_h)
+    fake = upload(client, anna_h, item["id"], b"<?php echo 'hi'; ?>" * 20, "image/jpeg")
+    assert fake.status_code == 422 and fake.json()["code"] == "photo_not_image"
+    # A real image in a format we do not take (BMP), sent as if it were a JPEG.
+    bmp = io.BytesIO()
+    Image.new("RGB", (50, 50)).save(bmp, "BMP")
+    refused = upload(client, anna_h, item["id"], bmp.getvalue(), "image/jpeg")
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "photo_format" and refused.json()["params"] == {
+        "format": "BMP"
+    }
+    truncated = upload(client, anna_h, item["id"], jpeg_with_exif()[:400], "image/jpeg")
+    assert truncated.status_code == 422 and truncated.json()["code"] == "photo_not_image"
+    # A PNG with transparency is accepted whatever the header says, and stored as JPEG.
+    png = upload(client, anna_h, item["id"], png_with_alpha(), "application/octet-stream")
+    assert png.status_code == 201, png.text
+    assert client.get(f"/api/items/{item['id']}").json()["photos"][0]["id"] == png.json()["id"]
+
+
+def test_decompression_bomb_is_refused_before_decoding(client: TestClient, anna_h: Headers) -> None:
+    item = post_item(client, anna_h)
+    out = io.BytesIO()
+    # 10000 x 10000 of one colour compresses to a few kilobytes but would need 300 MB decoded.
+    Image.new("L", (10_000, 10_000)).save(out, "PNG", optimize=True)
+    assert len(out.getvalue()) < 200_000
+    response = upload(client, anna_h, item["id"], out.getvalue(), "image/png")
+    assert response.status_code == 422
+    assert response.json()["code"] == "photo_too_many_pixels"
+
+
+def test_size_limit_is_the_photo_limit_not_the_json_limit(
+    client: TestClient, anna_h: Headers, settings
+) -> None:
+    item = post_item(client, anna_h)
+    # Bigger than the JSON body limit of the test app (64 kB) yet a fine photo.
+    noisy = Image.effect_noise((700, 700), 80).convert("RGB")
+    out = io.BytesIO()
+    noisy.save(out, "JPEG", quality=95)
+    assert len(out.getvalue()) > settings.max_body_bytes
+    assert upload(client, anna_h, item["id"], out.getvalue(), "image/jpeg").status_code == 201
+    too_big = b"\xff" * (settings.photo_max_bytes + 1)
+    answer = upload(client, anna_h, item["id"], too_big, "image/jpeg")
+    assert answer.status_code == 413 and answer.json()["code"] == "body_too_large"
+    # JSON routes keep their own, smaller limit.
+    assert client.post("/api/items/", content=b"x" * 70_000, headers=anna_h).status_code == 413
+
+
+def test_five_photos_at_most_and_only_the_owner_uploads(
+    client: TestClient, anna_h: Headers, boris_h: Headers, db: Session
+) -> None:
+    item = post_item(client, anna_h)
+    picture = png_with_alpha()
+    stranger = upload(client, boris_h, item["id"], picture, "image/png")
+    assert stranger.status_code == 403 and stranger.json()["code"] == "not_owner"
+    assert upload(client, {}, item["id"], picture, "image/png").status_code == 401
+    for _ in range(photos.MAX_PHOTOS_PER_ITEM):
+        assert upload(client, anna_h, item["id"], picture, "image/png").status_code == 201
+    sixth = upload(client, anna_h, item["id"], picture, "image/png")
+    assert sixth.status_code == 409
+    assert sixth.json()["code"] == "photo_limit" and sixth.json()["params"] == {"max": 5}
+    assert db.scalar(select(func.count(ItemPhoto.id))) == 5
+
+
+def test_concurrent_uploads_never_exceed_the_limit(
+    client: TestClient, anna_h: Headers, db: Session
+) -> None:
+    item = post_item(client, anna_h)
+    picture = png_with_alpha()
+    for _ in range(3):
+        assert upload(client, anna_h, item["id"], picture, "image/png").status_code == 201
+    barrier = threading.Barrier(4)
+    codes: list[int] = []
+
+    def send() -> None:
+        barrier.wait()
+        codes.append(upload(client, anna_h, item["id"], picture, "image/png").status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(code in (201, 409) for code in codes), codes
+    db.expire_all()
+    count = db.scalar(select(func.count(ItemPhoto.id)))
+    assert count is not None and count <= photos.MAX_PHOTOS_PER_ITEM
+    assert count == 3 + codes.count(201)
+
+
+def test_delete_photo_removes_its_files_when_unused(
+    client: TestClient, anna_h: Headers, boris_h: Headers, settings
+) -> None:
+    item = post_item(client, anna_h)
+    other = post_item(client, anna_h, title="Второй велосипед")
+    picture = jpeg_with_exif()
+    first = upload(client, anna_h, item["id"], picture, "image/jpeg").json()
+    # The same picture on another item shares its files.
+    upload(client, anna_h, other["id"], picture, "image/jpeg")
+    stored = settings.data_dir / "photos"
+    assert len(list(stored.glob("*.jpg"))) == 2
+    path = f"/api/items/{item['id']}/photos/{first['id']}"
+    assert client.delete(path, headers=boris_h).status_code == 403
+    removed = client.delete(path, headers=anna_h)
+    assert removed.status_code == 200 and removed.json()["photos"] == []
+    assert len(list(stored.glob("*.jpg"))) == 2  # still used by the other item
+    assert client.get(first["url"]).status_code == 200
+    again = client.delete(path, headers=anna_h)
+    assert again.status_code == 404 and again.json()["code"] == "photo_not_found"
+    second = client.get(f"/api/items/{other['id']}").json()["photos"][0]
+    client.delete(f"/api/items/{other['id']}/photos/{second['id']}", headers=anna_h)
+    assert list(stored.glob("*.jpg")) == []
+    assert client.get(first["url"]).status_code == 404
+
+
+@pytest.mark.parametrize("name", ["..%2F..%2Fetc%2Fpasswd", "x-thumb.jpg", "a" * 32 + "-huge.jpg"])
+def test_serving_refuses_names_it_did_not_make(client: TestClient, name: str) -> None:
+    response = client.get(f"/api/photos/{name}")
+    assert response.status_code == 404
+
+
+def test_photo_url_for_the_bot(
+    client: TestClient, anna_h: Headers, db: Session, anna: User
+) -> None:
+    item = post_item(client, anna_h)
+    upload(client, anna_h, item["id"], png_with_alpha(), "image/png")
+    photo = db.scalars(select(ItemPhoto)).one()
+    url = photos.photo_url(photo, "display", public_url="https://market.example/")
+    assert url == f"https://market.example/api/photos/{photo.key}-display.jpg"
+    assert client.get(url.removeprefix("https://market.example")).status_code == 200
