@@ -109,6 +109,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-CSRF-Token"],
         )
-    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
+    docs = frozenset(
+        path
+        for path in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+        if path is not None
+    )
+    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies, docs_paths=docs)
     app.add_middleware(PrometheusMiddleware)
     return app

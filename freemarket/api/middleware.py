@@ -117,14 +117,29 @@ async def _answer(send: Send, status: int, body: dict[str, Any]) -> None:
     await send({"type": "http.response.body", "body": json.dumps(body).encode()})
 
 
+# The web UI's sources: its own files, the Telegram Login Widget (a script from telegram.org that
+# opens an iframe on oauth.telegram.org), photos from the API or an S3 bucket's https URLs.
+CONTENT_SECURITY_POLICY = (
+    b"default-src 'self'; script-src 'self' https://telegram.org; "
+    b"frame-src https://oauth.telegram.org; img-src 'self' data: blob: https:; "
+    b"style-src 'self' 'unsafe-inline'; connect-src 'self'; object-src 'none'; "
+    b"base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+CSP = b"content-security-policy"
+
+
 def security_headers(*, hsts: bool) -> list[tuple[bytes, bytes]]:
-    """The headers every response carries, HSTS included when served over HTTPS."""
+    """The headers every response carries, HSTS included when served over HTTPS.
+
+    deploy/nginx/security-headers.conf sends the same ones in production (a test compares).
+    """
     extra = [
         (b"x-content-type-options", b"nosniff"),
         (b"x-frame-options", b"DENY"),
         (b"referrer-policy", b"strict-origin-when-cross-origin"),
         (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
         (b"cross-origin-opener-policy", b"same-origin"),
+        (CSP, CONTENT_SECURITY_POLICY),
     ]
     if hsts:
         extra.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
@@ -132,23 +147,32 @@ def security_headers(*, hsts: bool) -> list[tuple[bytes, bytes]]:
 
 
 class SecurityHeaders:
-    """Add the headers every response should carry (and HSTS when served over HTTPS)."""
+    """Add the headers every response should carry (and HSTS when served over HTTPS).
 
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+    `docs_paths` (FastAPI's interactive API docs, which load their scripts from a CDN) get
+    every header but the Content-Security-Policy.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, hsts: bool, docs_paths: frozenset[str] = frozenset()
+    ) -> None:
         self.app = app
         self.extra = security_headers(hsts=hsts)
+        self.docs_extra = [header for header in self.extra if header[0] != CSP]
+        self.docs_paths = docs_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Append the headers to the response start message."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        extra = self.docs_extra if scope.get("path") in self.docs_paths else self.extra
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
                 message["headers"] = list(message.get("headers", [])) + [
-                    header for header in self.extra if header[0] not in present
+                    header for header in extra if header[0] not in present
                 ]
             await send(message)
 

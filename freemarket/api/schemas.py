@@ -16,13 +16,14 @@ from pydantic import (
 )
 
 from freemarket.db.models import COMMENT_MAX
-from freemarket.domain import jsonpolicy
+from freemarket.domain import jsonpolicy, telegram_auth
 from freemarket.domain.fields import (
     MAX_ID,
     City,
     Contact,
     DbId,
     Description,
+    DisplayName,
     JsonSafeModel,
     Kind,
     Language,
@@ -97,7 +98,7 @@ class UserCreate(Strict):
 
     username: Username
     telegram_id: TelegramId | None = None
-    display_name: Annotated[str, StringConstraints(max_length=128)] | None = None
+    display_name: DisplayName | None = None
     contact: Contact | None = None
     city: City | None = None
     language: Language = "ru"
@@ -106,7 +107,7 @@ class UserCreate(Strict):
 class UserUpdate(Strict):
     """Fields a user may change about themselves."""
 
-    display_name: Annotated[str, StringConstraints(max_length=128)] | None = None
+    display_name: DisplayName | None = None
     contact: Contact | None = None
     city: City | None = None
     language: Language | None = None
@@ -360,18 +361,8 @@ class HealthOut(BaseModel):
     detail: str | None = None
 
 
-class TelegramWidgetLogin(BaseModel):
-    """The fields the Telegram Login Widget hands to the page, as it sent them."""
-
-    model_config = ConfigDict(extra="allow")
-
-    id: TelegramId
-    auth_date: Annotated[int, Field(ge=0, lt=2**40)]
-    hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$")]
-    first_name: Annotated[str, StringConstraints(max_length=256)] | None = None
-    last_name: Annotated[str, StringConstraints(max_length=256)] | None = None
-    username: Annotated[str, StringConstraints(max_length=64)] | None = None
-    photo_url: Annotated[str, StringConstraints(max_length=2048)] | None = None
+# The widget's payload is signed field by field as sent, so its model lives with the check.
+TelegramWidgetLogin = telegram_auth.TelegramWidgetLogin
 
 
 class WebAppLogin(Strict):

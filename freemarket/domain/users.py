@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from freemarket.db.models import USER_ROLES, VISIBILITIES, Item, Profile, User
 from freemarket.domain import exchanges, jobs, jsonpolicy, sessions
-from freemarket.domain.telegram_auth import TelegramIdentity
+from freemarket.domain.telegram_auth import TELEGRAM_USERNAME_MAX, TelegramIdentity
 from freemarket.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
@@ -75,11 +75,10 @@ def sign_in_telegram(session: Session, *, identity: TelegramIdentity) -> User:
         if user.is_banned:
             raise Forbidden("this account is banned", code="account_banned")
         return user
-    base = (
-        identity.username
-        if identity.username and USERNAME_PATTERN.match(identity.username)
-        else f"tg{identity.telegram_id}"
-    )
+    # A Telegram username (at most 32 characters) leaves room for a "_2" suffix on a clash.
+    telegram_name = identity.username or ""
+    usable = len(telegram_name) <= TELEGRAM_USERNAME_MAX and USERNAME_PATTERN.match(telegram_name)
+    base = telegram_name if usable else f"tg{identity.telegram_id}"
     username, suffix = base, 1
     while session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
         suffix += 1
