@@ -3,10 +3,14 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# `make run PORT=8001` when 8000 is taken; sign-in links follow the port (PUBLIC_URL).
+HOST      ?= 127.0.0.1
+PORT      ?= 8000
+DEMO_USER ?= demo_anna
 # nginx, certbot and friends live in sbin, which a non-login shell may leave off PATH.
 export PATH := $(PATH):/usr/local/sbin:/usr/sbin:/sbin
 
-.PHONY: install run test lint test-tools frontend clean
+.PHONY: install run test lint test-tools frontend clean freemarket screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,10 +23,17 @@ install: $(STAMP)  ## Create the virtualenv and install FreeMarket with its test
 frontend:  ## Build the web UI into frontend/dist (skipped when up to date).
 	@bash scripts/build-frontend.sh
 
-run: install frontend  ## Migrate, load demo data, and start everything on SQLite.
+run: install frontend  ## Migrate, load demo data, start everything on SQLite, print a sign-in link.
 	$(BIN)/freemarket migrate
 	$(BIN)/freemarket demo
-	$(BIN)/freemarket up
+	@PUBLIC_URL="$${PUBLIC_URL:-http://$(HOST):$(PORT)}" \
+		$(BIN)/freemarket up --host $(HOST) --port $(PORT) --sign-in-link $(DEMO_USER)
+
+freemarket: install  ## Run the CLI without activating the venv: make freemarket ARGS="user list".
+	@$(BIN)/freemarket $(ARGS)
+
+screenshots: install frontend  ## Refresh docs/screenshots from the browser journey.
+	FREEMARKET_E2E_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest tests/e2e/test_web_ui.py -q
 
 test-tools:  ## Install the system tools the tests drive for real (idempotent).
 	@bash scripts/install-test-tools.sh

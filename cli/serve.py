@@ -2,21 +2,60 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import socket
+
 import typer
 
 from cli.common import console, engine, settings
+from freemarket.errors import ConfigurationError
+
+DEFAULT_PORT = 8000
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Fail with one line naming the fix when something already listens on host:port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # The same option uvicorn sets: a port left in TIME_WAIT is free, a listener is not.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            nxt = port + 1
+            raise ConfigurationError(
+                f"port {port} on {host} is already in use (is FreeMarket already running?); "
+                f"stop that process or pick another port: make run PORT={nxt} "
+                f"(or freemarket up --port {nxt})"
+            ) from exc
+
+
+def follow_port(host: str, port: int) -> None:
+    """Point PUBLIC_URL (login links) at this host and port unless it was set on purpose."""
+    from freemarket.infra.settings import Settings, get_settings
+
+    default = Settings.model_fields["public_url"].default
+    if "PUBLIC_URL" in os.environ or settings().public_url != default:
+        return
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    # Through the environment, so uvicorn's worker processes read the same value.
+    os.environ["PUBLIC_URL"] = f"http://{shown}:{port}"
+    get_settings.cache_clear()
 
 
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
-    port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
+    port: int = typer.Option(DEFAULT_PORT, min=1, max=65535, help="TCP port."),
     workers: int = typer.Option(1, min=1, max=64, help="Worker processes."),
 ) -> None:
     """Serve the HTTP API (and the web UI when built)."""
-    import os
-
     import uvicorn
 
+    check_port_free(host, port)
+    follow_port(host, port)
     settings().validate_for_startup()
     if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # Each worker process keeps its own counters; the multiprocess directory is how
@@ -41,7 +80,10 @@ def serve(
 
 def up(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
-    port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
+    port: int = typer.Option(DEFAULT_PORT, min=1, max=65535, help="TCP port."),
+    sign_in_link: str | None = typer.Option(
+        None, "--sign-in-link", metavar="USERNAME", help="Print a web sign-in link for this user."
+    ),
 ) -> None:
     """Migrate if needed, then run the API, the worker and (with a bot token) the bot here."""
     import threading
@@ -50,6 +92,8 @@ def up(
     from freemarket.infra import wakeup
     from freemarket.matching.worker import MatchWorker
 
+    check_port_free(host, port)
+    follow_port(host, port)
     settings().validate_for_startup()
     status = migrate.migration_status(engine())
     if not status.at_head:
@@ -81,7 +125,17 @@ def up(
             )
         )
         threads[-1].start()
-    console.print(f"FreeMarket on http://{host}:{port}  (database: {_describe_db()})")
+    console.print(f"FreeMarket on {settings().public_url}  (database: {_describe_db()})")
+    if sign_in_link:
+        from cli.users import issue_login_link
+
+        minutes = settings().login_code_ttl_minutes
+        console.print(
+            f"Sign in as {sign_in_link}: {issue_login_link(sign_in_link)}\n"
+            f"  (one use, {minutes} min; another: .venv/bin/freemarket user login-link "
+            f"{sign_in_link})",
+            soft_wrap=True,
+        )
     try:
         serve(host=host, port=port, workers=1)
     finally:

@@ -180,9 +180,8 @@ def demote(username: str) -> None:
     _apply(username, "demote_user", lambda s, u: set_role(s, user=u, role="user"))
 
 
-@app.command("login-link")
-def login_link(username: str, json_output: bool = JsonOption) -> None:
-    """Print a one-time sign-in link for the web UI (valid for LOGIN_CODE_TTL_MINUTES)."""
+def issue_login_link(username: str) -> str:
+    """A fresh one-time web sign-in link for `username` (audited)."""
     from datetime import timedelta
 
     from freemarket.domain import audit, sessions, users
@@ -196,14 +195,20 @@ def login_link(username: str, json_output: bool = JsonOption) -> None:
         audit.record(
             session, actor=None, action="issue_login_link", target_type="user", target_id=user.id
         )
-    url = f"{config.public_url.rstrip('/')}/login?code={code}"
+    return f"{config.public_url.rstrip('/')}/login?code={code}"
+
+
+@app.command("login-link")
+def login_link(username: str, json_output: bool = JsonOption) -> None:
+    """Print a one-time sign-in link for the web UI (valid for LOGIN_CODE_TTL_MINUTES)."""
+    url = issue_login_link(username)
     if json_output:
         print_json(
             {
                 "username": username,
                 "url": url,
-                "code": code,
-                "expires_in_minutes": config.login_code_ttl_minutes,
+                "code": url.rsplit("code=", 1)[1],
+                "expires_in_minutes": settings().login_code_ttl_minutes,
             }
         )
     else:

@@ -62,13 +62,14 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 # Codes of the framework's own answers (unparseable body, unknown route), like a DomainError's.
 HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
+HTTP_FALLBACK_CODE = "http_error"
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     body = {
         "detail": exc.detail,
-        "code": HTTP_CODES.get(exc.status_code, "http_error"),
+        "code": HTTP_CODES.get(exc.status_code, HTTP_FALLBACK_CODE),
         "params": {},
     }
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)

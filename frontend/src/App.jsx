@@ -11,6 +11,7 @@ import Matches from './pages/Matches.jsx';
 import MyItems from './pages/MyItems.jsx';
 import NotFound from './pages/NotFound.jsx';
 import Profile from './pages/Profile.jsx';
+import PublicProfile from './pages/PublicProfile.jsx';
 import Trades from './pages/Trades.jsx';
 
 const guard = (el) => <RequireAuth>{el}</RequireAuth>;
@@ -22,6 +23,7 @@ export default function App() {
         <Route index element={<Home />} />
         <Route path="login" element={<Login />} />
         <Route path="items/:id" element={<ItemPage />} />
+        <Route path="users/:id" element={<PublicProfile />} />
         <Route path="items/:id/edit" element={guard(<ItemForm key="edit" />)} />
         <Route path="post" element={guard(<ItemForm key="new" />)} />
         <Route path="my-items" element={guard(<MyItems />)} />

@@ -73,45 +73,57 @@ function fieldOf(loc) {
   return parts.length ? String(parts[0]) : null;
 }
 
-/** Per-field messages of a 422 answer: {title: "String should have at least 2 characters"}. */
-export function fieldErrors(error) {
+/** One validation issue of a 422 answer in the viewer's language, from its pydantic type. */
+export function issueMessage(issue, t) {
+  const ctx = issue?.ctx || {};
+  switch (issue?.type) {
+    case 'string_too_short':
+      return t('v.tooShort', { n: ctx.min_length ?? 1 });
+    case 'string_too_long':
+      return t('v.tooLong', { n: ctx.max_length ?? 0 });
+    case 'missing':
+      return t('v.required');
+    default:
+      return t('v.invalid');
+  }
+}
+
+/** Per-field messages of a 422 answer, translated: {title: "At least 2 characters"}. */
+export function fieldErrors(error, t) {
   const detail = error?.response?.data?.detail;
   const out = {};
   if (error?.response?.status !== 422 || !Array.isArray(detail)) return out;
   for (const d of detail) {
     const field = fieldOf(d?.loc) || '_';
-    const msg = String(d?.msg || 'invalid').replace(/^Value error, /, '');
+    const msg = issueMessage(d, t);
     out[field] = out[field] ? `${out[field]}; ${msg}` : msg;
   }
   return out;
 }
 
-/** One readable sentence for any failed request. */
-export function errorMessage(error, t = (k) => k) {
+/**
+ * One sentence for any failed request, in the viewer's language: the API names every error
+ * with a `code` and its `params`, which the catalogs turn into text (`error.<code>`).
+ */
+export function errorMessage(error, t, has = () => false) {
   if (!error) return '';
   const res = error.response;
   if (!res) {
     if (error.code === 'ECONNABORTED') return t('err.timeout');
-    return error.message ? `${t('err.network')} (${error.message})` : t('err.network');
+    return t('err.network');
   }
-  const detail = res.data?.detail;
-  let text = '';
-  if (typeof detail === 'string') text = detail;
-  else if (Array.isArray(detail)) {
-    text = detail
+  const data = res.data || {};
+  if (Array.isArray(data.detail)) {
+    return data.detail
       .map((d) => {
         const f = fieldOf(d?.loc);
-        return f ? `${f}: ${d?.msg}` : d?.msg;
+        const msg = issueMessage(d, t);
+        return f ? t('err.field', { field: f, message: msg }) : msg;
       })
       .join('; ');
   }
-  const prefix = {
-    401: t('err.401'),
-    403: t('err.403'),
-    404: t('err.404'),
-    409: t('err.409'),
-    422: t('err.422'),
-    429: t('err.429'),
-  }[res.status] || `${t('err.http')} ${res.status}`;
-  return text ? `${prefix}: ${text}` : prefix;
+  if (typeof data.code === 'string' && has(`error.${data.code}`)) {
+    return t(`error.${data.code}`, data.params || {});
+  }
+  return t('err.http', { status: res.status });
 }

@@ -57,60 +57,11 @@ function cached(map, key, load) {
   return map.get(key);
 }
 
-// Titles of items seen before, kept across reloads: an exchanged item leaves the market (the
-// API then hides it from everyone but its owner), yet the other party still wants its name.
-const TITLES_KEY = 'fm_item_titles';
-const TITLES_MAX = 300;
-
-function loadTitles() {
-  try {
-    const raw = JSON.parse(window.localStorage.getItem(TITLES_KEY) || '{}');
-    return raw && typeof raw === 'object' ? raw : {};
-  } catch {
-    return {};
-  }
-}
-
-/** Remember the titles of these items (from a list, a match, an item page). */
-export function noteTitles(list) {
-  if (typeof window === 'undefined') return;
-  const titles = loadTitles();
-  let changed = false;
-  for (const it of list || []) {
-    if (it && it.id && typeof it.title === 'string' && titles[it.id] !== it.title) {
-      delete titles[it.id];
-      titles[it.id] = it.title;
-      changed = true;
-    }
-  }
-  if (!changed) return;
-  const keys = Object.keys(titles);
-  for (const k of keys.slice(0, Math.max(0, keys.length - TITLES_MAX))) delete titles[k];
-  try {
-    window.localStorage.setItem(TITLES_KEY, JSON.stringify(titles));
-  } catch {
-    /* storage full or disabled */
-  }
-}
-
 export const getUser = (id) => cached(users, id, () => api.get(`/users/${id}`).then((r) => r.data));
-export const getItem = (id) =>
-  cached(items, id, () =>
-    api.get(`/items/${id}`).then(
-      (r) => {
-        noteTitles([r.data]);
-        return r.data;
-      },
-      (err) => {
-        const title = err?.response?.status === 404 ? loadTitles()[id] : undefined;
-        if (title) return { id, title, active: false, gone: true };
-        throw err;
-      },
-    ),
-  );
+// After an exchange the server still shows its items to the parties: nothing to remember here.
+export const getItem = (id) => cached(items, id, () => api.get(`/items/${id}`).then((r) => r.data));
 export function rememberItem(item) {
   items.set(item.id, Promise.resolve(item));
-  noteTitles([item]);
 }
 
 /** {id: value} for the given ids, loaded through `getter`; missing ones map to null. */
@@ -141,16 +92,13 @@ export function displayName(user, t, meId) {
   return user.display_name || `@${user.username}`;
 }
 
-export function formatDate(value, lang) {
+export function formatDate(value, lang, dateOnly = false) {
   if (!value) return '';
   // The API sends naive UTC timestamps on SQLite: read them as UTC.
   const iso = /[zZ]|[+-]\d\d:\d\d$/.test(value) ? value : `${value}Z`;
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return value;
-  return d.toLocaleString(lang === 'en' ? 'en-GB' : 'ru-RU', {
-    day: 'numeric',
-    month: 'short',
-    hour: '2-digit',
-    minute: '2-digit',
-  });
+  const locale = lang === 'en' ? 'en-GB' : 'ru-RU';
+  if (dateOnly) return d.toLocaleDateString(locale, { day: 'numeric', month: 'long', year: 'numeric' });
+  return d.toLocaleString(locale, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
 }

@@ -1,428 +1,121 @@
-// Russian first, English on request; the choice is kept in localStorage.
+// Interface language and messages: ICU catalogs (locales/*.json) formatted by FormatJS (react-intl),
+// which handles plural rules (Russian one/few/many), select, numbers and dates per locale.
 import { createContext, useCallback, useContext, useEffect, useMemo, useState } from 'react';
+import { IntlProvider, createIntl, createIntlCache, useIntl } from 'react-intl';
+import { api, errorMessage, fieldErrors } from './api.js';
+import { useAuth } from './auth.jsx';
+import en from './locales/en.json';
+import ru from './locales/ru.json';
 
 export const STORAGE_KEY = 'fm_lang';
-
-export const MESSAGES = {
-  ru: {
-    'app.tagline': 'Обмен вещами и услугами без денег',
-    'nav.browse': 'Обзор',
-    'nav.post': 'Разместить',
-    'nav.myItems': 'Мои вещи',
-    'nav.matches': 'Совпадения',
-    'nav.trades': 'Цепочки',
-    'nav.exchanges': 'Сделки',
-    'nav.inbox': 'Входящие',
-    'nav.profile': 'Профиль',
-    'nav.signIn': 'Войти',
-    'nav.signOut': 'Выйти',
-    'nav.menu': 'Меню',
-    'nav.main': 'Основная навигация',
-    'lang.other': 'EN',
-    'lang.switch': 'Switch to English',
-    'kind.offer': 'Отдаю',
-    'kind.want': 'Ищу',
-    'kind.all': 'Всё',
-    'filter.q': 'Поиск',
-    'filter.qPlaceholder': 'Например: велосипед, детская коляска…',
-    'filter.kind': 'Тип',
-    'filter.category': 'Категория',
-    'filter.city': 'Город',
-    'filter.cityPlaceholder': 'Любой',
-    'filter.allCategories': 'Все категории',
-    'filter.search': 'Найти',
-    'filter.reset': 'Сбросить',
-    'list.empty': 'Ничего не найдено.',
-    'list.more': 'Показать ещё',
-    'list.loading': 'Загрузка…',
-    'list.count': 'Показано: {n}',
-    'item.delivery': 'Доставка',
-    'item.city': 'Город',
-    'item.category': 'Категория',
-    'item.posted': 'Размещено',
-    'item.owner': 'Автор',
-    'item.inactive': 'Снято с обмена',
-    'item.edit': 'Изменить',
-    'item.deactivate': 'Снять с обмена',
-    'item.confirmDeactivate': 'Снять «{title}» с обмена? Вернуть его будет нельзя.',
-    'item.back': '← К списку',
-    'item.noDescription': 'Без описания.',
-    'item.yours': 'Это ваше объявление.',
-    'item.trust': 'доверие {score} ({n})',
-    'item.noTrust': 'ещё нет оценок',
-    'form.newTitle': 'Новое объявление',
-    'form.editTitle': 'Изменить объявление',
-    'form.kind': 'Что вы хотите сделать?',
-    'form.kindOffer': 'Отдать (предложение)',
-    'form.kindWant': 'Найти (запрос)',
-    'form.category': 'Категория',
-    'form.chooseCategory': '— выберите —',
-    'form.title': 'Название',
-    'form.titleHint': 'Коротко и по делу: «Детский велосипед 16"»',
-    'form.description': 'Описание',
-    'form.descriptionHint': 'Состояние, размер, что хотите взамен',
-    'form.city': 'Город',
-    'form.delivery': 'Могу отправить или привезти',
-    'form.create': 'Разместить',
-    'form.save': 'Сохранить',
-    'form.saving': 'Сохраняю…',
-    'form.fixErrors': 'Исправьте отмеченные поля.',
-    'form.chars': '{n} / {max}',
-    'v.kind': 'Выберите: отдаёте или ищете',
-    'v.category': 'Выберите категорию',
-    'v.tooShort': 'Минимум {n} символа',
-    'v.tooLong': 'Не больше {n} символов',
-    'v.nul': 'Недопустимый символ',
-    'v.stars': 'Поставьте от 1 до 5 звёзд',
-    'login.title': 'Вход',
-    'login.intro': 'Войдите по одноразовой ссылке: её присылает бот FreeMarket в Telegram по команде /login.',
-    'login.redeeming': 'Проверяем ссылку для входа…',
-    'login.failed': 'Не удалось войти',
-    'login.code': 'Код из ссылки',
-    'login.submit': 'Войти',
-    'login.telegram': 'Или войдите через Telegram:',
-    'login.already': 'Вы вошли как {name}.',
-    'login.home': 'На главную',
-    'my.title': 'Мои вещи',
-    'my.empty': 'У вас пока нет объявлений.',
-    'my.postFirst': 'Разместить первое',
-    'my.showInactive': 'Показывать снятые',
-    'matches.title': 'Совпадения',
-    'matches.intro': 'Чьи предложения подходят под ваши запросы — и кому нужно то, что отдаёте вы.',
-    'matches.empty': 'Совпадений пока нет. Они появятся, когда кто-то разместит подходящее.',
-    'matches.score': 'Сходство',
-    'matches.why': 'Совпали слова',
-    'matches.youWant': 'Вы ищете',
-    'matches.theyOffer': 'Вам предлагают',
-    'matches.youOffer': 'Вы отдаёте',
-    'matches.theyWant': 'Им нужно',
-    'matches.propose': 'Предложить обмен',
-    'matches.proposed': 'Предложение отправлено — сделка #{id}',
-    'matches.seeExchanges': 'Открыть сделки',
-    'trades.title': 'Обмены и цепочки',
-    'trades.intro': 'Прямые обмены (вы — друг другу) и цепочки на троих, найденные по совпадениям.',
-    'trades.empty': 'Подходящих обменов пока нет.',
-    'trades.swap': 'Обмен вдвоём',
-    'trades.cycle': 'Цепочка на троих',
-    'trades.overlap': 'Пересекается с другими вариантами',
-    'trades.gives': 'отдаёт',
-    'trades.to': '→',
-    'ex.title': 'Сделки',
-    'ex.empty': 'Сделок пока нет. Предложите обмен на странице совпадений.',
-    'ex.number': 'Сделка #{id}',
-    'ex.kind.direct': 'прямая',
-    'ex.kind.swap': 'обмен',
-    'ex.kind.cycle': 'цепочка',
-    'ex.status.proposed': 'Предложена',
-    'ex.status.accepted': 'Принята',
-    'ex.status.completed': 'Завершена',
-    'ex.status.declined': 'Отклонена',
-    'ex.status.cancelled': 'Отменена',
-    'ex.status.expired': 'Истекла',
-    'ex.accept': 'Принять',
-    'ex.decline': 'Отклонить',
-    'ex.complete': 'Обмен состоялся',
-    'ex.cancel': 'Отменить',
-    'ex.parties': 'Участники',
-    'ex.acceptedMark': 'согласен',
-    'ex.waiting': 'ждём ответа',
-    'ex.completedMark': 'подтвердил обмен',
-    'ex.expires': 'Ответить до {date}',
-    'ex.contact': 'Связь',
-    'ex.rate': 'Оцените {name}',
-    'ex.comment': 'Комментарий (необязательно)',
-    'ex.sendRating': 'Отправить оценку',
-    'ex.rated': 'Спасибо, оценка сохранена.',
-    'ex.stars': '{n} из 5',
-    'ex.legs': 'Кто что передаёт',
-    'ex.confirmCancel': 'Отменить сделку #{id}?',
-    'ex.confirmDecline': 'Отклонить сделку #{id}?',
-    'inbox.title': 'Входящие',
-    'inbox.empty': 'Уведомлений нет.',
-    'inbox.match': 'Новое совпадение: на ваш запрос «{want}» есть предложение «{offer}»',
-    'inbox.exchange': 'Сделка #{id}: {event}',
-    'inbox.by': ' ({by})',
-    'inbox.ev.proposed': 'вам предложили обмен',
-    'inbox.ev.accept': 'участник согласился',
-    'inbox.ev.decline': 'участник отказался',
-    'inbox.ev.complete': 'участник подтвердил обмен',
-    'inbox.ev.cancel': 'сделка отменена',
-    'inbox.ev.cancelled': 'сделка отменена',
-    'inbox.ev.expired': 'срок ответа истёк',
-    'inbox.unread': 'новое',
-    'profile.title': 'Профиль',
-    'profile.account': 'Аккаунт',
-    'profile.username': 'Имя пользователя',
-    'profile.displayName': 'Как вас называть',
-    'profile.contact': 'Контакт для обмена',
-    'profile.contactHint': 'Телефон, @telegram или e-mail — видят только участники принятой сделки',
-    'profile.city': 'Город',
-    'profile.language': 'Язык уведомлений',
-    'profile.visibility': 'Кто видит профиль',
-    'profile.about': 'О себе',
-    'profile.vis.public': 'Все',
-    'profile.vis.matches': 'Только те, с кем есть совпадения',
-    'profile.vis.private': 'Никто',
-    'profile.saved': 'Сохранено.',
-    'profile.trust': 'Доверие',
-    'profile.noRating': 'оценок пока нет',
-    'profile.ratings': '{n} оценок',
-    'common.save': 'Сохранить',
-    'common.retry': 'Повторить',
-    'common.you': 'вы',
-    'common.user': 'пользователь #{id}',
-    'common.item': 'вещь #{id}',
-    'common.close': 'Закрыть',
-    'common.notFound': 'Страница не найдена.',
-    'err.network': 'Нет связи с сервером',
-    'err.timeout': 'Сервер не ответил вовремя',
-    'err.401': 'Нужно войти',
-    'err.403': 'Нет доступа',
-    'err.404': 'Не найдено',
-    'err.409': 'Конфликт',
-    'err.422': 'Проверьте данные',
-    'err.429': 'Слишком много запросов, подождите минуту',
-    'err.http': 'Ошибка',
-  },
-  en: {
-    'app.tagline': 'Swap things and services without money',
-    'nav.browse': 'Browse',
-    'nav.post': 'Post',
-    'nav.myItems': 'My items',
-    'nav.matches': 'Matches',
-    'nav.trades': 'Trades',
-    'nav.exchanges': 'Exchanges',
-    'nav.inbox': 'Inbox',
-    'nav.profile': 'Profile',
-    'nav.signIn': 'Sign in',
-    'nav.signOut': 'Sign out',
-    'nav.menu': 'Menu',
-    'nav.main': 'Main navigation',
-    'lang.other': 'RU',
-    'lang.switch': 'Переключить на русский',
-    'kind.offer': 'Offer',
-    'kind.want': 'Want',
-    'kind.all': 'All',
-    'filter.q': 'Search',
-    'filter.qPlaceholder': 'e.g. bicycle, stroller…',
-    'filter.kind': 'Kind',
-    'filter.category': 'Category',
-    'filter.city': 'City',
-    'filter.cityPlaceholder': 'Any',
-    'filter.allCategories': 'All categories',
-    'filter.search': 'Search',
-    'filter.reset': 'Reset',
-    'list.empty': 'Nothing found.',
-    'list.more': 'Load more',
-    'list.loading': 'Loading…',
-    'list.count': 'Showing {n}',
-    'item.delivery': 'Delivery',
-    'item.city': 'City',
-    'item.category': 'Category',
-    'item.posted': 'Posted',
-    'item.owner': 'Posted by',
-    'item.inactive': 'No longer available',
-    'item.edit': 'Edit',
-    'item.deactivate': 'Deactivate',
-    'item.confirmDeactivate': 'Take “{title}” off the market? This cannot be undone.',
-    'item.back': '← Back to the list',
-    'item.noDescription': 'No description.',
-    'item.yours': 'This is your listing.',
-    'item.trust': 'trust {score} ({n})',
-    'item.noTrust': 'no ratings yet',
-    'form.newTitle': 'New listing',
-    'form.editTitle': 'Edit listing',
-    'form.kind': 'What do you want to do?',
-    'form.kindOffer': 'Give away (offer)',
-    'form.kindWant': 'Find (want)',
-    'form.category': 'Category',
-    'form.chooseCategory': '— choose —',
-    'form.title': 'Title',
-    'form.titleHint': 'Short and clear: “Kids bike 16 inch”',
-    'form.description': 'Description',
-    'form.descriptionHint': 'Condition, size, what you would like in return',
-    'form.city': 'City',
-    'form.delivery': 'I can ship or deliver it',
-    'form.create': 'Post',
-    'form.save': 'Save',
-    'form.saving': 'Saving…',
-    'form.fixErrors': 'Please fix the marked fields.',
-    'form.chars': '{n} / {max}',
-    'v.kind': 'Choose offer or want',
-    'v.category': 'Choose a category',
-    'v.tooShort': 'At least {n} characters',
-    'v.tooLong': 'At most {n} characters',
-    'v.nul': 'Invalid character',
-    'v.stars': 'Give 1 to 5 stars',
-    'login.title': 'Sign in',
-    'login.intro': 'Sign in with a one-time link: the FreeMarket Telegram bot sends one when you type /login.',
-    'login.redeeming': 'Checking your sign-in link…',
-    'login.failed': 'Could not sign in',
-    'login.code': 'Code from the link',
-    'login.submit': 'Sign in',
-    'login.telegram': 'Or sign in with Telegram:',
-    'login.already': 'You are signed in as {name}.',
-    'login.home': 'Go home',
-    'my.title': 'My items',
-    'my.empty': 'You have not posted anything yet.',
-    'my.postFirst': 'Post your first item',
-    'my.showInactive': 'Show deactivated',
-    'matches.title': 'Matches',
-    'matches.intro': 'Offers that fit your wants — and people who want what you offer.',
-    'matches.empty': 'No matches yet. They appear when someone posts something that fits.',
-    'matches.score': 'Similarity',
-    'matches.why': 'Shared terms',
-    'matches.youWant': 'You want',
-    'matches.theyOffer': 'They offer',
-    'matches.youOffer': 'You offer',
-    'matches.theyWant': 'They want',
-    'matches.propose': 'Propose exchange',
-    'matches.proposed': 'Proposal sent — exchange #{id}',
-    'matches.seeExchanges': 'Open exchanges',
-    'trades.title': 'Swaps and cycles',
-    'trades.intro': 'Direct swaps (you and one other person) and 3-way cycles found from matches.',
-    'trades.empty': 'No trades available yet.',
-    'trades.swap': 'Two-way swap',
-    'trades.cycle': 'Three-way cycle',
-    'trades.overlap': 'Overlaps with other options',
-    'trades.gives': 'gives',
-    'trades.to': '→',
-    'ex.title': 'Exchanges',
-    'ex.empty': 'No exchanges yet. Propose one from your matches.',
-    'ex.number': 'Exchange #{id}',
-    'ex.kind.direct': 'direct',
-    'ex.kind.swap': 'swap',
-    'ex.kind.cycle': 'cycle',
-    'ex.status.proposed': 'Proposed',
-    'ex.status.accepted': 'Accepted',
-    'ex.status.completed': 'Completed',
-    'ex.status.declined': 'Declined',
-    'ex.status.cancelled': 'Cancelled',
-    'ex.status.expired': 'Expired',
-    'ex.accept': 'Accept',
-    'ex.decline': 'Decline',
-    'ex.complete': 'Mark as done',
-    'ex.cancel': 'Cancel',
-    'ex.parties': 'Parties',
-    'ex.acceptedMark': 'agreed',
-    'ex.waiting': 'waiting',
-    'ex.completedMark': 'confirmed',
-    'ex.expires': 'Answer by {date}',
-    'ex.contact': 'Contact',
-    'ex.rate': 'Rate {name}',
-    'ex.comment': 'Comment (optional)',
-    'ex.sendRating': 'Send rating',
-    'ex.rated': 'Thank you, rating saved.',
-    'ex.stars': '{n} of 5',
-    'ex.legs': 'Who gives what',
-    'ex.confirmCancel': 'Cancel exchange #{id}?',
-    'ex.confirmDecline': 'Decline exchange #{id}?',
-    'inbox.title': 'Inbox',
-    'inbox.empty': 'No notifications.',
-    'inbox.match': 'New match: your want “{want}” fits the offer “{offer}”',
-    'inbox.exchange': 'Exchange #{id}: {event}',
-    'inbox.by': ' ({by})',
-    'inbox.ev.proposed': 'you were offered an exchange',
-    'inbox.ev.accept': 'a party agreed',
-    'inbox.ev.decline': 'a party declined',
-    'inbox.ev.complete': 'a party confirmed the exchange',
-    'inbox.ev.cancel': 'cancelled',
-    'inbox.ev.cancelled': 'cancelled',
-    'inbox.ev.expired': 'the answer deadline passed',
-    'inbox.unread': 'new',
-    'profile.title': 'Profile',
-    'profile.account': 'Account',
-    'profile.username': 'Username',
-    'profile.displayName': 'Display name',
-    'profile.contact': 'Contact for exchanges',
-    'profile.contactHint': 'Phone, @telegram or e-mail — shown only to parties of an accepted exchange',
-    'profile.city': 'City',
-    'profile.language': 'Notification language',
-    'profile.visibility': 'Who can see your profile',
-    'profile.about': 'About you',
-    'profile.vis.public': 'Everyone',
-    'profile.vis.matches': 'Only people I matched with',
-    'profile.vis.private': 'Nobody',
-    'profile.saved': 'Saved.',
-    'profile.trust': 'Trust',
-    'profile.noRating': 'no ratings yet',
-    'profile.ratings': '{n} ratings',
-    'common.save': 'Save',
-    'common.retry': 'Retry',
-    'common.you': 'you',
-    'common.user': 'user #{id}',
-    'common.item': 'item #{id}',
-    'common.close': 'Close',
-    'common.notFound': 'Page not found.',
-    'err.network': 'Cannot reach the server',
-    'err.timeout': 'The server did not answer in time',
-    'err.401': 'Please sign in',
-    'err.403': 'Not allowed',
-    'err.404': 'Not found',
-    'err.409': 'Conflict',
-    'err.422': 'Please check the data',
-    'err.429': 'Too many requests, wait a minute',
-    'err.http': 'Error',
-  },
-};
-
+export const MESSAGES = { ru, en };
 export const LANGS = Object.keys(MESSAGES);
+export const DEFAULT_LANG = 'ru';
 
-/** The translated, interpolated text of `key` ("{n}" placeholders), falling back to Russian. */
-export function translate(lang, key, params) {
-  const table = MESSAGES[lang] || MESSAGES.ru;
-  let text = table[key] ?? MESSAGES.ru[key] ?? key;
-  if (params) {
-    text = text.replace(/\{(\w+)\}/g, (m, name) => (name in params ? String(params[name]) : m));
+/** The first supported language among the browser's preferences ("en-GB" counts as "en"). */
+export function browserLanguage(preferences) {
+  for (const tag of preferences || []) {
+    const base = String(tag || '').toLowerCase().split('-')[0];
+    if (LANGS.includes(base)) return base;
   }
-  return text;
+  return null;
 }
 
-/** A validation error (a key, or [key, n]) as text. */
-export function translateError(lang, err) {
-  if (!err) return '';
-  if (Array.isArray(err)) return translate(lang, err[0], { n: err[1] });
-  if (typeof err === 'string' && (lang in MESSAGES) && (err in MESSAGES[lang] || err in MESSAGES.ru)) {
-    return translate(lang, err);
-  }
-  return String(err);
+/** The signed-in person's saved language, then this browser's choice, then its languages, then Russian. */
+export function pickLanguage({ saved, stored, preferences }) {
+  if (LANGS.includes(saved)) return saved;
+  if (LANGS.includes(stored)) return stored;
+  return browserLanguage(preferences) || DEFAULT_LANG;
 }
 
-function initialLang() {
+function storedLanguage() {
   try {
-    const saved = window.localStorage.getItem(STORAGE_KEY);
-    if (LANGS.includes(saved)) return saved;
+    return window.localStorage.getItem(STORAGE_KEY);
+  } catch {
+    return null; // storage disabled
+  }
+}
+
+function rememberLanguage(lang) {
+  try {
+    window.localStorage.setItem(STORAGE_KEY, lang);
   } catch {
     /* storage disabled */
   }
-  return 'ru';
+}
+
+const cache = createIntlCache();
+
+/** `t(key, params)` for one language outside React (tests, plain modules). */
+export function translator(lang) {
+  const intl = createIntl({ locale: lang, messages: MESSAGES[lang], defaultLocale: DEFAULT_LANG }, cache);
+  const t = (key, params) => intl.formatMessage({ id: key }, params);
+  t.has = (key) => Boolean(intl.messages[key]);
+  return t;
 }
 
 const LangContext = createContext(null);
 
+function Helpers({ lang, setLang, children }) {
+  const intl = useIntl();
+  const value = useMemo(() => {
+    const t = (key, params) => intl.formatMessage({ id: key }, params);
+    return {
+      lang,
+      setLang,
+      t,
+      /** A validation error (a key, or [key, n]) as text. */
+      te: (err) => {
+        if (!err) return '';
+        if (Array.isArray(err)) return t(err[0], { n: err[1] });
+        return intl.messages[err] ? t(err) : String(err);
+      },
+      has: (key) => Boolean(intl.messages[key]),
+      /** Any failed request as one sentence in this language. */
+      error: (err) => errorMessage(err, t, (key) => Boolean(intl.messages[key])),
+      fieldErrors: (err) => fieldErrors(err, t),
+      number: (value, options) => intl.formatNumber(value, options),
+      date: (value, options) => intl.formatDate(value, options),
+    };
+  }, [intl, lang, setLang]);
+  return <LangContext.Provider value={value}>{children}</LangContext.Provider>;
+}
+
 export function LangProvider({ children }) {
-  const [lang, setLangState] = useState(initialLang);
-  const setLang = useCallback((next) => {
-    setLangState(next);
-    try {
-      window.localStorage.setItem(STORAGE_KEY, next);
-    } catch {
-      /* storage disabled */
-    }
-  }, []);
+  const { me, setMe } = useAuth();
+  const [chosen, setChosen] = useState(storedLanguage);
+  const preferences = typeof navigator === 'undefined' ? [] : navigator.languages || [navigator.language];
+  const lang = pickLanguage({ saved: me?.language, stored: chosen, preferences });
+
+  const setLang = useCallback(
+    async (next) => {
+      setChosen(next);
+      rememberLanguage(next);
+      if (me && me.language !== next) {
+        // The saved setting is shared with the bot: change it where both read it.
+        setMe({ ...me, language: next });
+        try {
+          const res = await api.patch(`/users/${me.id}`, { language: next });
+          setMe(res.data);
+        } catch {
+          /* kept locally; the profile page shows errors when saving */
+        }
+      }
+    },
+    [me, setMe],
+  );
+
   useEffect(() => {
     document.documentElement.lang = lang;
   }, [lang]);
-  const value = useMemo(
-    () => ({
-      lang,
-      setLang,
-      t: (key, params) => translate(lang, key, params),
-      te: (err) => translateError(lang, err),
-    }),
-    [lang, setLang],
+
+  return (
+    <IntlProvider locale={lang} messages={MESSAGES[lang]} defaultLocale={DEFAULT_LANG}>
+      <Helpers lang={lang} setLang={setLang}>
+        {children}
+      </Helpers>
+    </IntlProvider>
   );
-  return <LangContext.Provider value={value}>{children}</LangContext.Provider>;
 }
 
 export function useI18n() {

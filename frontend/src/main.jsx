@@ -9,11 +9,11 @@ import './styles.css';
 createRoot(document.getElementById('root')).render(
   <StrictMode>
     <BrowserRouter>
-      <LangProvider>
-        <AuthProvider>
+      <AuthProvider>
+        <LangProvider>
           <App />
-        </AuthProvider>
-      </LangProvider>
+        </LangProvider>
+      </AuthProvider>
     </BrowserRouter>
   </StrictMode>,
 );

@@ -154,8 +154,29 @@ def service(
     )
     svc = Service(url=url, env=env, workdir=workdir, log=workdir / "service.log")
     svc.cli("migrate")
-    svc.cli("user", "create", "alice", "--city", "Москва", "--contact", "@alice_swaps")
-    svc.cli("user", "create", "bob", "--city", "Москва", "--contact", "+7 900 000-00-00")
+    # Alice reads English, Bob Russian: their saved settings, whatever their browsers say.
+    svc.cli(
+        "user",
+        "create",
+        "alice",
+        "--city",
+        "Москва",
+        "--contact",
+        "@alice_swaps",
+        "--language",
+        "en",
+    )
+    svc.cli(
+        "user",
+        "create",
+        "bob",
+        "--city",
+        "Москва",
+        "--contact",
+        "+7 900 000-00-00",
+        "--language",
+        "ru",
+    )
     with svc.log.open("wb") as log:
         svc.proc = subprocess.Popen(
             [_freemarket(), "up", "--host", "127.0.0.1", "--port", str(port)],
@@ -201,3 +222,35 @@ def browser(chromium_path: str) -> Iterator[object]:
             yield browser
         finally:
             browser.close()
+
+
+AXE = REPO_ROOT / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(
+    page: object, *, impacts: tuple[str, ...] = ("serious", "critical")
+) -> list[str]:
+    """axe-core's violations of these impacts on the page as it is now (WCAG 2 A and AA rules)."""
+    assert AXE.is_file(), f"{AXE} missing: run scripts/build-frontend.sh (npm ci)"
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):  # type: ignore[attr-defined]
+        page.add_script_tag(path=str(AXE))  # type: ignore[attr-defined]
+    found = page.evaluate(  # type: ignore[attr-defined]
+        """async () => {
+            const result = await axe.run(document, {
+                runOnly: {
+                    type: 'tag',
+                    values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'],
+                },
+                resultTypes: ['violations'],
+            });
+            return result.violations.map((v) => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')),
+            }));
+        }"""
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {v['nodes']}"
+        for v in found
+        if v["impact"] in impacts
+    ]

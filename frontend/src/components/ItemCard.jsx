@@ -1,12 +1,17 @@
 import { Link } from 'react-router-dom';
 import { categoryName, formatDate } from '../data.js';
 import { useI18n } from '../i18n.jsx';
-import { IconText, KindBadge } from './ui.jsx';
+import { IconText, KindBadge, Thumb } from './ui.jsx';
 
 export default function ItemCard({ item, categories, actions }) {
   const { t, lang } = useI18n();
   return (
     <article className={item.active ? 'card item-card' : 'card item-card inactive'} data-item-id={item.id}>
+      {item.photos?.length > 0 && (
+        <Link to={`/items/${item.id}`} className="card-photo" tabIndex={-1} aria-hidden="true">
+          <Thumb item={item} />
+        </Link>
+      )}
       <div className="card-top">
         <KindBadge kind={item.kind} />
         <span className="muted small">{categoryName(categories, item.category, lang)}</span>

@@ -1,7 +1,43 @@
-import { useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { Link, NavLink, Outlet, useLocation, useNavigate } from 'react-router-dom';
+import { api } from '../api.js';
 import { useAuth } from '../auth.jsx';
 import { useI18n } from '../i18n.jsx';
+
+const POLL_MS = 15_000;
+export const INBOX_CHANGED = 'fm:inbox-changed';
+
+/** Unread notifications of the signed-in person, polled and refreshed on every page change. */
+function useUnread(me, pathname) {
+  const [count, setCount] = useState(0);
+  const refresh = useCallback(async () => {
+    if (!me) return;
+    try {
+      const res = await api.get('/notifications', { params: { limit: 100 } });
+      setCount(res.data.filter((n) => !n.read_at).length);
+    } catch {
+      /* the badge waits for the next poll */
+    }
+  }, [me]);
+  useEffect(() => {
+    if (!me) {
+      setCount(0);
+      return undefined;
+    }
+    refresh();
+    const timer = window.setInterval(() => {
+      if (document.visibilityState !== 'hidden') refresh();
+    }, POLL_MS);
+    window.addEventListener(INBOX_CHANGED, refresh);
+    window.addEventListener('focus', refresh);
+    return () => {
+      window.clearInterval(timer);
+      window.removeEventListener(INBOX_CHANGED, refresh);
+      window.removeEventListener('focus', refresh);
+    };
+  }, [me, refresh, pathname]);
+  return count;
+}
 
 const PRIVATE_LINKS = [
   ['/my-items', 'nav.myItems'],
@@ -25,18 +61,19 @@ export default function Layout() {
     await signOut();
     navigate('/');
   };
+  const unread = useUnread(me, location.pathname);
   const loginTarget = `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
 
   return (
     <div className="app">
       <a className="skip-link" href="#main">
-        {lang === 'en' ? 'Skip to content' : 'К содержимому'}
+        {t('nav.skip')}
       </a>
       <header className={open ? 'topbar open' : 'topbar'}>
         <div className="topbar-row">
           <Link to="/" className="brand" onClick={close}>
             <span className="brand-mark" aria-hidden="true">⇄</span>
-            <span>FreeMarket</span>
+            <span>{t('app.name')}</span>
           </Link>
           <button
             type="button"
@@ -57,10 +94,12 @@ export default function Layout() {
               type="button"
               className="lang-toggle"
               onClick={() => setLang(lang === 'ru' ? 'en' : 'ru')}
-              aria-label={t('lang.switch')}
               title={t('lang.switch')}
             >
-              {t('lang.other')}
+              <span aria-hidden="true">{t('lang.other')}</span>
+              <span className="sr-only" lang={lang === 'ru' ? 'en' : 'ru'}>
+                {t('lang.switch')}
+              </span>
             </button>
             {me ? (
               <>
@@ -86,6 +125,11 @@ export default function Layout() {
             PRIVATE_LINKS.map(([to, key]) => (
               <NavLink key={to} to={to} onClick={close}>
                 {t(key)}
+                {to === '/inbox' && unread > 0 && (
+                  <span className="badge badge-count" data-testid="unread-badge" aria-label={t('nav.unread', { n: unread })}>
+                    {unread}
+                  </span>
+                )}
               </NavLink>
             ))}
         </nav>
@@ -94,7 +138,7 @@ export default function Layout() {
         <Outlet />
       </main>
       <footer className="footer">
-        <span>FreeMarket — {t('app.tagline')}</span>
+        <span>{t('app.footer')}</span>
       </footer>
     </div>
   );

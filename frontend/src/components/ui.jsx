@@ -1,13 +1,13 @@
 // Small shared pieces: error box, form field, chips, kind badge, stars.
-import { useId } from 'react';
+import { useId, useState } from 'react';
+import { api } from '../api.js';
 import { Link } from 'react-router-dom';
-import { errorMessage } from '../api.js';
 import { useI18n } from '../i18n.jsx';
 
 export function ErrorBox({ error, onRetry }) {
-  const { t } = useI18n();
+  const { t, error: describe } = useI18n();
   if (!error) return null;
-  const text = typeof error === 'string' ? error : errorMessage(error, t);
+  const text = typeof error === 'string' ? error : describe(error);
   return (
     <div className="alert alert-error" role="alert">
       <span>{text}</span>
@@ -69,13 +69,31 @@ export function KindBadge({ kind }) {
   return <span className={`badge badge-${kind}`}>{t(`kind.${kind}`)}</span>;
 }
 
-export function Chips({ terms, label }) {
+const WORD = /[\p{L}\p{N}]+/gu;
+
+/**
+ * The word of `texts` a matching term stands for: terms are stems ("велосипед", "детск"), so a
+ * chip shows the listing's own word ("детский") and never a stem cut mid-word.
+ */
+export function surfaceWord(term, texts) {
+  const stem = String(term || '').toLowerCase();
+  if (!stem) return '';
+  for (const text of texts) {
+    for (const word of String(text || '').match(WORD) || []) {
+      if (word.toLowerCase().startsWith(stem)) return word.toLowerCase();
+    }
+  }
+  return stem;
+}
+
+export function Chips({ terms, label, texts = [] }) {
   if (!terms || terms.length === 0) return null;
+  const words = [...new Set(terms.map((term) => surfaceWord(term.term, texts)))];
   return (
     <ul className="chips" aria-label={label}>
-      {terms.map((term) => (
-        <li key={term.term} className="chip" title={term.weight != null ? `${term.weight}` : undefined}>
-          {term.term}
+      {words.map((word) => (
+        <li key={word} className="chip">
+          {word}
         </li>
       ))}
     </ul>
@@ -83,11 +101,13 @@ export function Chips({ terms, label }) {
 }
 
 export function ScoreBar({ score, label }) {
-  const pct = Math.max(0, Math.min(100, Math.round((score || 0) * 100)));
+  const { number } = useI18n();
+  const share = Math.max(0, Math.min(1, score || 0));
+  const pct = Math.round(share * 100);
   return (
-    <div className="score" title={`${label}: ${pct}%`}>
+    <div className="score">
       <span className="score-label">
-        {label}: <strong>{pct}%</strong>
+        {label}: <strong>{number(share, { style: 'percent' })}</strong>
       </span>
       <span className="score-track" aria-hidden="true">
         <span className="score-fill" style={{ width: `${pct}%` }} />
@@ -136,6 +156,36 @@ export function IconText({ icon, children }) {
   );
 }
 
+/** Thumbnail of an item's first photo, or nothing. */
+export function Thumb({ item, className = 'thumb' }) {
+  const { t } = useI18n();
+  const photo = item?.photos?.[0];
+  if (!photo) return null;
+  return (
+    <img
+      className={className}
+      src={photo.thumb_url}
+      alt={t('item.photoAlt', { title: item.title, n: 1, total: item.photos.length })}
+      width={photo.width >= photo.height ? 400 : Math.round((400 * photo.width) / photo.height)}
+      height={photo.height >= photo.width ? 400 : Math.round((400 * photo.height) / photo.width)}
+      loading="lazy"
+    />
+  );
+}
+
+/** A person's name linking to their public profile page. */
+export function PersonLink({ user, fallbackId, meId }) {
+  const { t } = useI18n();
+  const id = user?.id ?? fallbackId;
+  if (user === undefined) return <span className="who">…</span>;
+  const name = user ? (meId && user.id === meId ? t('common.you') : user.display_name || `@${user.username}`) : t('common.user', { id });
+  return (
+    <Link className={meId && id === meId ? 'who me' : 'who'} to={`/users/${id}`}>
+      {name}
+    </Link>
+  );
+}
+
 /** "Propose an exchange" button, or the note that one was proposed (with its id). */
 export function ProposeAction({ proposedId, busy, onPropose }) {
   const { t } = useI18n();
@@ -151,5 +201,30 @@ export function ProposeAction({ proposedId, busy, onPropose }) {
         </button>
       )}
     </div>
+  );
+}
+
+/** Propose an exchange from these matches: the button, then the note with the new exchange. */
+export function ProposeButton({ matchIds }) {
+  const [busy, setBusy] = useState(false);
+  const [proposed, setProposed] = useState(null);
+  const [error, setError] = useState(null);
+  const propose = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const res = await api.post('/exchanges/', { match_ids: matchIds });
+      setProposed(res.data.id);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      <ErrorBox error={error} />
+      <ProposeAction proposedId={proposed} busy={busy} onPropose={propose} />
+    </>
   );
 }

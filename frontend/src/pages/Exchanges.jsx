@@ -1,31 +1,12 @@
 import { useCallback, useEffect, useState } from 'react';
 import { Link } from 'react-router-dom';
-import { api, errorMessage, fieldErrors } from '../api.js';
+import { api } from '../api.js';
 import { useAuth } from '../auth.jsx';
-import { ErrorBox, Field, Loading, Notice, StarInput } from '../components/ui.jsx';
+import Leg from '../components/Leg.jsx';
+import { ErrorBox, Field, Loading, Notice, PersonLink, StarInput } from '../components/ui.jsx';
 import { displayName, forgetCaches, formatDate, getItem, getUser, useMany } from '../data.js';
 import { useI18n } from '../i18n.jsx';
 import { LIMITS, validateRating } from '../validation.js';
-
-const RATED_KEY = 'fm_rated';
-
-function ratedSet() {
-  try {
-    return new Set(JSON.parse(window.localStorage.getItem(RATED_KEY) || '[]'));
-  } catch {
-    return new Set();
-  }
-}
-
-function markRated(key) {
-  const s = ratedSet();
-  s.add(key);
-  try {
-    window.localStorage.setItem(RATED_KEY, JSON.stringify([...s].slice(-500)));
-  } catch {
-    /* storage disabled */
-  }
-}
 
 /** Which buttons a party may press, mirroring the server's transitions. */
 export function allowedActions(exchange, meId) {
@@ -41,7 +22,7 @@ export function allowedActions(exchange, meId) {
 }
 
 function RatingForm({ exchange, user, name, onDone }) {
-  const { t, te } = useI18n();
+  const { t, te, fieldErrors } = useI18n();
   const [score, setScore] = useState(0);
   const [comment, setComment] = useState('');
   const [errors, setErrors] = useState({});
@@ -96,7 +77,6 @@ export default function Exchanges() {
   const [list, setList] = useState(null);
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(null);
-  const [rated, setRated] = useState(ratedSet);
   const [version, setVersion] = useState(0);
 
   const load = useCallback(async () => {
@@ -138,7 +118,7 @@ export default function Exchanges() {
         setVersion((v) => v + 1);
       }
     } catch (err) {
-      setError(errorMessage(err, t));
+      setError(err);
     } finally {
       setBusy(null);
     }
@@ -170,12 +150,14 @@ export default function Exchanges() {
               <ol className="legs">
                 {x.legs.map((leg) => (
                   <li key={leg.item_id}>
-                    <span className={leg.from_user_id === me.id ? 'who me' : 'who'}>{who(leg.from_user_id)}</span>{' '}
-                    {t('trades.gives')}{' '}
-                    <Link to={`/items/${leg.item_id}`}>
-                      «{itemTitle(leg.item_id)}»
-                    </Link>{' '}
-                    {t('trades.to')} <span className={leg.to_user_id === me.id ? 'who me' : 'who'}>{who(leg.to_user_id)}</span>
+                    <Leg
+                      giverId={leg.from_user_id}
+                      receiverId={leg.to_user_id}
+                      itemId={leg.item_id}
+                      title={leg.item_title || itemTitle(leg.item_id)}
+                      name={who}
+                      meId={me.id}
+                    />
                   </li>
                 ))}
               </ol>
@@ -183,7 +165,7 @@ export default function Exchanges() {
                 <span className="muted small">{t('ex.parties')}:</span>
                 {x.parties.map((p) => (
                   <span key={p.user_id} className="party">
-                    {who(p.user_id)} —{' '}
+                    <PersonLink user={people[p.user_id]} fallbackId={p.user_id} meId={me.id} /> —{' '}
                     {p.completed_at
                       ? t('ex.completedMark')
                       : p.accepted_at
@@ -197,9 +179,17 @@ export default function Exchanges() {
               )}
               {(x.status === 'accepted' || x.status === 'completed') &&
                 others.map((p) =>
-                  people[p.user_id]?.contact ? (
+                  people[p.user_id]?.contact || people[p.user_id]?.message_url ? (
                     <p key={p.user_id} className="contact">
                       {t('ex.contact')} {who(p.user_id)}: <strong>{people[p.user_id].contact}</strong>
+                      {people[p.user_id].message_url && (
+                        <>
+                          {' '}
+                          <a className="btn btn-small" href={people[p.user_id].message_url} target="_blank" rel="noopener noreferrer">
+                            {t('ex.message')}
+                          </a>
+                        </>
+                      )}
                     </p>
                   ) : null,
                 )}
@@ -221,7 +211,7 @@ export default function Exchanges() {
               {x.status === 'completed' &&
                 others.map((p) => {
                   const k = `${x.id}:${p.user_id}`;
-                  return rated.has(k) ? (
+                  return x.rated_user_ids?.includes(p.user_id) ? (
                     <Notice key={k}>{t('ex.rated')}</Notice>
                   ) : (
                     <RatingForm
@@ -229,10 +219,14 @@ export default function Exchanges() {
                       exchange={x}
                       user={p.user_id}
                       name={who(p.user_id)}
-                      onDone={() => {
-                        markRated(k);
-                        setRated(ratedSet());
-                      }}
+                      onDone={() =>
+                        // The server remembers who was rated: every device shows the same.
+                        setList((old) =>
+                          old.map((e) =>
+                            e.id === x.id ? { ...e, rated_user_ids: [...(e.rated_user_ids || []), p.user_id] } : e,
+                          ),
+                        )
+                      }
                     />
                   );
                 })}

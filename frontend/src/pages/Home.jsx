@@ -1,9 +1,10 @@
 import { useCallback, useEffect, useState } from 'react';
-import { useSearchParams } from 'react-router-dom';
+import { Link, useSearchParams } from 'react-router-dom';
 import { api } from '../api.js';
 import ItemCard from '../components/ItemCard.jsx';
+import { useAuth } from '../auth.jsx';
 import { ErrorBox, Loading } from '../components/ui.jsx';
-import { noteTitles, useCategories } from '../data.js';
+import { useCategories } from '../data.js';
 import { useI18n } from '../i18n.jsx';
 
 const FILTERS = ['q', 'kind', 'category', 'city'];
@@ -28,6 +29,8 @@ export default function Home() {
   const [cursor, setCursor] = useState(null);
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState(null);
+  const { me } = useAuth();
+  const [filtersOpen, setFiltersOpen] = useState(false);
 
   const load = useCallback(
     async (after) => {
@@ -39,7 +42,6 @@ export default function Home() {
         const res = await api.get('/items', { params });
         setItems((prev) => (after ? [...prev, ...res.data.items] : res.data.items));
         setCursor(res.data.next_cursor);
-        noteTitles(res.data.items);
       } catch (err) {
         setError(err);
       } finally {
@@ -68,9 +70,29 @@ export default function Home() {
   return (
     <section>
       <div className="hero">
-        <h1>{t('app.tagline')}</h1>
+        <h1>{t('home.title')}</h1>
+        <p className="hero-text">{t('home.explain')}</p>
+        <Link className="btn btn-primary" to={me ? '/post' : '/login?next=%2Fpost'}>
+          {me ? t('home.cta') : t('home.ctaSignIn')}
+        </Link>
       </div>
-      <form className="filters card" role="search" onSubmit={submit}>
+      <div className="home-body">
+      <h2 className="sr-only">{t('home.listings')}</h2>
+      <button
+        type="button"
+        className="btn filters-toggle"
+        aria-expanded={filtersOpen || Boolean(filterKey)}
+        aria-controls="filters"
+        onClick={() => setFiltersOpen((o) => !o)}
+      >
+        {t('filter.show')}
+      </button>
+      <form
+        id="filters"
+        className={filtersOpen || filterKey ? 'filters card open' : 'filters card'}
+        role="search"
+        onSubmit={submit}
+      >
         <div className="filter-q">
           <label htmlFor="f-q">{t('filter.q')}</label>
           <input
@@ -141,6 +163,7 @@ export default function Home() {
         </div>
       )}
       {items.length > 0 && <p className="muted small center">{t('list.count', { n: items.length })}</p>}
+      </div>
     </section>
   );
 }

@@ -3,10 +3,11 @@ import { Link } from 'react-router-dom';
 import { api } from '../api.js';
 import { ErrorBox, Loading } from '../components/ui.jsx';
 import { formatDate } from '../data.js';
+import { INBOX_CHANGED } from '../components/Layout.jsx';
 import { useI18n } from '../i18n.jsx';
 
 /** Text and link of one notification. */
-export function describe(n, t) {
+export function describe(n, t, has = t.has) {
   const p = n.payload || {};
   if (n.kind === 'match') {
     return {
@@ -17,15 +18,15 @@ export function describe(n, t) {
   if (n.kind === 'exchange') {
     const base = String(p.event || '').split(':')[0];
     const key = `inbox.ev.${base}`;
-    const ev = t(key) === key ? String(p.event || p.status || '') : t(key);
+    const ev = has(key) ? t(key) : String(p.event || p.status || '');
     const by = p.by ? t('inbox.by', { by: `@${p.by}` }) : '';
     return { text: t('inbox.exchange', { id: p.exchange_id, event: ev }) + by, to: '/exchanges' };
   }
-  return { text: p.text || p.message || n.kind, to: null };
+  return { text: String(p.text || p.message || n.kind), to: null };
 }
 
 export default function Inbox() {
-  const { t, lang } = useI18n();
+  const { t, has, lang } = useI18n();
   const [list, setList] = useState(null);
   const [error, setError] = useState(null);
 
@@ -35,7 +36,10 @@ export default function Inbox() {
       const res = await api.get('/notifications', { params: { limit: 100 } });
       setList(res.data);
       // Seen now: the list keeps showing what was new, the server stops counting it.
-      if (res.data.some((n) => !n.read_at)) await api.post('/notifications/read');
+      if (res.data.some((n) => !n.read_at)) {
+        await api.post('/notifications/read');
+        window.dispatchEvent(new Event(INBOX_CHANGED));
+      }
     } catch (err) {
       setError(err);
     }
@@ -53,7 +57,7 @@ export default function Inbox() {
       {list && list.length === 0 && <p className="empty">{t('inbox.empty')}</p>}
       <ul className="inbox">
         {(list || []).map((n) => {
-          const { text, to } = describe(n, t);
+          const { text, to } = describe(n, t, has);
           return (
             <li key={n.id} className={n.read_at ? 'card note' : 'card note unread'}>
               <span className={`note-icon note-${n.kind}`} aria-hidden="true">

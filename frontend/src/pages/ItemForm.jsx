@@ -1,18 +1,76 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { useNavigate, useParams } from 'react-router-dom';
-import { api, fieldErrors } from '../api.js';
+import { api } from '../api.js';
 import { useAuth } from '../auth.jsx';
 import { ErrorBox, Field, Loading } from '../components/ui.jsx';
 import { rememberItem, useCategories } from '../data.js';
 import { useI18n } from '../i18n.jsx';
 import { LIMITS, itemBody, validateItem } from '../validation.js';
 
+export const MAX_PHOTOS = 5;
+const PHOTO_MAX_MB = 10;
+
+/** Photos already on the item (removable at once) and new files (uploaded on save). */
+function PhotoPicker({ existing, files, onAdd, onRemoveFile, onRemoveExisting, error }) {
+  const { t } = useI18n();
+  const previews = useMemo(() => files.map((f) => URL.createObjectURL(f)), [files]);
+  useEffect(() => () => previews.forEach((u) => URL.revokeObjectURL(u)), [previews]);
+  const total = existing.length + files.length;
+  return (
+    <fieldset className="field photos-field">
+      <legend>{t('form.photos', { max: MAX_PHOTOS })}</legend>
+      <ul className="photo-list">
+        {existing.map((photo, i) => (
+          <li key={`p${photo.id}`}>
+            <img src={photo.thumb_url} alt={t('item.photoAlt', { title: '', n: i + 1, total })} />
+            <button type="button" className="btn btn-small" onClick={() => onRemoveExisting(photo)}>
+              {t('form.removePhoto', { n: i + 1 })}
+            </button>
+          </li>
+        ))}
+        {files.map((file, i) => (
+          <li key={`f${i}-${file.name}`}>
+            <img src={previews[i]} alt={t('item.photoAlt', { title: file.name, n: existing.length + i + 1, total })} />
+            <button type="button" className="btn btn-small" onClick={() => onRemoveFile(i)}>
+              {t('form.removePhoto', { n: existing.length + i + 1 })}
+            </button>
+          </li>
+        ))}
+      </ul>
+      {total < MAX_PHOTOS && (
+        <label className="btn photo-add">
+          <input
+            type="file"
+            accept="image/jpeg,image/png,image/webp,image/gif"
+            multiple
+            className="sr-only"
+            aria-describedby="photo-hint"
+            onChange={(e) => {
+              onAdd([...e.target.files]);
+              e.target.value = '';
+            }}
+          />
+          {t('form.photos', { max: MAX_PHOTOS })}
+        </label>
+      )}
+      <small id="photo-hint" className="hint">
+        {t('form.photosHint', { mb: PHOTO_MAX_MB })}
+      </small>
+      {error && (
+        <small className="field-error" role="alert">
+          {error}
+        </small>
+      )}
+    </fieldset>
+  );
+}
+
 const EMPTY = { kind: 'offer', category: '', title: '', description: '', city: '', delivery: false };
 
 export default function ItemForm() {
   const { id } = useParams();
   const creating = !id;
-  const { t, te, lang } = useI18n();
+  const { t, te, lang, error: describeError, fieldErrors } = useI18n();
   const { me } = useAuth();
   const categories = useCategories();
   const navigate = useNavigate();
@@ -22,6 +80,41 @@ export default function ItemForm() {
   const [error, setError] = useState(null);
   const [loaded, setLoaded] = useState(creating);
   const [saving, setSaving] = useState(false);
+  const [photos, setPhotos] = useState([]);
+  const [files, setFiles] = useState([]);
+  const [photoError, setPhotoError] = useState(null);
+  const [progress, setProgress] = useState(null);
+
+  const addFiles = (picked) => {
+    const room = MAX_PHOTOS - photos.length - files.length;
+    setPhotoError(picked.length > room ? t('form.tooManyPhotos', { max: MAX_PHOTOS }) : null);
+    setFiles((old) => [...old, ...picked.slice(0, Math.max(0, room))]);
+  };
+  const removeExisting = async (photo) => {
+    try {
+      const res = await api.delete(`/items/${id}/photos/${photo.id}`);
+      setPhotos(res.data.photos);
+    } catch (err) {
+      setPhotoError(describeError(err));
+    }
+  };
+  /** Upload the chosen files one by one; the messages of those that failed. */
+  const uploadAll = async (itemId) => {
+    const failed = [];
+    for (const [i, file] of files.entries()) {
+      setProgress(t('form.uploading', { n: i + 1, total: files.length }));
+      try {
+        await api.post(`/items/${itemId}/photos`, file, {
+          headers: { 'Content-Type': file.type || 'application/octet-stream' },
+          timeout: 120000,
+        });
+      } catch (err) {
+        failed.push(t('form.photoFailed', { name: file.name, reason: describeError(err) }));
+      }
+    }
+    setProgress(null);
+    return failed;
+  };
 
   useEffect(() => {
     if (creating) return;
@@ -37,6 +130,7 @@ export default function ItemForm() {
           city: it.city || '',
           delivery: it.delivery,
         });
+        setPhotos(it.photos || []);
         setLoaded(true);
       })
       .catch(setError);
@@ -64,8 +158,10 @@ export default function ItemForm() {
     try {
       const body = itemBody(values, { creating });
       const res = creating ? await api.post('/items/', body) : await api.patch(`/items/${id}`, body);
-      rememberItem(res.data);
-      navigate(`/items/${res.data.id}`);
+      const failed = await uploadAll(res.data.id);
+      const fresh = files.length ? (await api.get(`/items/${res.data.id}`)).data : res.data;
+      rememberItem(fresh);
+      navigate(`/items/${res.data.id}${creating ? '?posted=1' : ''}`, { state: { photoErrors: failed } });
     } catch (err) {
       const perField = fieldErrors(err);
       if (Object.keys(perField).some((k) => k !== '_')) setServerErrors(perField);
@@ -138,6 +234,19 @@ export default function ItemForm() {
           <input type="checkbox" name="delivery" checked={values.delivery} onChange={set('delivery')} />
           {t('form.delivery')}
         </label>
+        <PhotoPicker
+          existing={photos}
+          files={files}
+          onAdd={addFiles}
+          onRemoveFile={(i) => setFiles((old) => old.filter((_, j) => j !== i))}
+          onRemoveExisting={removeExisting}
+          error={photoError}
+        />
+        {progress && (
+          <p className="muted" role="status">
+            {progress}
+          </p>
+        )}
         {hasErrors && <p className="field-error">{t('form.fixErrors')}</p>}
         <ErrorBox error={error} />
         <div className="form-actions">

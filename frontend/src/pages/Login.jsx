@@ -102,6 +102,12 @@ export default function Login() {
         )}
         {error && <ErrorBox error={error} />}
         <p className="lead">{t('login.intro')}</p>
+        {!BOT && (
+          // No bot on this server (the embedded default): links come from the command line.
+          <p className="muted small">
+            {t('login.local')} <code>{t('login.localCommand')}</code>
+          </p>
+        )}
         <form
           onSubmit={(e) => {
             e.preventDefault();

@@ -2,25 +2,28 @@ import { useCallback, useEffect, useState } from 'react';
 import { Link } from 'react-router-dom';
 import { api } from '../api.js';
 import { useAuth } from '../auth.jsx';
-import { Chips, ErrorBox, KindBadge, Loading, ProposeAction, ScoreBar } from '../components/ui.jsx';
-import { categoryName, displayName, getUser, noteTitles, useCategories, useMany } from '../data.js';
+import { Chips, ErrorBox, KindBadge, Loading, PersonLink, ProposeButton, ScoreBar, Thumb } from '../components/ui.jsx';
+import { categoryName, getUser, useCategories, useMany } from '../data.js';
 import { useI18n } from '../i18n.jsx';
 
 function ItemLine({ label, item, owner, categories }) {
   const { t, lang } = useI18n();
   return (
     <div className="match-side">
-      <div className="match-side-label">
-        <KindBadge kind={item.kind} /> <span className="muted small">{label}</span>
-      </div>
-      <Link to={`/items/${item.id}`} className="match-title">
-        {item.title}
-      </Link>
-      <div className="muted small">
-        {categoryName(categories, item.category, lang)}
-        {item.city ? ` · ${item.city}` : ''}
-        {item.delivery ? ` · ${t('item.delivery')}` : ''}
-        {owner ? ` · ${owner}` : ''}
+      <Thumb item={item} className="thumb thumb-small" />
+      <div>
+        <div className="match-side-label">
+          <KindBadge kind={item.kind} /> <span className="muted small">{label}</span>
+        </div>
+        <Link to={`/items/${item.id}`} className="match-title">
+          {item.title}
+        </Link>
+        <div className="muted small">
+          {categoryName(categories, item.category, lang)}
+          {item.city ? ` · ${item.city}` : ''}
+          {item.delivery ? ` · ${t('item.delivery')}` : ''}
+          {owner && <> · {owner}</>}
+        </div>
       </div>
     </div>
   );
@@ -32,15 +35,12 @@ export default function Matches() {
   const categories = useCategories();
   const [matches, setMatches] = useState(null);
   const [error, setError] = useState(null);
-  const [proposed, setProposed] = useState({});
-  const [busy, setBusy] = useState(null);
 
   const load = useCallback(async () => {
     setError(null);
     try {
       const res = await api.get(`/matches/${me.id}`);
       setMatches(res.data);
-      noteTitles(res.data.flatMap((m) => [m.want_item, m.offer_item]));
     } catch (err) {
       setError(err);
     }
@@ -55,16 +55,13 @@ export default function Matches() {
   );
   const people = useMany(otherIds, getUser);
 
-  const propose = async (match) => {
-    setBusy(match.id);
+  const dismiss = async (match) => {
     setError(null);
     try {
-      const res = await api.post('/exchanges/', { match_ids: [match.id] });
-      setProposed((p) => ({ ...p, [match.id]: res.data.id }));
+      await api.post(`/matches/${match.id}/dismiss`);
+      setMatches((list) => list.filter((m) => m.id !== match.id));
     } catch (err) {
       setError(err);
-    } finally {
-      setBusy(null);
     }
   };
 
@@ -79,8 +76,9 @@ export default function Matches() {
         {(matches || []).map((m) => {
           const iWant = m.want_item.user_id === me.id;
           const otherId = iWant ? m.offer_item.user_id : m.want_item.user_id;
-          const other = displayName(people[otherId], t, me.id);
+          const other = <PersonLink user={people[otherId]} fallbackId={otherId} meId={me.id} />;
           const terms = m.explanation?.shared_terms || [];
+          const texts = [m.want_item, m.offer_item].flatMap((i) => [i.title, i.description]);
           return (
             <li key={m.id} className="card match" data-match-id={m.id}>
               <div className="match-pair">
@@ -103,10 +101,15 @@ export default function Matches() {
                 {terms.length > 0 && (
                   <div className="match-why">
                     <span className="muted small">{t('matches.why')}:</span>
-                    <Chips terms={terms} label={t('matches.why')} />
+                    <Chips terms={terms} texts={texts} label={t('matches.why')} />
                   </div>
                 )}
-                <ProposeAction proposedId={proposed[m.id]} busy={busy === m.id} onPropose={() => propose(m)} />
+                <div className="match-actions">
+                  <ProposeButton matchIds={[m.id]} />
+                  <button type="button" className="btn-link" onClick={() => dismiss(m)}>
+                    {t('matches.dismiss')}
+                  </button>
+                </div>
               </div>
             </li>
           );

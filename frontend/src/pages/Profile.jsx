@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
-import { api, fieldErrors } from '../api.js';
+import { Link } from 'react-router-dom';
+import { api } from '../api.js';
 import { useAuth } from '../auth.jsx';
 import { ErrorBox, Field, Loading, Notice } from '../components/ui.jsx';
 import { useI18n } from '../i18n.jsx';
@@ -8,7 +9,7 @@ import { LIMITS, validateProfile } from '../validation.js';
 const VISIBILITY = ['public', 'matches', 'private'];
 
 export default function Profile() {
-  const { t, te, setLang } = useI18n();
+  const { t, te, setLang, number, fieldErrors } = useI18n();
   const { me, setMe } = useAuth();
   const [values, setValues] = useState(null);
   const [hasProfile, setHasProfile] = useState(false);
@@ -26,6 +27,7 @@ export default function Profile() {
       language: me.language || 'ru',
       visibility: 'public',
       about: '',
+      hide_city: false,
     };
     api
       .get(`/profiles/${me.id}`)
@@ -36,6 +38,7 @@ export default function Profile() {
           ...base,
           visibility: res.data.visibility,
           about: typeof res.data.data?.about === 'string' ? res.data.data.about : '',
+          hide_city: res.data.data?.hide_city === true,
         });
       })
       .catch((err) => {
@@ -71,7 +74,11 @@ export default function Profile() {
         city,
         language: values.language,
       });
-      const profile = { location: city, visibility: values.visibility, data: { about: values.about } };
+      const profile = {
+        location: city,
+        visibility: values.visibility,
+        data: { about: values.about, hide_city: values.hide_city },
+      };
       if (hasProfile) await api.patch(`/profiles/${me.id}`, profile);
       else {
         await api.post('/profiles/', profile);
@@ -100,9 +107,14 @@ export default function Profile() {
           <div className="muted small">
             {t('profile.trust')}:{' '}
             {me.trust_score != null
-              ? `${me.trust_score.toFixed(1)} / 5 · ${t('profile.ratings', { n: me.rating_count })}`
+              ? `${t('profile.trustValue', {
+                  score: number(me.trust_score, { maximumFractionDigits: 1, minimumFractionDigits: 1 }),
+                })} · ${t('profile.ratings', { n: me.rating_count })}`
               : t('profile.noRating')}
           </div>
+          <Link className="small" to={`/users/${me.id}`}>
+            {t('profile.viewPublic')}
+          </Link>
         </div>
       </div>
       <form className="card form" onSubmit={submit} noValidate>
@@ -115,6 +127,17 @@ export default function Profile() {
         <Field label={t('profile.city')} error={te(errors.city) || te(errors.location)}>
           {(id, d, bad) => <input id={id} value={values.city} onChange={set('city')} aria-describedby={d} aria-invalid={bad} autoComplete="address-level2" />}
         </Field>
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={values.hide_city}
+            onChange={(e) => {
+              setSaved(false);
+              setValues((v) => ({ ...v, hide_city: e.target.checked }));
+            }}
+          />
+          {t('profile.hideCity')}
+        </label>
         <Field label={t('profile.about')} error={te(errors.data)}>
           {(id, d, bad) => <textarea id={id} rows={3} value={values.about} onChange={set('about')} aria-describedby={d} aria-invalid={bad} />}
         </Field>
@@ -140,8 +163,8 @@ export default function Profile() {
               }}
               aria-describedby={d}
             >
-              <option value="ru">Русский</option>
-              <option value="en">English</option>
+              <option value="ru">{t('lang.ru')}</option>
+              <option value="en">{t('lang.en')}</option>
             </select>
           )}
         </Field>

@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useState } from 'react';
-import { Link } from 'react-router-dom';
 import { api } from '../api.js';
 import { useAuth } from '../auth.jsx';
-import { ErrorBox, Loading, ProposeAction, ScoreBar } from '../components/ui.jsx';
+import Leg from '../components/Leg.jsx';
+import { ErrorBox, Loading, ProposeButton, ScoreBar } from '../components/ui.jsx';
 import { displayName, getItem, getUser, useMany } from '../data.js';
 import { useI18n } from '../i18n.jsx';
 
@@ -11,8 +11,6 @@ export default function Trades() {
   const { me } = useAuth();
   const [trades, setTrades] = useState(null);
   const [error, setError] = useState(null);
-  const [proposed, setProposed] = useState({});
-  const [busy, setBusy] = useState(null);
 
   const load = useCallback(async () => {
     setError(null);
@@ -32,19 +30,6 @@ export default function Trades() {
   const people = useMany(list.flatMap((tr) => tr.users), getUser);
   const items = useMany(list.flatMap((tr) => tr.legs.map((l) => l.offer_item_id)), getItem);
   const key = (tr) => tr.match_ids.join('-');
-
-  const propose = async (trade) => {
-    setBusy(key(trade));
-    setError(null);
-    try {
-      const res = await api.post('/exchanges/', { match_ids: trade.match_ids });
-      setProposed((p) => ({ ...p, [key(trade)]: res.data.id }));
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(null);
-    }
-  };
 
   // undefined: still loading; null: gone or hidden.
   const who = (id) =>
@@ -69,17 +54,20 @@ export default function Trades() {
             <ol className="legs">
               {tr.legs.map((leg) => (
                 <li key={leg.match_id}>
-                  <span className={leg.giver === me.id ? 'who me' : 'who'}>{who(leg.giver)}</span> {t('trades.gives')}{' '}
-                  <Link to={`/items/${leg.offer_item_id}`}>
-                    «{itemTitle(leg.offer_item_id)}»
-                  </Link>{' '}
-                  {t('trades.to')} <span className={leg.receiver === me.id ? 'who me' : 'who'}>{who(leg.receiver)}</span>
+                  <Leg
+                    giverId={leg.giver}
+                    receiverId={leg.receiver}
+                    itemId={leg.offer_item_id}
+                    title={itemTitle(leg.offer_item_id)}
+                    name={who}
+                    meId={me.id}
+                  />
                 </li>
               ))}
             </ol>
             <div className="match-foot">
               <ScoreBar score={tr.score} label={t('matches.score')} />
-              <ProposeAction proposedId={proposed[key(tr)]} busy={busy === key(tr)} onPropose={() => propose(tr)} />
+              <ProposeButton matchIds={tr.match_ids} />
             </div>
           </li>
         ))}
