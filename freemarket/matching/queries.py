@@ -35,7 +35,10 @@ def matches_for_user(
             Match.score >= min_score,
             ~dismissed_by(user_id, Match.want_item_id, Match.offer_item_id),
         )
-        .options(joinedload(Match.want_item), joinedload(Match.offer_item))
+        .options(
+            joinedload(Match.want_item).selectinload(Item.photos),
+            joinedload(Match.offer_item).selectinload(Item.photos),
+        )
         .order_by(Match.score.desc(), Match.id)
         .limit(limit)
     )

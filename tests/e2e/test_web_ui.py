@@ -78,8 +78,17 @@ class Audit:
             self.found[f"{label} ({page.url})"] = violations
 
 
-def _context(browser, service: Service, *, locale: str, viewport: dict[str, int] = DESKTOP):
-    context = browser.new_context(viewport=viewport, locale=locale, base_url=service.url)
+def _context(
+    browser,
+    service: Service,
+    *,
+    locale: str,
+    viewport: dict[str, int] = DESKTOP,
+    color_scheme: str = "light",
+):
+    context = browser.new_context(
+        viewport=viewport, locale=locale, base_url=service.url, color_scheme=color_scheme
+    )
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     errors: list[str] = []
@@ -238,6 +247,15 @@ def test_two_people_exchange_in_two_languages(browser, service: Service, tmp_pat
         visitor.get_by_role("button", name="Filters").click()
         expect(visitor.get_by_role("search")).to_be_visible()
         visitor.set_viewport_size(DESKTOP)
+        # The dark theme keeps AA contrast too (a Russian browser, so the Russian interface).
+        dark_ctx, dark = _context(browser, service, locale="ru-RU", color_scheme="dark")
+        contexts.append(dark_ctx)
+        dark.goto(f"/items/{offer_id}")
+        expect(dark.get_by_role("heading", level=1)).to_have_text(OFFER_TITLE)
+        audit(dark, "item page (ru, dark)")
+        dark.goto("/")
+        expect(dark.get_by_role("heading", name="Обмен вещами без денег")).to_be_visible()
+        audit(dark, "home (ru, dark)")
         visitor.goto("/login")
         expect(visitor.get_by_text("write /login to it")).to_be_visible()
         audit(visitor, "login (en)")
