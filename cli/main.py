@@ -7,7 +7,21 @@ import sys
 
 import typer
 
-from cli import backup, bot, data, deploy, matching, migrate, ops, reports, serve, stats, tls, users
+from cli import (
+    backup,
+    bot,
+    data,
+    deploy,
+    matching,
+    migrate,
+    notifications,
+    ops,
+    reports,
+    serve,
+    stats,
+    tls,
+    users,
+)
 
 
 def _version(value: bool) -> None:
@@ -46,7 +60,8 @@ app.command("import")(data.import_file)
 app.command()(data.demo)
 app.add_typer(matching.match_app, name="match")
 app.command()(matching.worker)
-app.command()(bot.bot)
+app.add_typer(bot.app, name="bot")
+app.add_typer(notifications.app, name="notifications")
 app.add_typer(backup.app, name="backup")
 app.add_typer(tls.app, name="tls")
 app.add_typer(deploy.app, name="deploy")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import threading
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -44,6 +46,10 @@ def follow_port(host: str, port: int) -> None:
     # Through the environment, so uvicorn's worker processes read the same value.
     os.environ["PUBLIC_URL"] = f"http://{shown}:{port}"
     get_settings.cache_clear()
+
+
+if TYPE_CHECKING:
+    from freemarket.infra.settings import Settings
 
 
 def serve(
@@ -86,8 +92,6 @@ def up(
     ),
 ) -> None:
     """Migrate if needed, then run the API, the worker and (with a bot token) the bot here."""
-    import threading
-
     from freemarket.db import migrate
     from freemarket.infra import wakeup
     from freemarket.matching.worker import MatchWorker
@@ -109,20 +113,9 @@ def up(
     threads = [worker_thread]
     config = settings()
     if config.telegram_bot_token:
-        from freemarket.bot.delivery import run_delivery_thread
-
+        # The whole bot: conversation (long polling, unless in webhook mode) and delivery.
         threads.append(
-            threading.Thread(
-                target=run_delivery_thread,
-                args=(engine(),),
-                kwargs={
-                    "token": config.telegram_bot_token,
-                    "api_url": config.telegram_api_url,
-                    "stop": stop,
-                },
-                name="bot-delivery",
-                daemon=True,
-            )
+            threading.Thread(target=_run_bot, args=(config, stop), name="bot", daemon=True)
         )
         threads[-1].start()
     console.print(f"FreeMarket on {settings().public_url}  (database: {_describe_db()})")
@@ -142,6 +135,14 @@ def up(
         stop.set()
         for thread in threads:
             thread.join(timeout=10)
+
+
+def _run_bot(config: Settings, stop: threading.Event) -> None:
+    # Imported in the bot's own thread: aiogram takes seconds to import, and the API need not
+    # wait for it to start answering.
+    from freemarket.bot.runtime import run_bot_thread
+
+    run_bot_thread(engine(), config, stop)
 
 
 def _describe_db() -> str:

@@ -184,18 +184,19 @@ def issue_login_link(username: str) -> str:
     """A fresh one-time web sign-in link for `username` (audited)."""
     from datetime import timedelta
 
-    from freemarket.domain import audit, sessions, users
+    from freemarket.domain import sessions, users
 
     config = settings()
     with transaction() as session:
         user = users.get_user_by_username(session, username)
-        code = sessions.issue_login_code(
-            session, user=user, ttl=timedelta(minutes=config.login_code_ttl_minutes)
+        link = sessions.issue_login_link(
+            session,
+            user=user,
+            actor=None,
+            ttl=timedelta(minutes=config.login_code_ttl_minutes),
+            public_url=config.public_url,
         )
-        audit.record(
-            session, actor=None, action="issue_login_link", target_type="user", target_id=user.id
-        )
-    return f"{config.public_url.rstrip('/')}/login?code={code}"
+    return link.url
 
 
 @app.command("login-link")

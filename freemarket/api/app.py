@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -26,6 +28,7 @@ from freemarket.api.routers import (
     profiles,
     ratings,
     reports,
+    telegram,
     users,
 )
 from freemarket.api.schemas import ErrorOut, InvalidOut
@@ -65,8 +68,15 @@ ROUTERS = (
     ratings,
     reports,
     notifications,
+    telegram,
     photos,
 )
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    telegram.close_runtime(app.state)
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
@@ -77,6 +87,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         title="FreeMarket",
         version=__version__,
         description="Barter marketplace API: items, matches, exchanges, ratings.",
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine or get_engine(settings.effective_database_url)
@@ -87,7 +98,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         wakeup.configure(settings.redis_url)
     for module in ROUTERS:
         responses = (
-            {} if module is health else {**ERROR_RESPONSES, **EXTRA_RESPONSES.get(module, {})}
+            {}
+            if module in (health, telegram)
+            else {**ERROR_RESPONSES, **EXTRA_RESPONSES.get(module, {})}
         )
         app.include_router(module.router, responses=responses)  # type: ignore[arg-type]
     errors.install(app)

@@ -12,6 +12,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from freemarket.db.models import AuthSession, LoginCode, UsedNonce, User, utcnow
+from freemarket.domain import audit
 from freemarket.errors import Unauthenticated
 
 TOKEN_BYTES = 32
@@ -85,6 +86,26 @@ def issue_login_code(session: Session, *, user: User, ttl: timedelta) -> str:
     session.add(LoginCode(user_id=user.id, code_hash=hash_token(code), expires_at=utcnow() + ttl))
     session.flush()
     return code
+
+
+@dataclass(frozen=True, slots=True)
+class LoginLink:
+    """A one-time sign-in link to the web UI and how long it lasts."""
+
+    url: str
+    code: str
+    ttl: timedelta
+
+
+def issue_login_link(
+    session: Session, *, user: User, actor: User | None, ttl: timedelta, public_url: str
+) -> LoginLink:
+    """A one-time link that signs `user` in to the web UI; audited (actor None: the CLI)."""
+    code = issue_login_code(session, user=user, ttl=ttl)
+    audit.record(
+        session, actor=actor, action="issue_login_link", target_type="user", target_id=user.id
+    )
+    return LoginLink(url=f"{public_url.rstrip('/')}/login?code={code}", code=code, ttl=ttl)
 
 
 def redeem_login_code(session: Session, *, code: str) -> User:

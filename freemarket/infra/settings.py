@@ -7,7 +7,7 @@ import json
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     certs_dir: Path | None = None
     deploy_keep_images: int = Field(default=5, ge=2)
     telegram_api_url: str = "https://api.telegram.org"
+    # polling: `freemarket bot` asks Telegram for updates; webhook: Telegram posts them to
+    # PUBLIC_URL/telegram/webhook with TELEGRAM_WEBHOOK_SECRET, which the API checks.
+    telegram_mode: Literal["polling", "webhook"] = "polling"
+    telegram_webhook_secret: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_-]{1,256}$")] = None
     web_dist_dir: Path | None = None
     telegram_auth_max_age_seconds: int = Field(default=86_400, ge=60)
     login_code_ttl_minutes: int = Field(default=10, ge=1, le=60)
@@ -160,6 +164,19 @@ class Settings(BaseSettings):
                     f"{name} is too easy to guess (repeated or predictable characters); set a "
                     'random one: python3 -c "import secrets; print(secrets.token_urlsafe(48))"'
                 )
+        if self.telegram_mode == "webhook":
+            secret = self.telegram_webhook_secret or ""
+            if not secret:
+                raise ConfigurationError(
+                    "TELEGRAM_WEBHOOK_SECRET is not set; webhook mode needs it"
+                )
+            if _looks_like_placeholder(secret) or len(secret) < 32:
+                raise ConfigurationError(
+                    "TELEGRAM_WEBHOOK_SECRET is a placeholder or too weak; set a real value in .env"
+                )
+            if not self.redis_url:
+                # Each API replica handles some updates: a dialogue's state must be shared.
+                raise ConfigurationError("TELEGRAM_MODE=webhook needs REDIS_URL for dialogue state")
         if self.database_url.startswith("sqlite"):
             raise ConfigurationError("DATABASE_URL points at SQLite; production needs PostgreSQL")
         unsafe = [o for o in self.cors_origins if o.strip().lower() in UNSAFE_ORIGINS]

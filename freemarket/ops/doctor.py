@@ -31,6 +31,7 @@ from freemarket.ops.checks import (
     http_get,
     load_settings,
     missing_sqlite_file,
+    telegram_call,
 )
 from freemarket.ops.compose import DEFAULT_COMPOSE_FILE, Compose, first_line
 from freemarket.ops.process import which
@@ -228,6 +229,32 @@ def diagnose_outbox(engine: Engine, *, now: datetime | None = None) -> CheckResu
     return CheckResult(name, PASS, detail)
 
 
+def diagnose_bot_mode(settings: Settings, api_url: str, timeout: float) -> CheckResult:
+    """TELEGRAM_MODE agrees with Telegram: polling needs no webhook, webhook mode needs ours."""
+    name = "bot: mode"
+    token, mode = settings.telegram_bot_token, settings.telegram_mode
+    if not token:
+        return CheckResult(name, SKIP, "TELEGRAM_BOT_TOKEN not set")
+    reply = telegram_call(api_url, token, "getWebhookInfo", timeout)
+    if not reply.ok:
+        return CheckResult(name, SKIP, f"getWebhookInfo failed: {reply.description}")
+    webhook = (reply.result or {}).get("url") or ""
+    expected = settings.public_url.rstrip("/") + "/telegram/webhook"
+    if mode == "polling" and webhook:
+        return CheckResult(
+            name,
+            FAIL,
+            f"TELEGRAM_MODE=polling but a webhook is set ({webhook}): polling gets nothing",
+            "freemarket bot webhook delete, or set TELEGRAM_MODE=webhook",
+        )
+    if mode == "webhook" and webhook != expected:
+        detail = f"TELEGRAM_MODE=webhook but the webhook is {webhook or 'not set'}"
+        return CheckResult(name, FAIL, f"{detail}, not {expected}", "freemarket bot webhook set")
+    if mode == "webhook":
+        return CheckResult(name, PASS, f"webhook at {webhook}")
+    return CheckResult(name, PASS, "long polling (`freemarket bot`)")
+
+
 def _duration(delta: timedelta) -> str:
     seconds = int(delta.total_seconds())
     if seconds >= 86400:
@@ -411,6 +438,7 @@ def run_doctor(options: DoctorOptions, *, settings: Settings | None = None) -> l
         results.append(replace(me, name="bot: token"))
         updates = check_bot_updates(token, api_url, options.timeout)
         results.append(replace(updates, name="bot: updates"))
+        results.append(diagnose_bot_mode(settings, api_url, options.timeout))
         if engine is not None:
             results.append(diagnose_outbox(engine))
         else:

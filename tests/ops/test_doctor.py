@@ -201,6 +201,7 @@ def test_doctor_end_to_end(engine: Engine, db_url: str, tmp_path: Path) -> None:
         "web: nginx config": "skip",
         "bot: token": "pass",
         "bot: updates": "pass",
+        "bot: mode": "pass",
         "bot: outbox": "pass",
         "load: slowest routes": "warn",
         "load: error rate": "fail",
@@ -224,3 +225,27 @@ def test_cli_doctor_reports_unreachable_database(tls_run: OpsRun) -> None:
     assert rows["backend: database connection"]["detail"].startswith("connection refused")
     assert rows["backend: migrations"]["status"] == "skip"
     assert rows["bot: token"]["detail"] == "TELEGRAM_BOT_TOKEN not set: the bot is off"
+    assert rows["bot: mode"]["status"] == "skip"
+
+
+def test_bot_mode_must_agree_with_telegram() -> None:
+    """Polling with a webhook set, or webhook mode without ours, is a failure with the fix."""
+    from freemarket.ops.doctor import diagnose_bot_mode
+    from tests.fakes.telegram import fake_telegram
+
+    with fake_telegram() as telegram:
+        polling = Settings(
+            _env_file=None,
+            telegram_bot_token=telegram.token,
+            public_url="https://market.example",
+        )
+        assert diagnose_bot_mode(polling, telegram.url, 5).detail == (
+            "long polling (`freemarket bot`)"
+        )
+        webhook = polling.model_copy(update={"telegram_mode": "webhook"})
+        missing = diagnose_bot_mode(webhook, telegram.url, 5)
+        assert (missing.status, missing.fix) == ("fail", "freemarket bot webhook set")
+        telegram.webhook = {"url": "https://market.example/telegram/webhook"}
+        assert diagnose_bot_mode(webhook, telegram.url, 5).status == "pass"
+        stuck = diagnose_bot_mode(polling, telegram.url, 5)
+        assert stuck.status == "fail" and "webhook delete" in (stuck.fix or "")
