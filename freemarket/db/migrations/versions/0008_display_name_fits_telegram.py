@@ -1,7 +1,7 @@
 """display name fits a Telegram first and last name (64 + 1 + 64 characters)
 
-Revision ID: 0007_display_name_fits_telegram
-Revises: 0006_item_photos
+Revision ID: 0008_display_name_fits_telegram
+Revises: 0007_bot_preferences
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_display_name_fits_telegram"
-down_revision = "0006_item_photos"
+revision = "0008_display_name_fits_telegram"
+down_revision = "0007_bot_preferences"
 branch_labels = None
 depends_on = None
 
