@@ -60,14 +60,18 @@ def serve(
     """Serve the HTTP API (and the web UI when built)."""
     import uvicorn
 
+    from freemarket.infra.multiproc import MULTIPROC_ENV, prepare_multiprocess_dir
+
     check_port_free(host, port)
     follow_port(host, port)
     settings().validate_for_startup()
-    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+    if os.environ.get(MULTIPROC_ENV):
+        # Set by the deployment (the compose file does): the directory must exist before the
+        # metrics module is imported, and stale files from a previous run must go.
+        prepare_multiprocess_dir(os.environ[MULTIPROC_ENV])
+    elif workers > 1:
         # Each worker process keeps its own counters; the multiprocess directory is how
         # /metrics adds them up. It must be set before any worker imports prometheus_client.
-        from freemarket.infra.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
-
         directory = prepare_multiprocess_dir(settings().data_dir / "prometheus")
         os.environ[MULTIPROC_ENV] = str(directory.resolve())
     uvicorn.run(
@@ -77,6 +81,7 @@ def serve(
         port=port,
         workers=workers,
         log_level=settings().log_level,
+        access_log=settings().access_log,
         # X-Forwarded-For is believed only from FORWARDED_ALLOW_IPS (the reverse proxy); else
         # anyone could pick the address the per-address rate limits count against.
         proxy_headers=bool(settings().forwarded_allow_ips),

@@ -97,6 +97,19 @@ def counts_by_status(session: Session) -> dict[str, int]:
     return {status: int(count) for status, count in rows}
 
 
+def counts_by_channel(session: Session) -> dict[str, dict[str, int]]:
+    """How many outbox rows each channel (web inbox, telegram) has in each status."""
+    rows = session.execute(
+        select(Notification.channel, Notification.status, func.count()).group_by(
+            Notification.channel, Notification.status
+        )
+    ).all()
+    counts: dict[str, dict[str, int]] = {}
+    for channel, status, count in rows:
+        counts.setdefault(channel, {})[status] = int(count)
+    return counts
+
+
 def mark_read(session: Session, *, user_id: int) -> int:
     """Mark every unread web notification of the user read; returns how many."""
     result = session.execute(

@@ -36,7 +36,11 @@ class Environment(StrEnum):
 class Settings(BaseSettings):
     """Every setting of FreeMarket; `.env.example` documents each one."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # env_ignore_empty: `KEY=` (as .env.example ships many) means "the default", so a copy of
+    # .env.example is a valid .env; without it COOKIE_SECURE= failed to parse as a boolean.
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
 
     environment: Environment = Environment.development
     data_dir: Path = Path("data")
@@ -55,6 +59,9 @@ class Settings(BaseSettings):
     # comma-separated, "*" for any). Empty: nobody's, the peer address is the client.
     forwarded_allow_ips: str = ""
     log_level: str = "info"
+    access_log: bool = False
+    max_concurrent_requests: int = Field(default=32, ge=0, le=1000)
+    overload_retry_after_seconds: int = Field(default=1, ge=1, le=3600)
     match_show_threshold: float = Field(default=0.08, ge=0.0, le=1.0)
     # lowest confidence of the notify model (matching/core/decide.py) that sends a push
     match_notify_threshold: float = Field(default=0.70, ge=0.0, le=1.0)
@@ -131,6 +138,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'freemarket.db').resolve()}"
+
+    @property
+    def effective_web_dist_dir(self) -> Path:
+        """The web UI build the service serves: WEB_DIST_DIR, else this checkout's build."""
+        # Defined here, not in api/web.py, so ops (doctor) and api share it without
+        # importing each other.
+        return self.web_dist_dir or Path(__file__).resolve().parents[2] / "frontend" / "dist"
 
     @property
     def secure_cookies(self) -> bool:

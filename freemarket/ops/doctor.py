@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from freemarket.errors import FreeMarketError
 from freemarket.infra.settings import Settings
 from freemarket.ops.checks import (
+    EMBEDDED,
     FAIL,
     PASS,
     SKIP,
@@ -27,6 +28,7 @@ from freemarket.ops.checks import (
     check_bot_updates,
     check_migrations_local,
     connect_engine,
+    deployment_configured,
     describe_database_error,
     http_get,
     load_settings,
@@ -115,13 +117,6 @@ def diagnose_startup(settings: Settings) -> CheckResult:
 
 
 # --- web UI will not load -------------------------------------------------------------------
-
-
-def web_dist_dir(settings: Settings) -> Path:
-    """Where the service serves the web UI build from (WEB_DIST_DIR or the checkout's)."""
-    from freemarket.api.web import default_dist_dir
-
-    return settings.web_dist_dir or default_dist_dir()
 
 
 def diagnose_static(static_dir: Path) -> CheckResult:
@@ -426,9 +421,13 @@ def run_doctor(options: DoctorOptions, *, settings: Settings | None = None) -> l
         compose = Compose(
             file=options.compose_file, project_dir=options.project_dir, docker=options.docker
         )
-        running = compose.available() is None and (options.project_dir / compose.file).is_file()
-        results.append(diagnose_static(options.static_dir or web_dist_dir(settings)))
-        results.append(diagnose_nginx(options.nginx_config, compose if running else None))
+        results.append(diagnose_static(options.static_dir or settings.effective_web_dist_dir))
+        if options.nginx_config is None and not deployment_configured(settings):
+            # The embedded default serves the web UI itself: there is no nginx to diagnose.
+            results.append(CheckResult("web: nginx config", SKIP, EMBEDDED))
+        else:
+            running = compose.available() is None and not compose.missing_files()
+            results.append(diagnose_nginx(options.nginx_config, compose if running else None))
 
         api_url = options.telegram_api_url or settings.telegram_api_url
         token = settings.telegram_bot_token

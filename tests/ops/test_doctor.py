@@ -187,7 +187,6 @@ def test_doctor_end_to_end(engine: Engine, db_url: str, tmp_path: Path) -> None:
             base_url=server.url,
             static_dir=tmp_path / "dist",
             telegram_api_url=server.url,
-            docker=str(tmp_path / "no-docker"),
             project_dir=tmp_path,
         )
         results = {r.name: r for r in run_doctor(options, settings=settings)}
@@ -218,10 +217,13 @@ def test_cli_doctor_reports_unreachable_database(tls_run: OpsRun) -> None:
         "http://127.0.0.1:9",
         "--timeout",
         "1",
-        env={"DATABASE_URL": database, "PATH": "/usr/bin:/bin"},
+        env={"DATABASE_URL": database},
     )
     assert result.code == 1
     rows = {r["name"]: r for r in result.json()["results"]}
+    # The embedded default has no nginx, whether or not docker and a compose file are here.
+    assert rows["web: nginx config"]["status"] == "skip"
+    assert "embedded default" in rows["web: nginx config"]["detail"]
     assert rows["backend: database connection"]["detail"].startswith("connection refused")
     assert rows["backend: migrations"]["status"] == "skip"
     assert rows["bot: token"]["detail"] == "TELEGRAM_BOT_TOKEN not set: the bot is off"

@@ -57,7 +57,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
     nginx = require_tool("nginx")
     base = tmp_path_factory.mktemp("nginx-headers")
-    env = clean_env(DATA_DIR=str(base / "data"))
+    # The backend serves the web UI too; nginx proxies everything.
+    dist = base / "dist"
+    (dist / "assets").mkdir(parents=True)
+    (dist / "index.html").write_text("<!doctype html><title>FreeMarket</title>")
+    (dist / "assets" / "index-abc123.js").write_text("console.log('ok')")
+    env = clean_env(DATA_DIR=str(base / "data"), WEB_DIST_DIR=str(dist))
     subprocess.run([FREEMARKET, "migrate"], env=env, cwd=base, check=True, capture_output=True)
     app_port, http_port, tls_port = free_port(), free_port(), free_port()
     conf = NGINX_CONF.read_text()
@@ -66,10 +71,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     conf = re.sub(r"\n\s*listen \[::\]:\d+[^;]*;", "", conf)
     conf = conf.replace("http://backend:8000", f"http://127.0.0.1:{app_port}")
     main = nginx_main_config(base, conf, foreground=True)
-    html = base / "usr/share/nginx/html"
-    (html / "assets").mkdir(parents=True, exist_ok=True)
-    (html / "index.html").write_text("<!doctype html><title>FreeMarket</title>")
-    (html / "assets" / "index-abc123.js").write_text("console.log('ok')")
     (base / "usr/share/nginx/maintenance/maintenance.html").write_text("<h1>maintenance</h1>")
     serve = [FREEMARKET, "serve", "--port", str(app_port)]
     web = [nginx, "-p", str(base), "-e", str(base / "error.log"), "-c", str(main)]

@@ -1,7 +1,7 @@
 """display name fits a Telegram first and last name (64 + 1 + 64 characters)
 
-Revision ID: 0008_display_name_fits_telegram
-Revises: 0007_bot_preferences
+Revision ID: 0009_display_name_fits_telegram
+Revises: 0008_items_city_stats
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_display_name_fits_telegram"
-down_revision = "0007_bot_preferences"
+revision = "0009_display_name_fits_telegram"
+down_revision = "0008_items_city_stats"
 branch_labels = None
 depends_on = None
 
