@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import sys
 import threading
 from typing import TYPE_CHECKING
 
@@ -97,6 +98,7 @@ def up(
     ),
 ) -> None:
     """Migrate if needed, then run the API, the worker and (with a bot token) the bot here."""
+    from cli.users import issue_login_link
     from freemarket.db import migrate
     from freemarket.infra import wakeup
     from freemarket.matching.worker import MatchWorker
@@ -108,6 +110,8 @@ def up(
     if not status.at_head:
         migrate.upgrade(engine())
         console.print(f"migrated database to {status.head}")
+    # Issued before the worker starts: on SQLite its first matching pass holds the write lock.
+    link = issue_login_link(sign_in_link) if sign_in_link else None
     stop = threading.Event()
     wakeup.configure(settings().redis_url)
     match_worker = MatchWorker(engine(), settings())
@@ -123,17 +127,19 @@ def up(
             threading.Thread(target=_run_bot, args=(config, stop), name="bot", daemon=True)
         )
         threads[-1].start()
-    console.print(f"FreeMarket on {settings().public_url}  (database: {_describe_db()})")
-    if sign_in_link:
-        from cli.users import issue_login_link
-
+    console.print(
+        f"FreeMarket on {settings().public_url}  (database: {_describe_db()})", soft_wrap=True
+    )
+    if link:
         minutes = settings().login_code_ttl_minutes
         console.print(
-            f"Sign in as {sign_in_link}: {issue_login_link(sign_in_link)}\n"
+            f"Sign in as {sign_in_link}: {link}\n"
             f"  (one use, {minutes} min; another: .venv/bin/freemarket user login-link "
             f"{sign_in_link})",
             soft_wrap=True,
         )
+    # Redirected to a file or a pipe, stdout is block-buffered: the link must show at once.
+    sys.stdout.flush()
     try:
         serve(host=host, port=port, workers=1)
     finally:

@@ -86,6 +86,13 @@ def api_pool_size(settings: Settings) -> int:
     return max(10, settings.max_concurrent_requests + 4)
 
 
+def api_pool_overflow(settings: Settings) -> int:
+    """Connections beyond the pool: none when the request limit bounds what is needed."""
+    # The pool already covers every request let in plus the (exempt) probes, so the process
+    # never holds more than limit + 4 connections; without a limit, the old elastic pool.
+    return 0 if settings.max_concurrent_requests else 20
+
+
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     """Build the API for `settings` (default: from the environment)."""
     settings = settings or get_settings()
@@ -110,7 +117,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     app.state.settings = settings
     app.state.engine = engine or get_engine(
-        settings.effective_database_url, pool_size=api_pool_size(settings)
+        settings.effective_database_url,
+        pool_size=api_pool_size(settings),
+        max_overflow=api_pool_overflow(settings),
     )
     app.state.rate_limiter = make_rate_limiter(settings.redis_url)
     app.state.photo_storage = make_storage(settings)

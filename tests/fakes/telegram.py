@@ -25,7 +25,12 @@ from tests.fakes.http import loopback_server
 Reply = tuple[int, dict[str, Any]]
 Answer = tuple[int, str, bytes]
 Behaviour = Callable[[str, dict[str, str]], Reply]
-BOT_USER = {"id": 123456, "is_bot": True, "first_name": "FreeMarket", "username": "fm_test_bot"}
+BOT_USER = {
+    "id": 123456,
+    "is_bot": True,
+    "first_name": "FreeMarket",
+    "username": "freemarket_test_bot",
+}
 # Long polls are cut short this much so a stopping bot never waits for a whole poll timeout.
 MAX_POLL_SECONDS = 2.0
 

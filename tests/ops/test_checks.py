@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from freemarket.ops import checks
 from freemarket.ops.checks import CheckOptions, CheckResult, run_checks
 from freemarket.ops.compose import Compose
+from tests.fakes.telegram import BOT_USER
 from tests.ops.conftest import OpsRun
 from tests.ops.fakes import REAL_SECRETS
 from tests.ops.fakes.certs import write_self_signed
@@ -147,7 +148,7 @@ def test_bot_token_valid_and_polling() -> None:
     with serve() as api:
         me = checks.check_bot_token(GOOD_TOKEN, api.url, 5, production=True)
         updates = checks.check_bot_updates(GOOD_TOKEN, api.url, 5)
-    assert me.status == "pass" and "@freemarket_test_bot" in me.detail
+    assert me.status == "pass" and f"@{BOT_USER['username']}" in me.detail
     assert updates.status == "pass" and "polling" in updates.detail
     assert api.requests == [f"/bot{GOOD_TOKEN}/getMe", f"/bot{GOOD_TOKEN}/getWebhookInfo"]
 
