@@ -49,6 +49,8 @@ DESCRIPTION_MAX = 5000
 COMMENT_MAX = 1000
 REASON_MAX = 1000
 USERNAME_MAX = 64
+# A Telegram first and last name (64 characters each) and the space between them.
+DISPLAY_NAME_MAX = 129
 CONTACT_MAX = 200
 CITY_MAX = 100
 
@@ -122,7 +124,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
     telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     username: Mapped[str] = mapped_column(String(USERNAME_MAX), unique=True)
-    display_name: Mapped[str | None] = mapped_column(String(USERNAME_MAX * 2))
+    display_name: Mapped[str | None] = mapped_column(String(DISPLAY_NAME_MAX))
     contact: Mapped[str | None] = mapped_column(String(CONTACT_MAX))
     city: Mapped[str | None] = mapped_column(String(CITY_MAX))
     language: Mapped[str] = mapped_column(String(8), default="ru")
@@ -207,8 +209,9 @@ class Item(Base):
 class ItemPhoto(Base):
     """A photo of an item: its thumbnail and display size live in the photo storage under `key`.
 
-    The key is derived from the processed image's hash, so a stored file never changes and may
-    be cached for good; `position` orders the photos and caps them per item (unique).
+    The key is random and made once per upload, so a stored file never changes and may be
+    cached for good, and no two photos share files; `position` orders the photos and caps them
+    per item (unique).
     """
 
     __tablename__ = "item_photos"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,12 +19,11 @@ from freemarket.db.models import (
     Item,
     User,
 )
-from freemarket.domain import jobs, search
+from freemarket.domain import jobs, jsonpolicy, search
 from freemarket.domain.fields import MAX_ID, check_text
 from freemarket.domain.permissions import authorize_owner_or_admin
 from freemarket.errors import InvalidInput, NotFound
 
-METADATA_MAX_BYTES = 4096
 EDITABLE_FIELDS = frozenset(
     {"category", "title", "description", "meta", "city", "latitude", "longitude", "delivery"}
 )
@@ -48,17 +46,6 @@ def _check_category(session: Session, category: str) -> None:
             code="unknown_category",
             category=category,
         )
-
-
-def check_metadata(meta: dict[str, Any]) -> dict[str, Any]:
-    """Reject metadata that would not fit in a row comfortably."""
-    if len(json.dumps(meta, ensure_ascii=False).encode("utf-8")) > METADATA_MAX_BYTES:
-        raise InvalidInput(
-            f"metadata must be at most {METADATA_MAX_BYTES} bytes of JSON",
-            code="metadata_too_large",
-            max_bytes=METADATA_MAX_BYTES,
-        )
-    return meta
 
 
 def create_item(
@@ -88,7 +75,7 @@ def create_item(
         category=category,
         title=title.strip(),
         description=description.strip(),
-        meta=check_metadata(meta or {}),
+        meta=jsonpolicy.check_stored(meta or {}, field="metadata"),
         city=city if city is not None else owner.city,
         latitude=latitude,
         longitude=longitude,
@@ -214,7 +201,7 @@ def update_item(session: Session, *, item: Item, changes: dict[str, Any]) -> Ite
     if "category" in changes:
         _check_category(session, changes["category"])
     if "meta" in changes:
-        check_metadata(changes["meta"] or {})
+        jsonpolicy.check_stored(changes["meta"] or {}, field="metadata")
     for key, value in changes.items():
         setattr(item, key, value.strip() if isinstance(value, str) else value)
     session.flush()

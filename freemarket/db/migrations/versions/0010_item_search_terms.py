@@ -1,7 +1,7 @@
 """item search terms: analysed terms per item for relevance search, and the index's state
 
-Revision ID: 0009_item_search_terms
-Revises: 0008_items_city_stats
+Revision ID: 0010_item_search_terms
+Revises: 0009_display_name_fits_telegram
 Create Date: 2026-12-03 10:00:00
 
 The terms are not computed here: the analyser (and its lexicon) lives in the application and
@@ -17,8 +17,8 @@ from alembic import op
 
 from freemarket.db.models import UTCDateTime
 
-revision = "0009_item_search_terms"
-down_revision = "0008_items_city_stats"
+revision = "0010_item_search_terms"
+down_revision = "0009_display_name_fits_telegram"
 branch_labels = None
 depends_on = None
 
