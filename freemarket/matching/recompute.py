@@ -81,7 +81,12 @@ def recompute(
     report = RecomputeReport(dry_run=dry_run)
     if not dry_run:
         # A changed lexicon takes effect on the next recompute: in search as well as matching.
-        search.sync_index(session)
+        search.sync_index(
+            session,
+            progress=(lambda done, total: progress("search terms", done, total))
+            if progress
+            else None,
+        )
     chosen = categories or partitions(session)
     started = time.perf_counter()
     listings = load_listings(session)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from freemarket.db.models import ItemSearchTerm, SearchIndexState, User
 from freemarket.domain import items, search, users
+from freemarket.infra.settings import Settings
+from freemarket.matching.worker import MatchWorker
 from tests.api.conftest import Headers, MakeItem
 
 
@@ -156,3 +158,23 @@ def test_sync_rewrites_terms_of_another_analyser(
     assert db.scalar(select(func.count()).where(ItemSearchTerm.term == "stale")) == 0
     # Current: nothing to do.
     assert search.sync_index(db) == 0
+
+
+def test_a_starting_worker_writes_the_terms_of_a_bulk_load(
+    client: TestClient,
+    anna: User,
+    make_item: MakeItem,
+    db: Session,
+    engine: Engine,
+    settings: Settings,
+) -> None:
+    bike = make_item(anna, "Велосипед", category="bicycles")
+    # As right after the migration on a database that already had items.
+    db.execute(delete(ItemSearchTerm))
+    db.merge(SearchIndexState(id=search.STATE_ROW, fingerprint=None))
+    db.commit()
+    assert _search(client, "bike") == []
+    MatchWorker(engine, settings).run_once()
+    assert _search(client, "bike") == [bike.id]
+    state = db.scalar(select(SearchIndexState.fingerprint))
+    assert state == search.fingerprint()
