@@ -46,6 +46,7 @@ from benchmarks.api import (
     verdict,
 )
 from benchmarks.pipeline import fresh_database, load_corpus
+from freemarket.db import migrate
 from freemarket.db.models import Item, SearchIndexState
 from freemarket.db.session import make_engine, session_factory
 from freemarket.domain import items, search
@@ -81,6 +82,7 @@ def prepare_database(n: int, *, fresh: bool) -> str:
     if not fresh:
         try:
             engine = make_engine(url)
+            migrate.upgrade(engine)  # a data set built by an older revision: bring it up
             with engine.connect() as conn:
                 count = conn.scalar(select(func.count()).select_from(Item)) or 0
                 state = conn.scalar(select(SearchIndexState.fingerprint))

@@ -35,6 +35,7 @@ from freemarket.api.routers import (
 from freemarket.api.schemas import ErrorOut, InvalidOut
 from freemarket.api.web import mount_web_ui
 from freemarket.db.session import get_engine
+from freemarket.domain import search
 from freemarket.infra import wakeup
 from freemarket.infra.metrics import PrometheusMiddleware
 from freemarket.infra.ratelimit import make_rate_limiter
@@ -106,6 +107,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         # there is a thread for every request let in, and spares for the probes.
         limiter = to_thread.current_default_thread_limiter()
         limiter.total_tokens = max(limiter.total_tokens, settings.max_concurrent_requests + 8)
+        # Parse the lexicon now, not in the first search someone makes.
+        search.warm_up()
         yield
         telegram.close_runtime(_app.state)
 

@@ -502,7 +502,11 @@ class ItemSearchTerm(Base):
     """
 
     __tablename__ = "item_search_terms"
-    __table_args__ = (Index("ix_item_search_terms_item_id", "item_id"),)
+    __table_args__ = (
+        Index("ix_item_search_terms_item_id", "item_id"),
+        # A one-word search reads its term's items heaviest first and stops after a page.
+        Index("ix_item_search_terms_term_weight", "term", "weight", "item_id"),
+    )
 
     term: Mapped[str] = mapped_column(String(64), primary_key=True)
     item_id: Mapped[int] = mapped_column(

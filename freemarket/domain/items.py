@@ -310,12 +310,14 @@ def _search_page(
     ranked = search.rank(stmt, session, query=query)
     if ranked is None:
         return ItemPage(items=[], next_cursor=None)
-    ranked_stmt, score = ranked
+    ranked_stmt = ranked.statement
     if position is not None:
         last_score, last_id = position
         assert last_score is not None
-        ranked_stmt = ranked_stmt.where(search.after(score, last_score=last_score, last_id=last_id))
-    rows = session.execute(ranked_stmt.order_by(score.desc(), Item.id.desc()).limit(limit + 1))
+        ranked_stmt = ranked_stmt.where(
+            search.after(ranked.score, last_score=last_score, last_id=last_id)
+        )
+    rows = session.execute(ranked_stmt.order_by(*ranked.order).limit(limit + 1))
     page = list(rows.tuples())
     has_more = len(page) > limit
     page = page[:limit]

@@ -178,3 +178,11 @@ def test_a_starting_worker_writes_the_terms_of_a_bulk_load(
     assert _search(client, "bike") == [bike.id]
     state = db.scalar(select(SearchIndexState.fingerprint))
     assert state == search.fingerprint()
+
+
+def test_a_new_word_is_found_as_soon_as_a_listing_has_it(
+    client: TestClient, anna: User, make_item: MakeItem
+) -> None:
+    assert _search(client, "гироскутер") == []
+    board = make_item(anna, "Гироскутер", category="sports")
+    assert _search(client, "гироскутер") == [board.id]
