@@ -73,15 +73,34 @@ def warm_up() -> None:
     load_lexicon()
 
 
-def query_terms(query: str) -> dict[str, float]:
-    """The terms of a search query (analysed as a title) and their share of the query."""
+@dataclass(frozen=True, slots=True)
+class QueryTerms:
+    """A query's terms with their share of it, and which of them only add to the score."""
+
+    weights: dict[str, float]
+    # a word joined to the number after it ("iphone 13" -> "iphone13"): the words themselves
+    # are the query's; the joined code ranks "iphone13" listings first but is not required
+    optional: frozenset[str]
+
+    @property
+    def required(self) -> list[str]:
+        """The terms an item is asked to have."""
+        return [term for term in self.weights if term not in self.optional]
+
+
+def query_terms(query: str) -> QueryTerms:
+    """The terms of a search query, analysed as a title."""
     weights: dict[str, float] = {}
-    for key, weight, _label in analyze_field(query, load_lexicon(), in_title=True):
+    optional: set[str] = set()
+    for key, weight, label in analyze_field(query, load_lexicon(), in_title=True):
         if key[0] != "#":
             key = _term_key(key)
             weights[key] = weights.get(key, 0.0) + weight
+            if key[0] != "=" and " " in label:
+                optional.add(key)
     top = max(weights.values(), default=0.0)
-    return {k: w / top for k, w in weights.items()} if top else {}
+    shares = {k: w / top for k, w in weights.items()} if top else {}
+    return QueryTerms(shares, frozenset(optional))
 
 
 @lru_cache(maxsize=1)
@@ -234,29 +253,38 @@ def rank(stmt: Select[tuple[Item]], session: Session, *, query: str) -> Ranked |
     single term is read in weight order from the index, so a page stops early. Longer queries
     sum the scores of every item having any of their terms.
     """
-    weights = query_terms(query)
-    found = _document_frequencies(session, weights) if weights else {}
-    need = required_hits(len(weights))
-    if len(found) < need:
+    terms = query_terms(query)
+    found = _document_frequencies(session, terms.weights) if terms.weights else {}
+    required = terms.required
+    need = required_hits(len(required))
+    if not required or sum(term in found for term in required) < need:
         return None
     size = max(_corpus_size(session), max(found.values()))
     multipliers = {
-        term: max(1, round(MULTIPLIER_SCALE * weights[term] * _idf(size, df)))
+        term: max(1, round(MULTIPLIER_SCALE * terms.weights[term] * _idf(size, df)))
         for term, df in found.items()
     }
-    if need == len(weights):
-        rarest_first = sorted(found, key=lambda term: (found[term], term))
-        tables = [aliased(ItemSearchTerm) for _ in rarest_first]
-        for table, term in zip(tables, rarest_first, strict=True):
+    if need == len(required):
+        rarest_first = sorted(required, key=lambda term: (found[term], term))
+        parts: list[ColumnElement[int]] = []
+        weights: list[ColumnElement[int]] = []
+        for term in rarest_first:
+            table = aliased(ItemSearchTerm)
             stmt = stmt.join(table, and_(table.item_id == Item.id, table.term == term))
-        parts = [t.weight * multipliers[term] for t, term in zip(tables, rarest_first, strict=True)]
-        score: ColumnElement[int] = parts[0]
+            parts.append(table.weight * multipliers[term])
+            weights.append(table.weight)
+        for term in sorted(terms.optional & found.keys()):
+            table = aliased(ItemSearchTerm)
+            stmt = stmt.outerjoin(table, and_(table.item_id == Item.id, table.term == term))
+            parts.append(func.coalesce(table.weight, 0) * multipliers[term])
+        score = parts[0]
         for part in parts[1:]:
             score = score + part
         # one term: its weight orders the rows as the score does, and the index holds it
-        first = tables[0].weight.desc() if len(tables) == 1 else score.desc()
+        first = weights[0].desc() if len(parts) == 1 else score.desc()
         return Ranked(stmt.add_columns(score), score, (first, Item.id.desc()))
     multiplier = case(multipliers, value=ItemSearchTerm.term, else_=0)
+    required_hit = case((ItemSearchTerm.term.in_(required), 1), else_=0)
     scores = (
         select(
             ItemSearchTerm.item_id.label("item_id"),
@@ -264,7 +292,7 @@ def rank(stmt: Select[tuple[Item]], session: Session, *, query: str) -> Ranked |
         )
         .where(ItemSearchTerm.term.in_(multipliers))
         .group_by(ItemSearchTerm.item_id)
-        .having(func.count() >= need)
+        .having(func.sum(required_hit) >= need)
         .subquery("scores")
     )
     score = scores.c.score

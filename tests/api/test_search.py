@@ -186,3 +186,15 @@ def test_a_new_word_is_found_as_soon_as_a_listing_has_it(
     assert _search(client, "гироскутер") == []
     board = make_item(anna, "Гироскутер", category="sports")
     assert _search(client, "гироскутер") == [board.id]
+
+
+def test_a_model_is_found_written_either_way_and_others_are_not(
+    client: TestClient, anna: User, make_item: MakeItem
+) -> None:
+    spaced = make_item(anna, "iPhone 13 Pro, 128 ГБ", category="phones")
+    joined = make_item(anna, "Айфон iphone13", category="phones")
+    make_item(anna, "iPhone 12", category="phones")
+    make_item(anna, "Чехол-книжка 13 дюймов", category="phones")
+    assert set(_search(client, "iphone 13")) == {spaced.id, joined.id}
+    assert set(_search(client, "айфон 13")) == {spaced.id, joined.id}
+    assert set(_search(client, "iphone13")) == {spaced.id, joined.id}
