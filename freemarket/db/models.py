@@ -490,3 +490,36 @@ class UsedNonce(Base):
 
     nonce_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column()
+
+
+class ItemSearchTerm(Base):
+    """One analysed term of an item (stem, lexicon concept or model code) and its weight.
+
+    Written whenever an item's text is saved, from the same text pipeline that matching uses,
+    so a search for "велик" or "bike" finds "велосипед" through an indexed lookup by term. The
+    weight is the term's share of the item's (length-normalised) text in thousandths, an
+    integer so that relevance sums are exact and a relevance cursor compares them reliably.
+    """
+
+    __tablename__ = "item_search_terms"
+    __table_args__ = (Index("ix_item_search_terms_item_id", "item_id"),)
+
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+    weight: Mapped[int] = mapped_column(Integer)
+
+
+class SearchIndexState(Base):
+    """The single row saying which text pipeline the stored search terms were written by.
+
+    A changed lexicon or analyser changes the fingerprint, and the next worker start or
+    recompute rewrites every item's terms; the row is also the lock that makes one process do it.
+    """
+
+    __tablename__ = "search_index_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime | None] = mapped_column()
