@@ -168,10 +168,14 @@ def restore(
     if as_json:
         print_json(asdict(result))
         return
+    previous = (
+        f"the previous data is in safety backup {result.safety_backup_id}"
+        if result.safety_backup_id
+        else "there was no database before (restored on a new server)"
+    )
     console.print(
         f"Restored backup {result.id} (revision {result.revision}, "
-        f"{sum(result.row_counts.values())} rows); the previous data is in safety backup "
-        f"{result.safety_backup_id}."
+        f"{sum(result.row_counts.values())} rows); {previous}."
     )
     if result.needs_migration:
         console.print("The backup predates this version's schema: run `freemarket migrate`.")

@@ -21,8 +21,11 @@ console = Console()
 err_console = Console(stderr=True)
 
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON.")
+# No "-f" short form: `deploy logs -f` follows, as in docker, and one letter means one thing.
 COMPOSE_FILE_OPTION = typer.Option(
-    None, "--compose-file", "-f", help="The compose file (default: COMPOSE_FILE)."
+    None,
+    "--compose-file",
+    help="The compose file; several separated by ':' (default: COMPOSE_FILE).",
 )
 DOMAIN_OPTION = typer.Option(None, "--domain", help="The public domain (default: DOMAIN).")
 
@@ -58,8 +61,9 @@ def print_json(data: Any) -> None:
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Print rows as a rich table."""
     table = Table(title=title)
-    for column in columns:
-        table.add_column(column)
+    for index, column in enumerate(columns):
+        # The first column is the row's id: never cut or wrapped, so it can be copied.
+        table.add_column(column, no_wrap=index == 0)
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))
     console.print(table)

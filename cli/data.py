@@ -41,12 +41,21 @@ def _render(report: ImportReport, *, json_output: bool) -> None:
 
 
 def _read_lines(path: Path) -> list[str]:
+    if path.is_dir():
+        raise typer.BadParameter(f"{path} is a directory; give a JSON Lines file")
     try:
-        return path.read_text(encoding="utf-8").splitlines()
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise typer.BadParameter(f"no such file: {path}") from exc
     except UnicodeDecodeError as exc:
         raise typer.BadParameter(f"{path} is not UTF-8 text") from exc
+    if text.lstrip().startswith("["):
+        # A JSON array would otherwise be rejected line by line with confusing reasons.
+        raise typer.BadParameter(
+            f"{path} is a JSON array; the import reads JSON Lines, one object per line "
+            "(convert with: jq -c '.[]' FILE)"
+        )
+    return text.splitlines()
 
 
 def import_file(

@@ -46,11 +46,13 @@ def deploy_options(
     current = settings()
     domain = domain or current.domain
     gate = base_url or (f"https://{domain}" if domain else current.public_url)
+    certs = current.certs_dir or Path("deploy/certs")
     return DeployOptions(
         compose_file=compose_file or current.compose_file,
         data_dir=current.data_dir,
         base_url=gate,
         domain=domain,
+        certificate=certs / "fullchain.pem",
         **overrides,  # type: ignore[arg-type]
     )
 
@@ -170,5 +172,21 @@ def logs(
     from freemarket.ops.deploy import logs as service_logs
 
     code = service_logs(deploy_options(compose_file), service, follow=follow, tail=tail)
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command(
+    "run",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def run_command(
+    ctx: typer.Context,
+    compose_file: Path | None = COMPOSE_FILE,
+) -> None:
+    """Run a freemarket command inside the stack, e.g. `deploy run backup create`."""
+    from freemarket.ops.deploy import run_in_stack
+
+    code = run_in_stack(deploy_options(compose_file), list(ctx.args))
     if code:
         raise typer.Exit(code)

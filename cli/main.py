@@ -4,10 +4,25 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import typer
 
-from cli import backup, bot, data, deploy, matching, migrate, ops, reports, serve, stats, tls, users
+from cli import (
+    backup,
+    bot,
+    data,
+    deploy,
+    matching,
+    migrate,
+    notifications,
+    ops,
+    reports,
+    serve,
+    stats,
+    tls,
+    users,
+)
 
 
 def _version(value: bool) -> None:
@@ -46,7 +61,8 @@ app.command("import")(data.import_file)
 app.command()(data.demo)
 app.add_typer(matching.match_app, name="match")
 app.command()(matching.worker)
-app.command()(bot.bot)
+app.add_typer(bot.app, name="bot")
+app.add_typer(notifications.app, name="notifications")
 app.add_typer(backup.app, name="backup")
 app.add_typer(tls.app, name="tls")
 app.add_typer(deploy.app, name="deploy")
@@ -70,12 +86,37 @@ def _one_line(exc: BaseException) -> str:
     return f"unexpected error: {type(exc).__name__}: {exc}"
 
 
+def _is(exc: BaseException, name: str) -> bool:
+    # Typer ships its own copy of click (typer._click), so its exceptions are matched by
+    # class name rather than imported from a private module.
+    return any(cls.__name__ == name for cls in type(exc).__mro__)
+
+
+def _usage_error(exc: Any) -> str:
+    """A usage error as one line that says how to get it right."""
+    command = exc.ctx.command_path if exc.ctx is not None else "freemarket"
+    return f"error: {exc.format_message()} (see `{command} --help`)"
+
+
 def run() -> None:
-    """Console-script entry point: errors become one line on stderr and exit code 1."""
+    """Console-script entry point: errors become one line on stderr and a non-zero exit."""
     try:
-        app()
+        # standalone_mode=False: click hands usage errors back instead of printing a
+        # multi-line usage block, so they become one line like every other error.
+        result = app(standalone_mode=False)
     except Exception as exc:  # the last line of defence: no stack traces for operators
+        if _is(exc, "NoArgsIsHelpError"):
+            print(exc.ctx.get_help())  # type: ignore[attr-defined]
+            sys.exit(2)
+        if _is(exc, "UsageError"):
+            print(_usage_error(exc), file=sys.stderr)
+            sys.exit(2)
+        if _is(exc, "Abort"):
+            print("error: aborted", file=sys.stderr)
+            sys.exit(1)
         if os.environ.get("FREEMARKET_DEBUG"):
             raise
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         sys.exit(1)
+    # A command that raised typer.Exit(code) returns the code in this mode.
+    sys.exit(result if isinstance(result, int) else 0)

@@ -149,6 +149,9 @@ def _render_recompute(report: RecomputeReport, *, json_output: bool) -> None:
 
 
 def _show_user(username: str, *, explain: bool, json_output: bool) -> None:
+    from sqlalchemy import select
+
+    from freemarket.db.models import User
     from freemarket.domain import users
     from freemarket.matching import queries
 
@@ -161,29 +164,44 @@ def _show_user(username: str, *, explain: bool, json_output: bool) -> None:
             {
                 "match_id": m.id,
                 "score": round(m.score, 4),
+                # Which side is this user's, and who is on the other one.
+                "yours": "want" if m.want_item.user_id == user.id else "offer",
+                "with": (
+                    m.offer_item.owner.username
+                    if m.want_item.user_id == user.id
+                    else m.want_item.owner.username
+                ),
                 "want": f"#{m.want_item.id} {m.want_item.title}",
                 "offer": f"#{m.offer_item.id} {m.offer_item.title}",
                 "shared_terms": m.explanation.get("shared_terms", []),
             }
             for m in found
         ]
+        trade_rows = queries.trades_for_user(
+            session, user_id=user.id, min_score=settings().match_show_threshold
+        )
+        names = dict(
+            session.execute(
+                select(User.id, User.username).where(
+                    User.id.in_({u for t in trade_rows for u in t.proposal.users})
+                )
+            ).all()
+        )
         trades = [
             {
                 "kind": t.proposal.kind,
-                "users": list(t.proposal.users),
+                "users": [names.get(u, str(u)) for u in t.proposal.users],
                 "score": t.proposal.score,
                 "match_ids": t.match_ids,
                 "overlaps_with_other_trades": t.proposal.overlapping,
             }
-            for t in queries.trades_for_user(
-                session, user_id=user.id, min_score=settings().match_show_threshold
-            )
+            for t in trade_rows
         ]
     if json_output:
         print_json({"user": username, "matches": rows, "trades": trades})
         return
-    columns = ["match_id", "score", "want", "offer"]
-    table_rows = [[r[c] for c in columns] for r in rows]
+    columns = ["match_id", "score", "yours", "with", "want", "offer"]
+    table_rows = [[f"{r[c]:.2f}" if c == "score" else r[c] for c in columns] for r in rows]
     if explain:
         columns.append("why")
         for table_row, r in zip(table_rows, rows, strict=True):
@@ -194,7 +212,7 @@ def _show_user(username: str, *, explain: bool, json_output: bool) -> None:
         print_table(
             f"swaps and cycles of {username} ({len(trades)})",
             trade_columns,
-            [[t[c] for c in trade_columns] for t in trades],
+            [[f"{t[c]:.2f}" if c == "score" else t[c] for c in trade_columns] for t in trades],
         )
 
 

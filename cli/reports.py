@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -9,28 +10,72 @@ import typer
 from cli.common import console, print_json, print_table, transaction
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from freemarket.db.models import Report
 
 app = typer.Typer(help="List and resolve reports of items and users.")
-COLUMNS = ("id", "status", "item_id", "reported_user_id", "reporter_id", "reason", "created_at")
+COLUMNS = ("id", "status", "item", "reported user", "reporter", "reason", "created_at")
 
 
-def _as_dict(report: Report) -> dict[str, Any]:
-    return {
-        "id": report.id,
-        "status": report.status,
-        "item_id": report.item_id,
-        "reported_user_id": report.reported_user_id,
-        "reporter_id": report.reporter_id,
-        "reason": report.reason,
-        "resolution": report.resolution,
-        "created_at": report.created_at.isoformat(timespec="seconds"),
+class Status(StrEnum):
+    """Which reports to list."""
+
+    open = "open"
+    resolved = "resolved"
+    dismissed = "dismissed"
+    all = "all"
+
+
+class Action(StrEnum):
+    """How a moderator closes a report."""
+
+    dismiss = "dismiss"
+    hide_item = "hide-item"
+    ban_user = "ban-user"
+
+
+def _rows(session: Session, found: list[Report]) -> list[dict[str, Any]]:
+    """Reports with the reported item's title and the usernames, read in two queries."""
+    from sqlalchemy import select
+
+    from freemarket.db.models import Item, User
+
+    item_ids = {r.item_id for r in found if r.item_id}
+    items = {
+        row.id: row
+        for row in session.execute(
+            select(Item.id, Item.title, Item.user_id).where(Item.id.in_(item_ids))
+        )
     }
+    # A report about an item is about its owner too.
+    reported = {
+        r.id: r.reported_user_id or (items[r.item_id].user_id if r.item_id in items else None)
+        for r in found
+    }
+    user_ids = {r.reporter_id for r in found} | {u for u in reported.values() if u}
+    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(user_ids))).all())
+    return [
+        {
+            "id": r.id,
+            "status": r.status,
+            "item_id": r.item_id,
+            "item": items[r.item_id].title if r.item_id in items else None,
+            "reported_user_id": reported[r.id],
+            "reported user": names.get(reported[r.id]) if reported[r.id] else None,
+            "reporter_id": r.reporter_id,
+            "reporter": names.get(r.reporter_id),
+            "reason": r.reason,
+            "resolution": r.resolution,
+            "created_at": r.created_at.isoformat(timespec="seconds"),
+        }
+        for r in found
+    ]
 
 
 @app.command("list")
 def list_reports(
-    status: str = typer.Option("open", help="open, resolved, dismissed, or all."),
+    status: Status = typer.Option(Status.open, help="Which reports to show."),
     limit: int = typer.Option(100, min=1, max=10_000, help="At most this many."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
@@ -38,14 +83,16 @@ def list_reports(
     from freemarket.domain import reports
 
     with transaction() as session:
-        rows = [
-            _as_dict(r)
-            for r in reports.list_reports(
-                session, status=None if status == "all" else status, limit=limit
-            )
-        ]
+        found = reports.list_reports(
+            session, status=None if status is Status.all else status.value, limit=limit
+        )
+        rows = _rows(session, list(found))
     if json_output:
         print_json(rows)
+        return
+    if not rows:
+        queue = "" if status is Status.all else f"{status.value} "
+        console.print(f"No {queue}reports: the moderation queue is empty.")
         return
     print_table(f"reports ({len(rows)})", COLUMNS, [[r[c] for c in COLUMNS] for r in rows])
 
@@ -53,9 +100,7 @@ def list_reports(
 @app.command()
 def resolve(
     report_id: int,
-    action: str = typer.Option(
-        "dismiss", "--action", "-a", help="dismiss, hide-item, or ban-user."
-    ),
+    action: Action = typer.Option(Action.dismiss, "--action", "-a", help="How to close it."),
     note: str | None = typer.Option(None, help="Why, for the record."),
 ) -> None:
     """Close a report: dismiss it, hide the reported item, or ban the user behind it."""
@@ -63,15 +108,15 @@ def resolve(
 
     with transaction() as session:
         report = reports.resolve_report(
-            session, report_id=report_id, action=action, moderator="cli", note=note
+            session, report_id=report_id, action=action.value, moderator="cli", note=note
         )
         audit.record(
             session,
             actor=None,
-            action=f"resolve_report:{action}",
+            action=f"resolve_report:{action.value}",
             target_type="report",
             target_id=report.id,
             details={"note": note},
         )
         status = report.status
-    console.print(f"report {report_id} {status} ({action})")
+    console.print(f"report {report_id} {status} ({action.value})")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import sys
+import threading
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -46,6 +49,10 @@ def follow_port(host: str, port: int) -> None:
     get_settings.cache_clear()
 
 
+if TYPE_CHECKING:
+    from freemarket.infra.settings import Settings
+
+
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(DEFAULT_PORT, min=1, max=65535, help="TCP port."),
@@ -54,14 +61,18 @@ def serve(
     """Serve the HTTP API (and the web UI when built)."""
     import uvicorn
 
+    from freemarket.infra.multiproc import MULTIPROC_ENV, prepare_multiprocess_dir
+
     check_port_free(host, port)
     follow_port(host, port)
     settings().validate_for_startup()
-    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+    if os.environ.get(MULTIPROC_ENV):
+        # Set by the deployment (the compose file does): the directory must exist before the
+        # metrics module is imported, and stale files from a previous run must go.
+        prepare_multiprocess_dir(os.environ[MULTIPROC_ENV])
+    elif workers > 1:
         # Each worker process keeps its own counters; the multiprocess directory is how
         # /metrics adds them up. It must be set before any worker imports prometheus_client.
-        from freemarket.infra.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
-
         directory = prepare_multiprocess_dir(settings().data_dir / "prometheus")
         os.environ[MULTIPROC_ENV] = str(directory.resolve())
     uvicorn.run(
@@ -71,6 +82,7 @@ def serve(
         port=port,
         workers=workers,
         log_level=settings().log_level,
+        access_log=settings().access_log,
         proxy_headers=True,
     )
 
@@ -83,8 +95,7 @@ def up(
     ),
 ) -> None:
     """Migrate if needed, then run the API, the worker and (with a bot token) the bot here."""
-    import threading
-
+    from cli.users import issue_login_link
     from freemarket.db import migrate
     from freemarket.infra import wakeup
     from freemarket.matching.worker import MatchWorker
@@ -96,6 +107,8 @@ def up(
     if not status.at_head:
         migrate.upgrade(engine())
         console.print(f"migrated database to {status.head}")
+    # Issued before the worker starts: on SQLite its first matching pass holds the write lock.
+    link = issue_login_link(sign_in_link) if sign_in_link else None
     stop = threading.Event()
     wakeup.configure(settings().redis_url)
     match_worker = MatchWorker(engine(), settings())
@@ -106,39 +119,38 @@ def up(
     threads = [worker_thread]
     config = settings()
     if config.telegram_bot_token:
-        from freemarket.bot.delivery import run_delivery_thread
-
+        # The whole bot: conversation (long polling, unless in webhook mode) and delivery.
         threads.append(
-            threading.Thread(
-                target=run_delivery_thread,
-                args=(engine(),),
-                kwargs={
-                    "token": config.telegram_bot_token,
-                    "api_url": config.telegram_api_url,
-                    "stop": stop,
-                },
-                name="bot-delivery",
-                daemon=True,
-            )
+            threading.Thread(target=_run_bot, args=(config, stop), name="bot", daemon=True)
         )
         threads[-1].start()
-    console.print(f"FreeMarket on {settings().public_url}  (database: {_describe_db()})")
-    if sign_in_link:
-        from cli.users import issue_login_link
-
+    console.print(
+        f"FreeMarket on {settings().public_url}  (database: {_describe_db()})", soft_wrap=True
+    )
+    if link:
         minutes = settings().login_code_ttl_minutes
         console.print(
-            f"Sign in as {sign_in_link}: {issue_login_link(sign_in_link)}\n"
+            f"Sign in as {sign_in_link}: {link}\n"
             f"  (one use, {minutes} min; another: .venv/bin/freemarket user login-link "
             f"{sign_in_link})",
             soft_wrap=True,
         )
+    # Redirected to a file or a pipe, stdout is block-buffered: the link must show at once.
+    sys.stdout.flush()
     try:
         serve(host=host, port=port, workers=1)
     finally:
         stop.set()
         for thread in threads:
             thread.join(timeout=10)
+
+
+def _run_bot(config: Settings, stop: threading.Event) -> None:
+    # Imported in the bot's own thread: aiogram takes seconds to import, and the API need not
+    # wait for it to start answering.
+    from freemarket.bot.runtime import run_bot_thread
+
+    run_bot_thread(engine(), config, stop)
 
 
 def _describe_db() -> str:

@@ -138,10 +138,37 @@ def status(
     config_dir: Path | None = CONFIG_DIR,
     as_json: bool = JSON,
 ) -> None:
-    """Show issuer, names, expiry and days left of the certificates."""
-    from freemarket.ops.tls import certificate_statuses
+    """Show issuer, names, expiry and days left of the certificates (certbot's and nginx's)."""
+    from freemarket.ops.checks import deployment_configured
+    from freemarket.ops.tls import TLSError, certificate_info, certificate_statuses
 
-    certs = certificate_statuses(_config_dir(config_dir), domain=domain, cert=cert)
+    config = settings()
+    directory = _config_dir(config_dir)
+    try:
+        certs = certificate_statuses(directory, domain=domain, cert=cert)
+    except TLSError:
+        if cert is not None or domain is not None:
+            raise
+        certs = []
+    # The certificate nginx serves (CERTS_DIR), which may be a copy or a self-signed one.
+    served = (config.certs_dir or Path("deploy/certs")) / "fullchain.pem"
+    if cert is None and domain is None and served.is_file():
+        certs.append(certificate_info(served))
+    if not certs:
+        if deployment_configured(config):
+            raise TLSError(
+                f"no certificates under {directory / 'live'} nor {served}: get one with "
+                "`freemarket tls issue` (or `freemarket tls selfsigned` to start)"
+            )
+        hint = (
+            "No TLS certificates: the embedded default serves plain HTTP "
+            f"({config.public_url}); certificates belong to a deployment (DOMAIN set)."
+        )
+        if as_json:
+            print_json([])
+        else:
+            console.print(hint, highlight=False, soft_wrap=True)
+        return
     if as_json:
         print_json([c.to_dict() for c in certs])
         return

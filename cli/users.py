@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -15,6 +16,14 @@ if TYPE_CHECKING:
     from freemarket.db.models import User
 
 app = typer.Typer(help="Create, list, inspect, ban, promote users and issue their tokens.")
+
+
+class Language(StrEnum):
+    """The languages FreeMarket speaks."""
+
+    ru = "ru"
+    en = "en"
+
 
 JsonOption = typer.Option(False, "--json", help="Print JSON.")
 LIST_COLUMNS = ("id", "username", "role", "city", "trust_score", "banned", "created_at")
@@ -43,7 +52,7 @@ def create(
     city: str | None = typer.Option(None, help="Home city."),
     contact: str | None = typer.Option(None, help="How other parties reach this user."),
     telegram_id: int | None = typer.Option(None, help="Telegram user id."),
-    language: str = typer.Option("ru", help="ru or en."),
+    language: Language = typer.Option(Language.ru, help="Language of messages."),
     admin: bool = typer.Option(False, "--admin", help="Make the user an admin."),
     json_output: bool = JsonOption,
 ) -> None:
@@ -57,7 +66,7 @@ def create(
             city=city,
             contact=contact,
             telegram_id=telegram_id,
-            language=language,
+            language=language.value,
             role="admin" if admin else "user",
         )
         audit.record(
@@ -184,18 +193,19 @@ def issue_login_link(username: str) -> str:
     """A fresh one-time web sign-in link for `username` (audited)."""
     from datetime import timedelta
 
-    from freemarket.domain import audit, sessions, users
+    from freemarket.domain import sessions, users
 
     config = settings()
     with transaction() as session:
         user = users.get_user_by_username(session, username)
-        code = sessions.issue_login_code(
-            session, user=user, ttl=timedelta(minutes=config.login_code_ttl_minutes)
+        link = sessions.issue_login_link(
+            session,
+            user=user,
+            actor=None,
+            ttl=timedelta(minutes=config.login_code_ttl_minutes),
+            public_url=config.public_url,
         )
-        audit.record(
-            session, actor=None, action="issue_login_link", target_type="user", target_id=user.id
-        )
-    return f"{config.public_url.rstrip('/')}/login?code={code}"
+    return link.url
 
 
 @app.command("login-link")

@@ -3,6 +3,10 @@
 set -euo pipefail
 
 packages=()
+# Steps a tools script needs run once the packages are in (e.g. a plugin for a packaged tool).
+after_install=()
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
 need() { command -v "$1" >/dev/null 2>&1 || packages+=("$2"); }
 
 for script in scripts/install-test-tools.d/*.sh; do
@@ -14,8 +18,6 @@ done
 if [ ${#packages[@]} -gt 0 ]; then
   echo "installing test tools: ${packages[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
   # Only the binaries are wanted: on a systemd machine the packages would also start services
@@ -24,3 +26,7 @@ if [ ${#packages[@]} -gt 0 ]; then
     $SUDO systemctl disable --now prometheus prometheus-alertmanager nginx >/dev/null 2>&1 || true
   fi
 fi
+
+for step in "${after_install[@]}"; do
+  "$step"
+done

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine
 
 from freemarket import __version__
 from freemarket.api import errors
-from freemarket.api.middleware import BodySizeLimit, SecurityHeaders
+from freemarket.api.middleware import BodySizeLimit, ConcurrencyLimit, SecurityHeaders
 from freemarket.api.retry import RetryLostRaces
 from freemarket.api.routers import (
     auth,
@@ -26,10 +29,11 @@ from freemarket.api.routers import (
     profiles,
     ratings,
     reports,
+    telegram,
     users,
 )
 from freemarket.api.schemas import ErrorOut, InvalidOut
-from freemarket.api.web import default_dist_dir, mount_web_ui
+from freemarket.api.web import mount_web_ui
 from freemarket.db.session import get_engine
 from freemarket.infra import wakeup
 from freemarket.infra.metrics import PrometheusMiddleware
@@ -65,21 +69,58 @@ ROUTERS = (
     ratings,
     reports,
     notifications,
+    telegram,
     photos,
 )
+
+
+def api_pool_size(settings: Settings) -> int:
+    """Database connections an API process keeps: one per request it lets in, and spares.
+
+    A request holds its connection from its first query to its commit, across several hops to
+    the thread pool. With fewer connections than requests in progress, threads block waiting
+    for a connection while the requests holding one wait for a thread: everything stalls until
+    the pool times out (issue 14 hit this at 32 connections). Connections beyond the pool's
+    size are also closed after each use, so each request would pay for a new one.
+    """
+    return max(10, settings.max_concurrent_requests + 4)
+
+
+def api_pool_overflow(settings: Settings) -> int:
+    """Connections beyond the pool: none when the request limit bounds what is needed."""
+    # The pool already covers every request let in plus the (exempt) probes, so the process
+    # never holds more than limit + 4 connections; without a limit, the old elastic pool.
+    return 0 if settings.max_concurrent_requests else 20
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     """Build the API for `settings` (default: from the environment)."""
     settings = settings or get_settings()
     settings.validate_for_startup()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Plain `def` endpoints and dependencies run on this thread pool. A request may hold
+        # a database row lock across several hops to it; if every thread were busy waiting
+        # for that lock while its holder waited for a thread, nothing would move again. So
+        # there is a thread for every request let in, and spares for the probes.
+        limiter = to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(limiter.total_tokens, settings.max_concurrent_requests + 8)
+        yield
+        telegram.close_runtime(_app.state)
+
     app = FastAPI(
         title="FreeMarket",
         version=__version__,
         description="Barter marketplace API: items, matches, exchanges, ratings.",
+        lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.engine = engine or get_engine(settings.effective_database_url)
+    app.state.engine = engine or get_engine(
+        settings.effective_database_url,
+        pool_size=api_pool_size(settings),
+        max_overflow=api_pool_overflow(settings),
+    )
     app.state.rate_limiter = make_rate_limiter(settings.redis_url)
     app.state.photo_storage = make_storage(settings)
     if settings.redis_url:
@@ -87,13 +128,16 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         wakeup.configure(settings.redis_url)
     for module in ROUTERS:
         responses = (
-            {} if module is health else {**ERROR_RESPONSES, **EXTRA_RESPONSES.get(module, {})}
+            {}
+            if module in (health, telegram)
+            else {**ERROR_RESPONSES, **EXTRA_RESPONSES.get(module, {})}
         )
         app.include_router(module.router, responses=responses)  # type: ignore[arg-type]
     errors.install(app)
     # Last, so that its catch-all route for client-side paths never shadows an API route.
-    mount_web_ui(app, settings.web_dist_dir or default_dist_dir())
-    # Added innermost first: the size limit sees the raw request, metrics see every answer.
+    mount_web_ui(app, settings.effective_web_dist_dir)
+    # Added innermost first: the size limit sees the raw request, metrics see every answer,
+    # and a request refused for overload still gets the CORS and security headers.
     app.add_middleware(RetryLostRaces)
     app.add_middleware(
         BodySizeLimit,
@@ -101,6 +145,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         upload_max_bytes=max(settings.photo_max_bytes, settings.max_body_bytes),
         upload_paths=re.compile(r"/api/items/\d+/photos"),
     )
+    if settings.max_concurrent_requests:
+        app.add_middleware(
+            ConcurrencyLimit,
+            limit=settings.max_concurrent_requests,
+            retry_after=settings.overload_retry_after_seconds,
+        )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from freemarket.db.models import User
 from freemarket.db.session import unit_of_work
@@ -20,15 +21,28 @@ from freemarket.infra.settings import Settings
 _bearer = HTTPBearer(auto_error=False, description="Session token from `freemarket user token`")
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency on the
+# thread pool, and each such hop costs more than the work itself (issue 14's profiles).
+
+
+async def get_settings(request: Request) -> Settings:
     """The settings the app was created with."""
     return request.app.state.settings
 
 
-def get_db(request: Request) -> Iterator[Session]:
+async def get_db(request: Request) -> AsyncIterator[Session]:
     """The request's unit of work: committed if the endpoint succeeds, else rolled back."""
-    with unit_of_work(request.app.state.engine) as session:
+    # Opening a session does no I/O, so it happens here; committing (or rolling back) does,
+    # so unit_of_work's exit runs on the thread pool.
+    work = unit_of_work(request.app.state.engine)
+    session = work.__enter__()
+    try:
         yield session
+    except BaseException as exc:
+        if not await run_in_threadpool(work.__exit__, type(exc), exc, exc.__traceback__):
+            raise
+    else:
+        await run_in_threadpool(work.__exit__, None, None, None)
 
 
 # scope="function" commits before the response is sent, so a failed commit is never a 200.

@@ -1,4 +1,4 @@
-"""ASGI middleware: request body size limit."""
+"""ASGI middleware: request body size limit, security headers, load shedding."""
 
 from __future__ import annotations
 
@@ -126,3 +126,64 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class ConcurrencyLimit:
+    """Load shedding: refuse requests beyond `limit` in progress with 503 and Retry-After.
+
+    Without it an overloaded worker accepts everything and answers each request after every
+    one queued before it: seconds of latency for all, timeouts, and probes that time out too.
+    Refusing the excess at once keeps the accepted requests fast and tells clients (and nginx,
+    which retries another replica on 503) to come back. Probes and metrics are never refused.
+
+    uvicorn's own `--limit-concurrency` does not fit: it counts open connections, so idle
+    keep-alive connections (nginx keeps many) use up the limit; it refuses /health too; and
+    its 503 has no Retry-After.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limit: int,
+        retry_after: int,
+        exempt_paths: frozenset[str] = frozenset({"/health", "/health/ready", "/metrics"}),
+    ) -> None:
+        self.app = app
+        self.limit = limit
+        self.retry_after = retry_after
+        self.exempt_paths = exempt_paths
+        # One event loop per process runs every request, so a plain counter is race-free.
+        self.in_progress = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on while under the limit, else answer 503 at once."""
+        if scope["type"] != "http" or scope["path"] in self.exempt_paths:
+            await self.app(scope, receive, send)
+            return
+        if self.in_progress >= self.limit:
+            await self._refuse(send)
+            return
+        self.in_progress += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_progress -= 1
+
+    async def _refuse(self, send: Send) -> None:
+        body = {
+            "detail": f"the server is busy; try again in {self.retry_after} s",
+            "code": "overloaded",
+            "params": {"retry_after": self.retry_after},
+        }
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 503,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"retry-after", str(self.retry_after).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": json.dumps(body).encode()})

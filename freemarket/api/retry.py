@@ -50,8 +50,9 @@ class RetryLostRaces:
                 started = started or message["type"] == "http.response.start"
                 await send(message)
 
+            attempt = dict(scope)
             try:
-                await self.app(dict(scope), replaying_receive, tracking_send)
+                await self.app(attempt, replaying_receive, tracking_send)
                 return
             except Exception as exc:
                 if started or not is_retryable(exc):
@@ -60,6 +61,11 @@ class RetryLostRaces:
                 if delay is None:
                     break
                 await asyncio.sleep(delay)
+            finally:
+                # The router records the matched route in the scope it was given; the metrics
+                # middleware outside reads it from ours (else every request is "unmatched").
+                if "route" in attempt:
+                    scope["route"] = attempt["route"]
         await _busy(send)
 
 

@@ -98,6 +98,15 @@ class UserUpdate(Strict):
     contact: Contact | None = None
     city: City | None = None
     language: Language | None = None
+    notify_telegram: bool | None = Field(default=None, description="Telegram notifications on")
+    digest_enabled: bool | None = Field(default=None, description="bursts become one digest")
+    quiet_start: Annotated[int, Field(ge=0, le=23)] | None = Field(
+        default=None, description="quiet hours start (local hour); null with quiet_end: none"
+    )
+    quiet_end: Annotated[int, Field(ge=0, le=23)] | None = None
+    time_zone: Annotated[str, StringConstraints(max_length=64)] | None = Field(
+        default=None, description="IANA name or offset like +03:00; null: from the city"
+    )
 
 
 class UserPublic(BaseModel):
@@ -133,6 +142,11 @@ class UserPrivate(UserPublic):
     language: str
     role: str
     is_banned: bool
+    notify_telegram: bool
+    digest_enabled: bool
+    quiet_start: int | None
+    quiet_end: int | None
+    time_zone: str | None
 
 
 class ProfileCreate(Strict):

@@ -12,11 +12,6 @@ from fastapi.staticfiles import StaticFiles
 RESERVED_PREFIXES = ("api/", "health", "metrics", "docs", "openapi.json", "redoc", "telegram/")
 
 
-def default_dist_dir() -> Path:
-    """Where `npm run build` puts the web UI in a source checkout."""
-    return Path(__file__).resolve().parents[2] / "frontend" / "dist"
-
-
 def mount_web_ui(app: FastAPI, dist_dir: Path) -> bool:
     """Serve `dist_dir` at `/`, with index.html for client-side routes; False if not built."""
     index = dist_dir / "index.html"

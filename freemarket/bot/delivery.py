@@ -4,6 +4,11 @@ A row is marked `sending` and committed before the message goes out, then `sent`
 worker that dies in between leaves a `sending` row whose outcome is unknown: it is given up as
 `dead` rather than sent again, because a duplicate message is worse than a missed one (the web
 inbox still has it).
+
+What each person asked for is applied here, when a message is due: Telegram notifications off
+makes the row `skipped`; quiet hours keep it pending until they end; and a burst of matches
+(more than DIGEST_AFTER for one person within DIGEST_WINDOW, as after an import or a
+recompute) goes out as one digest message instead of one message each.
 """
 
 from __future__ import annotations
@@ -12,15 +17,17 @@ import asyncio
 import logging
 import threading
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
-from freemarket.bot.texts import render
+from freemarket.bot.notify import render_digest, render_notification
+from freemarket.bot.views import View
 from freemarket.db.models import Notification, User, utcnow
 from freemarket.db.session import unit_of_work
+from freemarket.domain import preferences
 from freemarket.infra import metrics
 
 log = logging.getLogger("freemarket.delivery")
@@ -28,6 +35,9 @@ log = logging.getLogger("freemarket.delivery")
 MAX_ATTEMPTS = 5
 BACKOFF_BASE = timedelta(seconds=30)
 STALE_SENDING = timedelta(minutes=5)
+# More match notifications than this for one person within the window become one digest.
+DIGEST_AFTER = 3
+DIGEST_WINDOW = timedelta(minutes=10)
 
 
 class DeliveryError(Exception):
@@ -39,21 +49,54 @@ class DeliveryError(Exception):
         self.retry_after = retry_after
 
 
-Sender = Callable[[int, str], Awaitable[None]]
+Sender = Callable[[int, View], Awaitable[None]]
 
 
 @dataclass(slots=True)
 class DeliveryResult:
-    """What one delivery pass did."""
+    """What one delivery pass did (counted in outbox rows; a digest sends several at once)."""
 
     sent: int = 0
     failed: int = 0
     dead: int = 0
+    skipped: int = 0
+    held: int = 0
+    messages: int = 0
 
 
-def _claim(session: Session, *, limit: int) -> list[tuple[int, int, str]]:
-    """Mark due rows `sending` and return (id, chat id, text) for each."""
-    stale = utcnow() - STALE_SENDING
+@dataclass(slots=True)
+class Outgoing:
+    """One Telegram message and the outbox rows it delivers."""
+
+    chat_id: int
+    view: View
+    notification_ids: list[int] = field(default_factory=list)
+
+
+def _recent_match_messages(session: Session, user_id: int, since: datetime) -> int:
+    """Match notifications already sent to the person on Telegram since `since`."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(
+                Notification.user_id == user_id,
+                Notification.channel == "telegram",
+                Notification.kind == "match",
+                Notification.status == "sent",
+                Notification.sent_at >= since,
+            )
+        )
+        or 0
+    )
+
+
+def _claim(
+    session: Session, *, limit: int, public_url: str, result: DeliveryResult
+) -> list[Outgoing]:
+    """Mark due rows `sending` and return the messages to send for them."""
+    now = utcnow()
+    stale = now - STALE_SENDING
     session.execute(
         update(Notification)
         .where(Notification.status == "sending", Notification.next_attempt_at < stale)
@@ -65,29 +108,76 @@ def _claim(session: Session, *, limit: int) -> list[tuple[int, int, str]]:
         .where(
             Notification.channel == "telegram",
             Notification.status.in_(("pending", "failed")),
-            Notification.next_attempt_at <= utcnow(),
+            Notification.next_attempt_at <= now,
         )
         .order_by(Notification.id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=Notification)
     ).all()
-    claimed = []
+    by_user: dict[int, tuple[User, list[Notification]]] = {}
     for notification, user in rows:
+        by_user.setdefault(user.id, (user, []))[1].append(notification)
+    claimed: list[Outgoing] = []
+    for user, notifications in by_user.values():
         if user.telegram_id is None or user.is_banned:
-            notification.status = "dead"
-            notification.last_error = "user cannot be reached on Telegram"
+            for notification in notifications:
+                notification.status = "dead"
+                notification.last_error = "user cannot be reached on Telegram"
+            result.dead += len(notifications)
             continue
-        notification.status = "sending"
-        notification.next_attempt_at = utcnow()
-        notification.attempts += 1
-        claimed.append(
-            (
-                notification.id,
-                user.telegram_id,
-                render(notification.kind, notification.payload, user.language),
-            )
+        if not user.notify_telegram:
+            for notification in notifications:
+                notification.status = "skipped"
+                notification.last_error = "Telegram notifications are off for this person"
+            result.skipped += len(notifications)
+            continue
+        zone = preferences.zone_of(time_zone=user.time_zone, city=user.city)
+        quiet_end = preferences.quiet_until(
+            now=now, start=user.quiet_start, end=user.quiet_end, zone=zone
         )
+        if quiet_end is not None:
+            for notification in notifications:
+                notification.next_attempt_at = quiet_end
+            result.held += len(notifications)
+            continue
+        claimed += _messages_for(session, user, notifications, now=now, public_url=public_url)
+    for outgoing in claimed:
+        for notification_id in outgoing.notification_ids:
+            notification = session.get(Notification, notification_id)
+            assert notification is not None
+            notification.status = "sending"
+            notification.next_attempt_at = now
+            notification.attempts += 1
     return claimed
+
+
+def _messages_for(
+    session: Session,
+    user: User,
+    notifications: list[Notification],
+    *,
+    now: datetime,
+    public_url: str,
+) -> list[Outgoing]:
+    """One message per row, except that a burst of matches becomes one digest."""
+    assert user.telegram_id is not None
+    matches = [n for n in notifications if n.kind == "match"]
+    burst = (
+        user.digest_enabled
+        and len(matches) > 1
+        and len(matches) + _recent_match_messages(session, user.id, now - DIGEST_WINDOW)
+        > DIGEST_AFTER
+    )
+    messages = []
+    if burst:
+        view = render_digest(matches, user, public_url=public_url)
+        messages.append(Outgoing(user.telegram_id, view, [n.id for n in matches]))
+    for notification in notifications:
+        if burst and notification.kind == "match":
+            continue
+        view = render_notification(session, notification, user, public_url=public_url)
+        messages.append(Outgoing(user.telegram_id, view, [notification.id]))
+    return messages
 
 
 def _settle(session: Session, notification_id: int, error: DeliveryError | None) -> str:
@@ -112,25 +202,29 @@ def _settle(session: Session, notification_id: int, error: DeliveryError | None)
     return "failed"
 
 
-async def deliver_once(engine: Engine, send: Sender, *, limit: int = 50) -> DeliveryResult:
+async def deliver_once(
+    engine: Engine, send: Sender, *, public_url: str, limit: int = 50
+) -> DeliveryResult:
     """Send every due Telegram notification once; record each outcome."""
-    with unit_of_work(engine) as session:
-        claimed = _claim(session, limit=limit)
     result = DeliveryResult()
-    for notification_id, chat_id, text in claimed:
+    with unit_of_work(engine) as session:
+        claimed = _claim(session, limit=limit, public_url=public_url, result=result)
+    for outgoing in claimed:
         error: DeliveryError | None = None
         try:
-            await send(chat_id, text)
+            await send(outgoing.chat_id, outgoing.view)
         except DeliveryError as exc:
             error = exc
         with unit_of_work(engine) as session:
-            outcome = _settle(session, notification_id, error)
-        setattr(result, outcome, getattr(result, outcome) + 1)
-        if outcome == "sent":
-            metrics.NOTIFICATIONS_SENT.inc()
+            outcomes = [_settle(session, nid, error) for nid in outgoing.notification_ids]
+        result.messages += 1
+        for outcome in outcomes:
+            setattr(result, outcome, getattr(result, outcome) + 1)
+        if error is None:
+            metrics.NOTIFICATIONS_SENT.inc(len(outcomes))
         else:
-            metrics.NOTIFICATIONS_FAILED.inc()
-            log.warning("notification %s %s: %s", notification_id, outcome, error)
+            metrics.NOTIFICATIONS_FAILED.inc(len(outcomes))
+            log.warning("notifications %s %s: %s", outgoing.notification_ids, outcomes[0], error)
     return result
 
 
@@ -148,9 +242,9 @@ def aiogram_sender(bot: object) -> Sender:
 
     assert isinstance(bot, Bot)
 
-    async def send(chat_id: int, text: str) -> None:
+    async def send(chat_id: int, view: View) -> None:
         try:
-            await bot.send_message(chat_id=chat_id, text=text)
+            await bot.send_message(chat_id=chat_id, text=view.text, reply_markup=view.keyboard)
         except TelegramAPIError as exc:
             metrics.TELEGRAM_API_ERRORS.labels(type(exc).__name__).inc()
             if isinstance(exc, TelegramRetryAfter):
@@ -183,29 +277,19 @@ def make_bot(token: str, api_url: str) -> object:
 
 
 async def run_delivery(
-    engine: Engine, send: Sender, stop: threading.Event, *, poll_seconds: float = 1.0
+    engine: Engine,
+    send: Sender,
+    stop: threading.Event,
+    *,
+    public_url: str,
+    poll_seconds: float = 1.0,
 ) -> None:
     """Deliver until `stop` is set, polling when idle."""
     while not stop.is_set():
         try:
-            result = await deliver_once(engine, send)
+            result = await deliver_once(engine, send, public_url=public_url)
         except Exception:  # the database may be restarting: try again shortly
             log.exception("delivery pass failed")
             result = DeliveryResult()
-        if result.sent + result.failed + result.dead == 0:
+        if result.messages + result.dead + result.skipped == 0:
             await asyncio.sleep(poll_seconds)
-
-
-def run_delivery_thread(
-    engine: Engine, *, token: str, api_url: str, stop: threading.Event, poll_seconds: float = 1.0
-) -> None:
-    """Run the delivery loop on its own event loop (a thread of `freemarket up`)."""
-
-    async def main() -> None:
-        telegram = make_bot(token, api_url)
-        try:
-            await run_delivery(engine, aiogram_sender(telegram), stop, poll_seconds=poll_seconds)
-        finally:
-            await telegram.session.close()  # type: ignore[attr-defined]
-
-    asyncio.run(main())

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -35,7 +36,8 @@ NAMING_CONVENTION = {
 ITEM_KINDS = ("offer", "want")
 USER_ROLES = ("user", "admin")
 VISIBILITIES = ("public", "matches", "private")
-NOTIFICATION_STATUSES = ("pending", "sending", "sent", "failed", "dead")
+# skipped: not sent on purpose (the person turned Telegram notifications off; the web has it).
+NOTIFICATION_STATUSES = ("pending", "sending", "sent", "failed", "dead", "skipped")
 NOTIFICATION_CHANNELS = ("web", "telegram")
 EXCHANGE_STATUSES = ("proposed", "accepted", "completed", "declined", "cancelled", "expired")
 EXCHANGE_KINDS = ("direct", "swap", "cycle")
@@ -110,6 +112,11 @@ class User(Base):
     __table_args__ = (
         CheckConstraint(_in("role", USER_ROLES), name="role"),
         CheckConstraint("trust_score >= 0 AND trust_score <= 5", name="trust_range"),
+        CheckConstraint(
+            "(quiet_start IS NULL AND quiet_end IS NULL) OR "
+            "(quiet_start BETWEEN 0 AND 23 AND quiet_end BETWEEN 0 AND 23)",
+            name="quiet_hours",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
@@ -124,6 +131,14 @@ class User(Base):
     # None until the first counted rating; then a Bayesian average (see freemarket.domain.ratings).
     trust_score: Mapped[float | None] = mapped_column(Float)
     rating_count: Mapped[int] = mapped_column(Integer, default=0)
+    # How the person wants to be told on Telegram (the web inbox always has everything).
+    notify_telegram: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    digest_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Quiet hours in the person's local time, [start, end) in whole hours; None: no quiet hours.
+    quiet_start: Mapped[int | None] = mapped_column(Integer)
+    quiet_end: Mapped[int | None] = mapped_column(Integer)
+    # An IANA zone ("Europe/Moscow") or a fixed offset ("+03:00"); None: from the city.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     profile: Mapped[Profile | None] = relationship(back_populates="user", uselist=False)

@@ -46,7 +46,7 @@ def _unicode_lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> Engine:
     """Create an engine for `url`, preparing SQLite's directory and pragmas."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -56,13 +56,13 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "savepoint", _begin_before_savepoint)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
 
 
 @lru_cache(maxsize=8)
-def get_engine(url: str) -> Engine:
-    """One engine (and pool) per database URL per process."""
-    return make_engine(url)
+def get_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> Engine:
+    """One engine (and pool) per database URL and pool size per process."""
+    return make_engine(url, pool_size=pool_size, max_overflow=max_overflow)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -22,6 +22,7 @@ from freemarket.db.models import (
 )
 from freemarket.domain import jobs
 from freemarket.domain.fields import MAX_ID, check_text
+from freemarket.domain.permissions import authorize_owner_or_admin
 from freemarket.errors import InvalidInput, NotFound
 
 METADATA_MAX_BYTES = 4096
@@ -154,6 +155,41 @@ def get_visible_item(session: Session, *, item_id: int, viewer: User | None) -> 
     ):
         return item
     raise NotFound(f"item {item_id} not found", code="item_not_found", item_id=item_id)
+
+
+def edit_item(session: Session, *, actor: User, item_id: int, changes: dict[str, Any]) -> Item:
+    """The owner (or an admin, audited) changes an item; it is matched again."""
+    item = get_item(session, item_id)
+    authorize_owner_or_admin(
+        session,
+        actor=actor,
+        owner_id=item.user_id,
+        action="update_item",
+        target_type="item",
+        target_id=item.id,
+        details={"fields": sorted(changes)},
+    )
+    return update_item(session, item=item, changes=changes)
+
+
+def set_item_active(session: Session, *, actor: User, item_id: int, active: bool) -> Item:
+    """The owner (or an admin, audited) takes an item off the market or puts it back."""
+    item = get_item(session, item_id)
+    authorize_owner_or_admin(
+        session,
+        actor=actor,
+        owner_id=item.user_id,
+        action="deactivate_item" if not active else "reactivate_item",
+        target_type="item",
+        target_id=item.id,
+    )
+    if not active:
+        return deactivate_item(session, item=item)
+    if not item.active:
+        item.active = True
+        session.flush()
+        jobs.enqueue(session, kind=jobs.MATCH_ITEM, payload={"item_id": item.id})
+    return item
 
 
 def update_item(session: Session, *, item: Item, changes: dict[str, Any]) -> Item:

@@ -8,13 +8,18 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session, joinedload
 
 from freemarket.db.models import AuthSession, LoginCode, UsedNonce, User, utcnow
+from freemarket.domain import audit
 from freemarket.errors import Unauthenticated
 
 TOKEN_BYTES = 32
+# How stale `last_used_at` may get. Writing it on every request made every authenticated read
+# a write, and concurrent requests with one token queued on that row's lock (issue 14); to
+# know who is active (or how old a session is) minutes are precise enough.
+LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +53,9 @@ def issue_token(
 def authenticate(session: Session, *, token: str) -> User:
     """The user a token belongs to; raises Unauthenticated for unknown, expired or revoked."""
     auth_session = session.scalar(
-        select(AuthSession).where(AuthSession.token_hash == hash_token(token))
+        select(AuthSession)
+        .where(AuthSession.token_hash == hash_token(token))
+        .options(joinedload(AuthSession.user))
     )
     now = utcnow()
     if auth_session is None or auth_session.revoked_at is not None:
@@ -58,7 +65,27 @@ def authenticate(session: Session, *, token: str) -> User:
     user = auth_session.user
     if user.is_banned:
         raise Unauthenticated("this account is banned", code="account_banned")
-    auth_session.last_used_at = now
+    last_used = auth_session.last_used_at
+    if last_used is None or now - last_used >= LAST_USED_RESOLUTION:
+        # Concurrent requests of one session all see the stale value; one writes it and the
+        # others skip the row it has locked instead of queueing behind that lock.
+        unwritten = (
+            select(AuthSession.id)
+            .where(AuthSession.id == auth_session.id)
+            .where(
+                or_(
+                    AuthSession.last_used_at.is_(None),
+                    AuthSession.last_used_at < now - LAST_USED_RESOLUTION,
+                )
+            )
+            .with_for_update(skip_locked=True)
+        )
+        session.execute(
+            update(AuthSession)
+            .where(AuthSession.id.in_(unwritten.scalar_subquery()))
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
     return user
 
 
@@ -85,6 +112,26 @@ def issue_login_code(session: Session, *, user: User, ttl: timedelta) -> str:
     session.add(LoginCode(user_id=user.id, code_hash=hash_token(code), expires_at=utcnow() + ttl))
     session.flush()
     return code
+
+
+@dataclass(frozen=True, slots=True)
+class LoginLink:
+    """A one-time sign-in link to the web UI and how long it lasts."""
+
+    url: str
+    code: str
+    ttl: timedelta
+
+
+def issue_login_link(
+    session: Session, *, user: User, actor: User | None, ttl: timedelta, public_url: str
+) -> LoginLink:
+    """A one-time link that signs `user` in to the web UI; audited (actor None: the CLI)."""
+    code = issue_login_code(session, user=user, ttl=ttl)
+    audit.record(
+        session, actor=actor, action="issue_login_link", target_type="user", target_id=user.id
+    )
+    return LoginLink(url=f"{public_url.rstrip('/')}/login?code={code}", code=code, ttl=ttl)
 
 
 def redeem_login_code(session: Session, *, code: str) -> User:

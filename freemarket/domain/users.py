@@ -9,7 +9,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from freemarket.db.models import USER_ROLES, VISIBILITIES, Item, Profile, User
-from freemarket.domain import exchanges, jobs, sessions
+from freemarket.domain import exchanges, jobs, preferences, sessions
+from freemarket.domain.permissions import authorize_owner_or_admin
 from freemarket.domain.telegram_auth import TelegramIdentity
 from freemarket.errors import Conflict, Forbidden, InvalidInput, NotFound
 
@@ -68,8 +69,14 @@ def create_user(
     return user
 
 
-def sign_in_telegram(session: Session, *, identity: TelegramIdentity) -> User:
-    """The user with this Telegram id, created on first sign-in (username from Telegram)."""
+def sign_in_telegram(
+    session: Session, *, identity: TelegramIdentity, language: str | None = None
+) -> User:
+    """The user with this Telegram id, created on first sign-in (username from Telegram).
+
+    `language` is Telegram's language_code: a new account speaks English when it is "en…" and
+    Russian otherwise; an existing account keeps the language it chose.
+    """
     user = session.scalar(select(User).where(User.telegram_id == identity.telegram_id))
     if user is not None:
         if user.is_banned:
@@ -86,7 +93,13 @@ def sign_in_telegram(session: Session, *, identity: TelegramIdentity) -> User:
         username = f"{base}_{suffix}"
     display = " ".join(p for p in (identity.first_name, identity.last_name) if p) or None
     return create_user(
-        session, username=username, telegram_id=identity.telegram_id, display_name=display
+        session,
+        username=username,
+        telegram_id=identity.telegram_id,
+        display_name=display,
+        # Telegram people reach each other by @username: the natural contact until they set one.
+        contact=f"@{identity.username}" if identity.username else None,
+        language="en" if (language or "").lower().startswith("en") else "ru",
     )
 
 
@@ -116,21 +129,59 @@ def list_users(
     return list(session.scalars(stmt))
 
 
+LANGUAGES = ("ru", "en")
+EDITABLE_FIELDS = frozenset(
+    {
+        "display_name",
+        "contact",
+        "city",
+        "language",
+        "notify_telegram",
+        "digest_enabled",
+        "quiet_start",
+        "quiet_end",
+        "time_zone",
+    }
+)
+
+
 def update_user(session: Session, *, user: User, changes: dict[str, Any]) -> User:
-    """Apply editable fields (display name, contact, city, language) to a user."""
-    editable = {"display_name", "contact", "city", "language"}
-    unknown = set(changes) - editable
+    """Apply editable fields (name, contact, city, language, notification settings) to a user."""
+    unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
         raise InvalidInput(
             f"cannot change {', '.join(sorted(unknown))}",
             code="field_not_editable",
             fields=sorted(unknown),
         )
-    _refuse_nulls(changes, required={"language"})
+    _refuse_nulls(changes, required={"language", "notify_telegram", "digest_enabled"})
+    if "language" in changes and changes["language"] not in LANGUAGES:
+        raise InvalidInput("language must be ru or en", code="bad_language")
+    if "quiet_start" in changes or "quiet_end" in changes:
+        preferences.check_quiet_hours(
+            changes.get("quiet_start", user.quiet_start), changes.get("quiet_end", user.quiet_end)
+        )
+    if changes.get("time_zone"):
+        preferences.parse_zone(changes["time_zone"])
     for key, value in changes.items():
         setattr(user, key, value)
     session.flush()
     return user
+
+
+def edit_user(session: Session, *, actor: User, user_id: int, changes: dict[str, Any]) -> User:
+    """A person (or an admin, audited) changes an account's editable fields."""
+    user = get_user(session, user_id)
+    authorize_owner_or_admin(
+        session,
+        actor=actor,
+        owner_id=user.id,
+        action="update_user",
+        target_type="user",
+        target_id=user.id,
+        details={"fields": sorted(changes)},
+    )
+    return update_user(session, user=user, changes=changes)
 
 
 def _refuse_nulls(changes: dict[str, Any], *, required: set[str]) -> None:

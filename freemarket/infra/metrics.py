@@ -17,7 +17,6 @@ import time
 from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from typing import Any
 
 from prometheus_client import (
@@ -33,7 +32,10 @@ from prometheus_client import (
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.routing import Mount
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# Re-exported: callers that already import this module find them here.
+from freemarket.infra.multiproc import MULTIPROC_ENV as MULTIPROC_ENV
+from freemarket.infra.multiproc import prepare_multiprocess_dir as prepare_multiprocess_dir
+
 UNMATCHED_ROUTE = "unmatched"
 
 # Domain gauges are recomputed from the database at scrape time by whichever process serves
@@ -282,15 +284,3 @@ def render_latest() -> tuple[bytes, str]:
 def start_metrics_server(port: int, addr: str = "0.0.0.0") -> None:
     """Serve /metrics on a background thread (for the worker on 9101 and the bot on 9102)."""
     start_http_server(port, addr=addr, registry=exposition_registry())
-
-
-def prepare_multiprocess_dir(path: str | os.PathLike[str]) -> Path:
-    """Create `path` and delete stale metric files in it; call once before workers start."""
-    directory = Path(path)
-    directory.mkdir(parents=True, exist_ok=True)
-    # Files left by a previous run would be merged into the new one (old counters, and gauges
-    # of processes that no longer exist). Only prometheus_client's *.db files are removed, in
-    # case the variable points somewhere shared.
-    for stale in directory.glob("*.db"):
-        stale.unlink()
-    return directory

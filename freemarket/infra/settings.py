@@ -6,7 +6,7 @@ import json
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -28,7 +28,11 @@ class Environment(StrEnum):
 class Settings(BaseSettings):
     """Every setting of FreeMarket; `.env.example` documents each one."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # env_ignore_empty: `KEY=` (as .env.example ships many) means "the default", so a copy of
+    # .env.example is a valid .env; without it COOKIE_SECURE= failed to parse as a boolean.
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
 
     environment: Environment = Environment.development
     data_dir: Path = Path("data")
@@ -44,6 +48,9 @@ class Settings(BaseSettings):
     # validator below splits it (and still accepts a JSON array).
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: str = "info"
+    access_log: bool = False
+    max_concurrent_requests: int = Field(default=32, ge=0, le=1000)
+    overload_retry_after_seconds: int = Field(default=1, ge=1, le=3600)
     match_show_threshold: float = Field(default=0.08, ge=0.0, le=1.0)
     # lowest confidence of the notify model (matching/core/decide.py) that sends a push
     match_notify_threshold: float = Field(default=0.70, ge=0.0, le=1.0)
@@ -65,6 +72,10 @@ class Settings(BaseSettings):
     certs_dir: Path | None = None
     deploy_keep_images: int = Field(default=5, ge=2)
     telegram_api_url: str = "https://api.telegram.org"
+    # polling: `freemarket bot` asks Telegram for updates; webhook: Telegram posts them to
+    # PUBLIC_URL/telegram/webhook with TELEGRAM_WEBHOOK_SECRET, which the API checks.
+    telegram_mode: Literal["polling", "webhook"] = "polling"
+    telegram_webhook_secret: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_-]{1,256}$")] = None
     web_dist_dir: Path | None = None
     telegram_auth_max_age_seconds: int = Field(default=86_400, ge=60)
     login_code_ttl_minutes: int = Field(default=10, ge=1, le=60)
@@ -103,6 +114,13 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'freemarket.db').resolve()}"
 
     @property
+    def effective_web_dist_dir(self) -> Path:
+        """The web UI build the service serves: WEB_DIST_DIR, else this checkout's build."""
+        # Defined here, not in api/web.py, so ops (doctor) and api share it without
+        # importing each other.
+        return self.web_dist_dir or Path(__file__).resolve().parents[2] / "frontend" / "dist"
+
+    @property
     def secure_cookies(self) -> bool:
         """Send cookies only over HTTPS: on by default in production."""
         return self.is_production if self.cookie_secure is None else self.cookie_secure
@@ -129,6 +147,19 @@ class Settings(BaseSettings):
                 raise ConfigurationError(
                     f"{name} is a placeholder or too weak; set a real value in .env"
                 )
+        if self.telegram_mode == "webhook":
+            secret = self.telegram_webhook_secret or ""
+            if not secret:
+                raise ConfigurationError(
+                    "TELEGRAM_WEBHOOK_SECRET is not set; webhook mode needs it"
+                )
+            if _looks_like_placeholder(secret) or len(secret) < 32:
+                raise ConfigurationError(
+                    "TELEGRAM_WEBHOOK_SECRET is a placeholder or too weak; set a real value in .env"
+                )
+            if not self.redis_url:
+                # Each API replica handles some updates: a dialogue's state must be shared.
+                raise ConfigurationError("TELEGRAM_MODE=webhook needs REDIS_URL for dialogue state")
         if self.database_url.startswith("sqlite"):
             raise ConfigurationError("DATABASE_URL points at SQLite; production needs PostgreSQL")
 

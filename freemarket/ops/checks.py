@@ -7,6 +7,7 @@ import ipaddress
 import itertools
 import json
 import socket
+import ssl
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -19,7 +20,13 @@ from sqlalchemy.engine import make_url
 
 from freemarket.errors import FreeMarketError
 from freemarket.infra.settings import Environment, Settings
-from freemarket.ops.compose import DEFAULT_COMPOSE_FILE, Compose, first_line
+from freemarket.ops.compose import (
+    DEFAULT_COMPOSE_FILE,
+    Compose,
+    ContainerEngine,
+    DockerEngine,
+    first_line,
+)
 
 Status = Literal["pass", "warn", "fail", "skip"]
 PASS: Status = "pass"
@@ -69,6 +76,7 @@ class CheckOptions:
     min_cert_days: int = MIN_CERT_DAYS
     docker: str = "docker"
     project_dir: Path = field(default_factory=Path.cwd)
+    engine: ContainerEngine = field(default_factory=DockerEngine)
 
 
 # --- settings -------------------------------------------------------------------------------
@@ -247,8 +255,8 @@ def check_docker(compose: Compose, *, production: bool) -> CheckResult:
 def check_compose_config(compose: Compose) -> CheckResult:
     """`docker compose config -q` accepts the compose file."""
     name = "compose file"
-    if not (compose.project_dir / compose.file).is_file():
-        return CheckResult(name, FAIL, f"{compose.file} not found", "run from the repository root")
+    if missing := compose.missing_files():
+        return CheckResult(name, FAIL, f"{missing[0]} not found", "run from the repository root")
     result = compose.execute(compose.command("config", "-q"), check=False)
     if result.returncode != 0:
         return CheckResult(
@@ -260,7 +268,7 @@ def check_compose_config(compose: Compose) -> CheckResult:
 def check_services(compose: Compose) -> CheckResult:
     """Every service of the compose file has a running, healthy container."""
     name = "services"
-    fix = f"docker compose -f {compose.file} up -d (or freemarket deploy)"
+    fix = f"docker compose {compose.file_args} up -d (or freemarket deploy)"
     try:
         expected = compose.services()
         containers = compose.ps()
@@ -281,9 +289,9 @@ def check_services(compose: Compose) -> CheckResult:
 # --- HTTP -----------------------------------------------------------------------------------
 
 
-def http_get(url: str, timeout: float) -> httpx.Response:
+def http_get(url: str, timeout: float, verify: ssl.SSLContext | bool = True) -> httpx.Response:
     """GET `url`, following no redirects; raises httpx.HTTPError on network failure."""
-    return httpx.get(url, timeout=timeout, follow_redirects=False)
+    return httpx.get(url, timeout=timeout, follow_redirects=False, verify=verify)
 
 
 def _unreachable(exc: httpx.HTTPError) -> str:
@@ -291,12 +299,14 @@ def _unreachable(exc: httpx.HTTPError) -> str:
     return f"{type(exc).__name__}: {first_line(str(exc)) or 'no answer'}"
 
 
-def check_health(base_url: str, timeout: float) -> CheckResult:
+def check_health(
+    base_url: str, timeout: float, verify: ssl.SSLContext | bool = True
+) -> CheckResult:
     """GET /health answers 200."""
     url = base_url.rstrip("/") + "/health"
     fix = "start the service (freemarket up, or docker compose up -d) and see its logs"
     try:
-        response = http_get(url, timeout)
+        response = http_get(url, timeout, verify)
     except httpx.HTTPError as exc:
         return CheckResult("/health", FAIL, f"{url}: {_unreachable(exc)}", fix)
     if response.status_code != 200:
@@ -304,12 +314,14 @@ def check_health(base_url: str, timeout: float) -> CheckResult:
     return CheckResult("/health", PASS, f"{url} answered 200")
 
 
-def check_web_ui(base_url: str, timeout: float) -> CheckResult:
+def check_web_ui(
+    base_url: str, timeout: float, verify: ssl.SSLContext | bool = True
+) -> CheckResult:
     """GET / returns an HTML page (the web UI)."""
     url = base_url.rstrip("/") + "/"
     fix = "build the web UI (cd frontend && npm ci && npm run build) and check nginx"
     try:
-        response = http_get(url, timeout)
+        response = http_get(url, timeout, verify)
     except httpx.HTTPError as exc:
         return CheckResult("web UI", FAIL, f"{url}: {_unreachable(exc)}", fix)
     kind = response.headers.get("content-type", "")
@@ -410,7 +422,7 @@ def check_migrations_compose(compose: Compose) -> CheckResult:
         return _migration_result(
             status.get("current"),
             status["head"],
-            f"docker compose -f {compose.file} run --rm backend migrate",
+            f"docker compose {compose.file_args} run --rm backend migrate",
         )
     except (ValueError, KeyError, TypeError):
         reason = first_line(result.stderr) or first_line(result.stdout) or "no output"
@@ -513,9 +525,21 @@ def check_bot_updates(
 # --- the checklist --------------------------------------------------------------------------
 
 
+def deployment_configured(settings: Settings, domain: str | None = None) -> bool:
+    """Whether this host runs a deployment (production settings or a public domain).
+
+    Otherwise it is the embedded default (`freemarket up` on SQLite, plain HTTP), where
+    compose, nginx and TLS do not apply, whatever happens to be installed on the machine.
+    """
+    return settings.is_production or bool(domain or settings.domain)
+
+
+EMBEDDED = "embedded default: no deployment configured (set DOMAIN or ENVIRONMENT=production)"
+
+
 def is_production(settings: Settings, options: CheckOptions) -> bool:
     """A check is strict when the settings say production or a public domain is named."""
-    return settings.is_production or bool(options.domain)
+    return deployment_configured(settings, options.domain)
 
 
 def base_url(settings: Settings, options: CheckOptions) -> str:
@@ -551,7 +575,10 @@ def run_checks(
     settings = settings or load_settings(options.env_file)
     production = is_production(settings, options)
     compose = Compose(
-        file=options.compose_file, project_dir=options.project_dir, docker=options.docker
+        file=options.compose_file,
+        project_dir=options.project_dir,
+        docker=options.docker,
+        engine=options.engine,
     )
     local = host_addresses() | set(options.host_ips)
     results = [
@@ -559,19 +586,29 @@ def run_checks(
         check_dns(options.domain, resolver=resolver, local=local),
         check_tls(options.domain, options.cert_dirs, min_days=options.min_cert_days),
     ]
-    docker = check_docker(compose, production=production)
-    results.append(docker)
-    use_compose = docker.status == PASS
+    if production:
+        docker = check_docker(compose, production=production)
+        results.append(docker)
+        use_compose = docker.status == PASS
+        why = "docker compose not available"
+    else:
+        # The embedded default uses no compose, whether or not docker is installed here.
+        use_compose, why = False, EMBEDDED
+        results.append(CheckResult("docker compose", SKIP, why))
     if use_compose:
         results += [check_compose_config(compose), check_services(compose)]
     else:
-        why = "docker compose not available"
         results += [
             CheckResult("compose file", SKIP, why),
             CheckResult("services", SKIP, why),
         ]
     url = base_url(settings, options)
-    results.append(check_health(url, options.timeout))
+    # Our own stack may run on a self-signed certificate (tls selfsigned): trust exactly it.
+    from freemarket.ops.tls import stack_trust
+
+    served = find_certificate(options.domain, options.cert_dirs) if options.domain else None
+    verify = stack_trust(served)
+    results.append(check_health(url, options.timeout, verify))
     if use_compose:
         results.append(check_migrations_compose(compose))
     else:
@@ -580,7 +617,7 @@ def run_checks(
             results.append(check_migrations_local(engine))
         finally:
             engine.dispose()
-    results.append(check_web_ui(url, options.timeout))
+    results.append(check_web_ui(url, options.timeout, verify))
     api_url = options.telegram_api_url or settings.telegram_api_url
     token = settings.telegram_bot_token
     results.append(check_bot_token(token, api_url, options.timeout, production=production))

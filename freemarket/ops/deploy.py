@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import json
 import os
+import ssl
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -30,23 +31,31 @@ from freemarket.ops.compose import (
     Command,
     Compose,
     Container,
-    container_from_row,
+    ContainerEngine,
+    DockerEngine,
     first_line,
-    parse_json_lines,
     run_streaming,
 )
+from freemarket.ops.tls import stack_trust
 
 STATE_FILE = "deploy-state.json"
 LOCK_FILE = "deploy.lock"
 DEFAULT_KEEP_IMAGES = 5
 BACKEND = "backend"
 INFRA = ("db", "redis")
-# Recreated with the new tag once the backend is through; nginx carries the web UI build.
-FOLLOWERS = ("worker", "bot", "nginx", "prometheus", "alertmanager", "node-exporter")
-BUILT = (BACKEND, "nginx")
+# Every other service of the compose files follows the backend to the new tag once it is
+# through. nginx and the monitoring images do not change with a release, so `up` leaves them
+# running (nginx only reloads its configuration): recreating nginx would refuse connections
+# for a moment, and a deploy must lose no request.
+WEB = "nginx"
+# Only the application image is built; it carries the web UI, which nginx proxies to.
+BUILT = (BACKEND,)
 # The bot polls Telegram: two pollers would fight over updates (409 Conflict), so it stays 1.
 SCALABLE = frozenset({BACKEND, "worker"})
 MAINTENANCE_FLAG = "maintenance.on"
+# A new replica counts as healthy only after this many polls in a row saw it healthy without a
+# restart in between: one "healthy" sample can fall between two crashes of a crash loop.
+HEALTHY_POLLS = 3
 DRY = ""  # what a command "prints" in a dry run
 
 Outcome = Literal["deployed", "rolled_back", "failed", "planned"]
@@ -80,7 +89,6 @@ class DeployOptions:
     env_file: Path = Path(".env")
     domain: str | None = None
     image: str = "freemarket"
-    web_image: str = "freemarket-web"
     keep_images: int = DEFAULT_KEEP_IMAGES
     replicas: int | None = None
     pull: bool = False
@@ -89,10 +97,19 @@ class DeployOptions:
     poll_interval: float = 2.0
     docker: str = "docker"
     maintenance_dir: Path = Path("deploy/maintenance")
+    # The stack's certificate (CERTS_DIR/fullchain.pem): the health gate trusts it when it is
+    # self-signed, so a fresh server is checked over real TLS before a CA has signed anything.
+    certificate: Path | None = None
+    engine: ContainerEngine = field(default_factory=DockerEngine)
 
     def compose(self) -> Compose:
         """The compose runner for these options."""
-        return Compose(file=self.compose_file, project_dir=self.project_dir, docker=self.docker)
+        return Compose(
+            file=self.compose_file,
+            project_dir=self.project_dir,
+            docker=self.docker,
+            engine=self.engine,
+        )
 
     @property
     def maintenance_flag(self) -> Path:
@@ -262,7 +279,7 @@ class _Deployer:
         step = self.step("build" if not self.options.pull else "pull")
         verb = "pull" if self.options.pull else "build"
         self.do(step, self.compose_cmd(verb, *BUILT, tag=tag))
-        self.finish(step, f"images {self.options.image}:{tag}, {self.options.web_image}:{tag}")
+        self.finish(step, f"image {self.options.image}:{tag}")
 
     def start_infra(self) -> None:
         step = self.step("start db and redis")
@@ -298,9 +315,18 @@ class _Deployer:
         self.finish(step, f"schema back to {revision}")
 
     def backend_containers(self, step: Step) -> list[Container]:
-        out = self.do(step, self.compose_cmd("ps", "-a", "--format", "json", BACKEND))
-        rows = parse_json_lines(out)
-        return [c for c in map(container_from_row, rows) if c.state != "removing"]
+        query = f"# engine: inspect the {BACKEND} containers (state, health, restarts)"
+        if not step.commands or step.commands[-1] != query:
+            step.commands.append(query)
+        if self.dry_run:
+            return []
+        try:
+            containers = self.compose.ps(BACKEND)
+        except FreeMarketError as exc:
+            step.status = "failed"
+            step.detail = exc.message
+            raise _RolloutFailed(f"{step.name}: {exc.message}") from exc
+        return [c for c in containers if c.state != "removing"]
 
     def roll(self, tag: str, replicas: int | None) -> None:
         """Start the new replicas beside the old, wait until healthy, then stop the old ones."""
@@ -322,24 +348,35 @@ class _Deployer:
             self.finish(step, f"{len(new)} replica(s) of {tag} healthy; {len(old)} old stopped")
 
     def wait_healthy(self, step: Step, before: set[str], count: int) -> list[Container]:
+        """Wait until `count` new replicas are healthy on HEALTHY_POLLS polls in a row."""
+        if self.dry_run:
+            self.backend_containers(step)
+            step.commands[-1] += (
+                f"   # every {self.options.poll_interval:g}s until the new replicas are healthy "
+                f"on {HEALTHY_POLLS} polls in a row (at most {self.options.health_timeout:g}s)"
+            )
+            return []
         deadline = time.monotonic() + self.options.health_timeout
-        new: list[Container] = []
+        streak, seen = 0, None
         while True:
             new = [c for c in self.backend_containers(step) if c.id not in before]
-            if self.dry_run:
-                step.commands[-1] += (
-                    f"   # repeated every {self.options.poll_interval:g}s until the new "
-                    f"replicas are healthy (at most {self.options.health_timeout:g}s)"
-                )
-                return new
-            bad = [c for c in new if c.failed]
+            # A new replica that restarted even once crashed: compose's restart policy hides a
+            # crash loop behind short spells of "running".
+            bad = [c for c in new if c.failed or c.restart_count > 0]
+            lives = {c.id: c.life for c in new}
             if not bad and len(new) >= count and all(c.healthy for c in new):
+                streak = streak + 1 if lives == seen else 1
+                seen = lives
+            else:
+                streak, seen = 0, None
+            if streak >= HEALTHY_POLLS:
                 return new
             if bad or time.monotonic() >= deadline:
                 why = (
-                    f"{bad[0].name} is {bad[0].health or bad[0].state}"
+                    f"{bad[0].name} {_failure(bad[0])}"
                     if bad
                     else f"new replicas not healthy within {self.options.health_timeout:g}s"
+                    + "".join(f"; {c.name} is {c.health or c.state}" for c in new[:1])
                 )
                 self.remove(step, [c.id for c in new])
                 step.status = "failed"
@@ -355,7 +392,18 @@ class _Deployer:
 
     def followers(self, tag: str) -> None:
         step = self.step("update worker, bot, nginx, monitoring")
-        self.do(step, self.compose_cmd("up", "-d", "--no-deps", *FOLLOWERS, tag=tag))
+        try:
+            followers = (
+                ["<every service but backend, db, redis>"]
+                if self.dry_run
+                else [s for s in self.compose.services() if s not in (BACKEND, *INFRA)]
+            )
+        except FreeMarketError as exc:
+            step.status = "failed"
+            raise _RolloutFailed(f"{step.name}: {exc.message}") from exc
+        self.do(step, self.compose_cmd("up", "-d", "--no-deps", *followers, tag=tag))
+        # A changed freemarket.conf reaches the running nginx without a restart.
+        self.do(step, self.compose_cmd("exec", "-T", WEB, "nginx", "-s", "reload"))
         self.finish(step)
 
     def health_gate(self) -> None:
@@ -369,7 +417,7 @@ class _Deployer:
         while True:
             try:
                 # The gate goes through nginx with the real certificate: what users get.
-                response = httpx.get(url, timeout=5)
+                response = httpx.get(url, timeout=5, verify=gate_verification(self.options))
                 seen = f"{response.status_code} {first_line(response.text)[:120]}"
                 if response.status_code == 200:
                     self.finish(step, seen)
@@ -385,26 +433,24 @@ class _Deployer:
     def tag_latest(self, tag: str) -> None:
         # `latest` makes a hand-typed `docker compose up -d` (no FREEMARKET_TAG) run this release.
         step = self.step("tag latest")
-        for image in (self.options.image, self.options.web_image):
-            self.do(
-                step,
-                self.compose.docker_command("image", "tag", f"{image}:{tag}", f"{image}:latest"),
-            )
+        image = self.options.image
+        self.do(
+            step, self.compose.docker_command("image", "tag", f"{image}:{tag}", f"{image}:latest")
+        )
         self.finish(step)
 
     def prune(self, keep: set[str]) -> None:
         step = self.step(f"prune images (keep last {self.options.keep_images})")
+        step.commands.append("# engine: list the local tags of each image, newest first")
         removed: list[str] = []
-        for image in (self.options.image, self.options.web_image):
-            out = self.do(
-                step, self.compose.docker_command("image", "ls", "--format", "json", image)
-            )
-            rows = sorted(
-                parse_json_lines(out), key=lambda r: str(r.get("CreatedAt", "")), reverse=True
-            )
-            tags = [
-                str(r.get("Tag")) for r in rows if r.get("Tag") not in (None, "<none>", "latest")
-            ]
+        for image in (self.options.image,):
+            if self.dry_run:
+                continue
+            try:
+                tags = [t.tag for t in self.compose.engine.image_tags(image) if t.tag != "latest"]
+            except FreeMarketError as exc:
+                step.status = "failed"
+                raise _RolloutFailed(f"{step.name}: {exc.message}") from exc
             stale = [t for t in tags[self.options.keep_images :] if t not in keep]
             if stale:
                 refs = [f"{image}:{t}" for t in stale]
@@ -417,6 +463,20 @@ class _Deployer:
         else:
             detail = f"removed {', '.join(removed)}" if removed else "nothing to remove"
         self.finish(step, detail)
+
+
+def _failure(container: Container) -> str:
+    """Why a new replica failed, in words."""
+    if container.restart_count or container.state == "restarting":
+        return f"crashed and restarted {container.restart_count} time(s) (state {container.state})"
+    if container.health == "unhealthy":
+        return "is unhealthy"
+    return f"is {container.state}"
+
+
+def gate_verification(options: DeployOptions) -> ssl.SSLContext:
+    """How the health gate verifies TLS (see ops.tls.stack_trust)."""
+    return stack_trust(options.certificate)
 
 
 # --- deploy, rollback -----------------------------------------------------------------------
@@ -657,6 +717,21 @@ def logs(options: DeployOptions, service: str, *, follow: bool = False, tail: in
     compose = options.compose()
     args = ["logs", "--tail", str(tail)] + (["-f"] if follow else []) + [service]
     return run_streaming(compose, compose.command(*args))
+
+
+def run_in_stack(options: DeployOptions, args: list[str]) -> int:
+    """Run `freemarket ARGS` in a one-off backend container of the current release.
+
+    The container sits on the stack's network with the stack's settings (the database, Redis,
+    the backups volume), which the host does not reach; dependencies are not started, so a
+    diagnosis sees the stack as it is. Output goes to this terminal; returns the exit code.
+    """
+    if not args:
+        raise DeployError("say which freemarket command to run, e.g. `backup create`")
+    compose = options.compose()
+    tag = load_state(options.data_dir).get("current")
+    command = compose.command("run", "--rm", "-T", "--no-deps", BACKEND, *args, tag=tag)
+    return run_streaming(compose, command)
 
 
 def parse_scale(specs: list[str]) -> dict[str, int]:

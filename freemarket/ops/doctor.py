@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from freemarket.errors import FreeMarketError
 from freemarket.infra.settings import Settings
 from freemarket.ops.checks import (
+    EMBEDDED,
     FAIL,
     PASS,
     SKIP,
@@ -27,10 +28,12 @@ from freemarket.ops.checks import (
     check_bot_updates,
     check_migrations_local,
     connect_engine,
+    deployment_configured,
     describe_database_error,
     http_get,
     load_settings,
     missing_sqlite_file,
+    telegram_call,
 )
 from freemarket.ops.compose import DEFAULT_COMPOSE_FILE, Compose, first_line
 from freemarket.ops.process import which
@@ -114,13 +117,6 @@ def diagnose_startup(settings: Settings) -> CheckResult:
 
 
 # --- web UI will not load -------------------------------------------------------------------
-
-
-def web_dist_dir(settings: Settings) -> Path:
-    """Where the service serves the web UI build from (WEB_DIST_DIR or the checkout's)."""
-    from freemarket.api.web import default_dist_dir
-
-    return settings.web_dist_dir or default_dist_dir()
 
 
 def diagnose_static(static_dir: Path) -> CheckResult:
@@ -226,6 +222,32 @@ def diagnose_outbox(engine: Engine, *, now: datetime | None = None) -> CheckResu
         fix = "check the bot and worker logs: freemarket deploy logs bot"
         return CheckResult(name, WARN, detail, fix)
     return CheckResult(name, PASS, detail)
+
+
+def diagnose_bot_mode(settings: Settings, api_url: str, timeout: float) -> CheckResult:
+    """TELEGRAM_MODE agrees with Telegram: polling needs no webhook, webhook mode needs ours."""
+    name = "bot: mode"
+    token, mode = settings.telegram_bot_token, settings.telegram_mode
+    if not token:
+        return CheckResult(name, SKIP, "TELEGRAM_BOT_TOKEN not set")
+    reply = telegram_call(api_url, token, "getWebhookInfo", timeout)
+    if not reply.ok:
+        return CheckResult(name, SKIP, f"getWebhookInfo failed: {reply.description}")
+    webhook = (reply.result or {}).get("url") or ""
+    expected = settings.public_url.rstrip("/") + "/telegram/webhook"
+    if mode == "polling" and webhook:
+        return CheckResult(
+            name,
+            FAIL,
+            f"TELEGRAM_MODE=polling but a webhook is set ({webhook}): polling gets nothing",
+            "freemarket bot webhook delete, or set TELEGRAM_MODE=webhook",
+        )
+    if mode == "webhook" and webhook != expected:
+        detail = f"TELEGRAM_MODE=webhook but the webhook is {webhook or 'not set'}"
+        return CheckResult(name, FAIL, f"{detail}, not {expected}", "freemarket bot webhook set")
+    if mode == "webhook":
+        return CheckResult(name, PASS, f"webhook at {webhook}")
+    return CheckResult(name, PASS, "long polling (`freemarket bot`)")
 
 
 def _duration(delta: timedelta) -> str:
@@ -399,9 +421,13 @@ def run_doctor(options: DoctorOptions, *, settings: Settings | None = None) -> l
         compose = Compose(
             file=options.compose_file, project_dir=options.project_dir, docker=options.docker
         )
-        running = compose.available() is None and (options.project_dir / compose.file).is_file()
-        results.append(diagnose_static(options.static_dir or web_dist_dir(settings)))
-        results.append(diagnose_nginx(options.nginx_config, compose if running else None))
+        results.append(diagnose_static(options.static_dir or settings.effective_web_dist_dir))
+        if options.nginx_config is None and not deployment_configured(settings):
+            # The embedded default serves the web UI itself: there is no nginx to diagnose.
+            results.append(CheckResult("web: nginx config", SKIP, EMBEDDED))
+        else:
+            running = compose.available() is None and not compose.missing_files()
+            results.append(diagnose_nginx(options.nginx_config, compose if running else None))
 
         api_url = options.telegram_api_url or settings.telegram_api_url
         token = settings.telegram_bot_token
@@ -411,6 +437,7 @@ def run_doctor(options: DoctorOptions, *, settings: Settings | None = None) -> l
         results.append(replace(me, name="bot: token"))
         updates = check_bot_updates(token, api_url, options.timeout)
         results.append(replace(updates, name="bot: updates"))
+        results.append(diagnose_bot_mode(settings, api_url, options.timeout))
         if engine is not None:
             results.append(diagnose_outbox(engine))
         else:

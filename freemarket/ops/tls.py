@@ -6,11 +6,13 @@ import ipaddress
 import os
 import re
 import shlex
+import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from freemarket.infra.ops_status import lineages
 from freemarket.ops.process import OperationFailed, require_tool, run, which, write_atomically
 
 ACME_SERVERS = {
@@ -158,14 +160,6 @@ def lineage_paths(config_dir: Path, name: str) -> tuple[Path, Path]:
     return live / "fullchain.pem", live / "privkey.pem"
 
 
-def lineages(config_dir: Path) -> list[str]:
-    """The certificate names certbot manages under `config_dir`."""
-    live = config_dir / "live"
-    if not live.is_dir():
-        return []
-    return sorted(p.name for p in live.iterdir() if (p / "fullchain.pem").exists())
-
-
 def certificate_statuses(
     config_dir: Path = DEFAULT_CONFIG_DIR, domain: str | None = None, cert: Path | None = None
 ) -> list[CertificateInfo]:
@@ -176,18 +170,6 @@ def certificate_statuses(
     if not names:
         raise TLSError(f"no certificates under {config_dir / 'live'}")
     return [certificate_info(lineage_paths(config_dir, name)[0]) for name in names]
-
-
-def earliest_expiry(config_dir: Path, cert: Path | None = None) -> datetime | None:
-    """When the first of the served certificates expires; None if there is none to read.
-
-    For monitoring: it never raises, since a scrape must not fail over a missing file.
-    """
-    try:
-        found = certificate_statuses(config_dir, cert=cert)
-    except (TLSError, OSError):
-        return None
-    return min((c.not_after for c in found), default=None)
 
 
 # --- certbot --------------------------------------------------------------------------------
@@ -386,3 +368,26 @@ def create_self_signed(
         private_key=key_path,
         info=certificate_info(cert_path),
     )
+
+
+def stack_trust(certificate: Path | None) -> ssl.SSLContext:
+    """TLS verification for checking our own stack: the system's CAs, plus the stack's
+    certificate when it is self-signed (never "no verification").
+
+    A fresh server runs on `tls selfsigned` until a CA signs a certificate; the deploy's
+    health gate and `check` still verify the chain and the name against that certificate.
+    """
+    context = ssl.create_default_context()
+    if certificate is not None and certificate.is_file() and _self_signed(certificate):
+        context.load_verify_locations(cafile=str(certificate))
+    return context
+
+
+def _self_signed(path: Path) -> bool:
+    from cryptography import x509
+
+    try:
+        cert = x509.load_pem_x509_certificate(path.read_bytes())
+    except ValueError:
+        return False
+    return cert.issuer == cert.subject

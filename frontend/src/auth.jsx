@@ -3,6 +3,7 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useState } 
 import { Navigate, useLocation } from 'react-router-dom';
 import { api, currentSessionEpoch, newSessionEpoch, setUnauthorizedHandler } from './api.js';
 import { forgetCaches } from './data.js';
+import { forgetMiniAppData, miniAppInitData } from './telegram.js';
 
 const AuthContext = createContext(null);
 
@@ -17,6 +18,18 @@ export function AuthProvider({ children }) {
       user = (await api.get('/users/me')).data;
     } catch {
       user = null;
+    }
+    // Opened from the bot as a Mini App: sign in with Telegram's signed launch data.
+    const initData = miniAppInitData(window.location.hash);
+    if (initData) {
+      forgetMiniAppData();
+      if (!user) {
+        try {
+          user = (await api.post('/auth/webapp', { init_data: initData })).data.user;
+        } catch {
+          user = null; // expired or forged: the sign-in page offers the other ways
+        }
+      }
     }
     // Signed in or out meanwhile: that newer state wins over this answer.
     if (epoch === currentSessionEpoch()) setMe(user);

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
@@ -32,6 +33,55 @@ def test_valid_token_and_last_used(
     # Only the hash is stored.
     token = anna_h["Authorization"].removeprefix("Bearer ")
     assert stored.token_hash == sessions.hash_token(token) != token
+
+
+def test_last_used_is_written_at_most_once_per_resolution(
+    client: TestClient, anna: User, anna_h: Headers, db: Session
+) -> None:
+    """Reads do not write the session row each time; a stale last_used_at is refreshed."""
+    assert client.get("/api/users/me", headers=anna_h).status_code == 200
+    db.expire_all()
+    stored = db.scalar(select(AuthSession).where(AuthSession.user_id == anna.id))
+    assert stored is not None and stored.last_used_at is not None
+    first = stored.last_used_at
+    for _ in range(3):
+        assert client.get("/api/users/me", headers=anna_h).status_code == 200
+    db.expire_all()
+    assert db.get(AuthSession, stored.id).last_used_at == first  # type: ignore[union-attr]
+    stale = utcnow() - sessions.LAST_USED_RESOLUTION - timedelta(seconds=1)
+    stored.last_used_at = stale
+    db.commit()
+    assert client.get("/api/users/me", headers=anna_h).status_code == 200
+    db.expire_all()
+    refreshed = db.get(AuthSession, stored.id).last_used_at  # type: ignore[union-attr]
+    assert refreshed is not None and refreshed > stale + sessions.LAST_USED_RESOLUTION
+
+
+def test_concurrent_requests_of_one_session_do_not_queue_on_its_row(
+    client: TestClient, anna: User, anna_h: Headers, db: Session
+) -> None:
+    """Many requests with one token at once, last_used_at stale: all answer, one writes it."""
+    stored = db.scalar(select(AuthSession).where(AuthSession.user_id == anna.id))
+    assert stored is not None
+    stored.last_used_at = utcnow() - sessions.LAST_USED_RESOLUTION * 2
+    db.commit()
+    barrier = threading.Barrier(8)
+    statuses: list[int] = []
+
+    def read() -> None:
+        barrier.wait(timeout=10)
+        statuses.append(client.get("/api/users/me", headers=anna_h).status_code)
+
+    threads = [threading.Thread(target=read) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert statuses == [200] * 8
+    db.expire_all()
+    touched = db.get(AuthSession, stored.id)
+    assert touched is not None and touched.last_used_at is not None
+    assert utcnow() - touched.last_used_at < timedelta(minutes=1)
 
 
 def test_missing_and_malformed_headers(client: TestClient, anna_h: Headers) -> None:

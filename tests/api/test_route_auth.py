@@ -19,6 +19,8 @@ PUBLIC_WRITE_ROUTES = {
     ("POST", "/api/auth/telegram"),
     ("POST", "/api/auth/webapp"),
     ("POST", "/api/auth/code"),
+    # Telegram's updates: proven by the X-Telegram-Bot-Api-Secret-Token header, not a session.
+    ("POST", "/telegram/webhook"),
 }
 
 

@@ -18,7 +18,18 @@ PUBLIC_FIELDS = {
     "rating_count",
     "created_at",
 }
-PRIVATE_ONLY = {"telegram_id", "contact", "language", "role", "is_banned"}
+PRIVATE_ONLY = {
+    "telegram_id",
+    "contact",
+    "language",
+    "role",
+    "is_banned",
+    "notify_telegram",
+    "digest_enabled",
+    "quiet_start",
+    "quiet_end",
+    "time_zone",
+}
 
 
 def _audit(db: Session, action: str) -> list[AuditLog]:

@@ -30,7 +30,9 @@ def _deliver(engine: Engine, fake: FakeTelegram) -> delivery.DeliveryResult:
     async def run() -> delivery.DeliveryResult:
         bot = delivery.make_bot(fake.token, fake.url)
         try:
-            return await delivery.deliver_once(engine, delivery.aiogram_sender(bot))
+            return await delivery.deliver_once(
+                engine, delivery.aiogram_sender(bot), public_url="https://market.example"
+            )
         finally:
             await bot.session.close()  # type: ignore[attr-defined]
 
@@ -45,7 +47,13 @@ def _notify(db: Session, make_user: MakeUser, *, telegram_id: int | None = 777) 
             OutboxMessage(
                 user=user,
                 kind="match",
-                payload={"want_title": "велосипед", "offer_title": "Stels", "score": 0.5},
+                payload={
+                    "want_title": "велосипед",
+                    "offer_title": "Stels",
+                    "score": 0.5,
+                    "want_item_id": 1,
+                    "offer_item_id": 2,
+                },
                 dedupe_key="match:1:2",
             )
         ],

@@ -73,3 +73,28 @@ def test_help_does_not_import_heavy_libraries() -> None:
     heavy = {m for m in line.removeprefix("HEAVY:").split(",") if m}
     assert not heavy & {"sqlalchemy", "fastapi"}, heavy
     assert not heavy, f"--help imported {sorted(heavy)}"
+
+
+def test_usage_errors_are_one_line_with_the_way_out(tmp_path: Path) -> None:
+    """No box, no usage block: the error, and which --help tells the right way."""
+    for args, message in [
+        (("user", "list", "--bogus"), "error: No such option: --bogus"),
+        (("deploy", "logs"), "error: Missing argument 'service'."),
+        (("maintenance", "maybe"), "error: Invalid value for 'state'"),
+    ]:
+        done, _ = _quick(*args, tmp_path=tmp_path)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.count("\n") == 1, done.stderr
+        assert done.stderr.startswith(message), done.stderr
+        command = " ".join(args[:2] if args[0] in ("user", "deploy") else args[:1])
+        assert done.stderr.rstrip().endswith(f"(see `freemarket {command} --help`)")
+        assert "╭" not in done.stderr
+
+
+def test_option_help_has_no_type_tags_on_flags(tmp_path: Path) -> None:
+    done, _ = _quick("deploy", "logs", "--help", tmp_path=tmp_path)
+    assert done.returncode == 0
+    assert "<bool>" not in done.stdout
+    follow = next(line for line in done.stdout.splitlines() if "--follow" in line)
+    assert follow.split()[:2] == ["-f,", "--follow"], follow
+    assert "--compose-file" in done.stdout and "-f, --compose-file" not in done.stdout

@@ -147,3 +147,18 @@ def test_demo_loads_and_is_idempotent(run: Run, db: Session) -> None:
     assert again["created"] == {"user": 0, "item": 0}
     assert again["updated"] == {"user": 0, "item": 0}
     assert _counts(db) == counts
+
+
+def test_a_directory_or_a_json_array_is_a_clear_error(run: Run, tmp_path: Path) -> None:
+    folder = run("import", str(tmp_path))
+    assert folder.code == 2
+    assert folder.err.strip() == (
+        f"error: Invalid value: {tmp_path} is a directory; give a JSON Lines file "
+        "(see `freemarket import --help`)"
+    )
+    array = tmp_path / "items.json"
+    array.write_text('[{"type": "user", "username": "anna"}]\n')
+    result = run("import", str(array))
+    assert result.code == 2
+    assert result.err.count("\n") == 1
+    assert "is a JSON array; the import reads JSON Lines" in result.err

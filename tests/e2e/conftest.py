@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -132,12 +133,11 @@ def web_dist() -> Path:
     return DIST
 
 
-@pytest.fixture(scope="module")
-def service(
-    tmp_path_factory: pytest.TempPathFactory, web_dist: Path, chromium_path: str
+@contextmanager
+def running_service(
+    workdir: Path, web_dist: Path, extra_env: dict[str, str] | None = None
 ) -> Iterator[Service]:
-    """`freemarket up` (API + worker) on a free loopback port, with two users."""
-    workdir = tmp_path_factory.mktemp("e2e-service")
+    """`freemarket up` on a free loopback port and a private SQLite database, until exit."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if k not in FOREIGN_ENV}
@@ -150,33 +150,11 @@ def service(
             "SECRET_KEY": "e2e-test-secret-key-that-is-long-enough-1234",
             "LOG_LEVEL": "warning",
             "PYTHONUNBUFFERED": "1",
+            **(extra_env or {}),
         }
     )
     svc = Service(url=url, env=env, workdir=workdir, log=workdir / "service.log")
     svc.cli("migrate")
-    # Alice reads English, Bob Russian: their saved settings, whatever their browsers say.
-    svc.cli(
-        "user",
-        "create",
-        "alice",
-        "--city",
-        "Москва",
-        "--contact",
-        "@alice_swaps",
-        "--language",
-        "en",
-    )
-    svc.cli(
-        "user",
-        "create",
-        "bob",
-        "--city",
-        "Москва",
-        "--contact",
-        "+7 900 000-00-00",
-        "--language",
-        "ru",
-    )
     with svc.log.open("wb") as log:
         svc.proc = subprocess.Popen(
             [_freemarket(), "up", "--host", "127.0.0.1", "--port", str(port)],
@@ -207,6 +185,38 @@ def service(
         except subprocess.TimeoutExpired:
             svc.proc.kill()
             svc.proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def service(
+    tmp_path_factory: pytest.TempPathFactory, web_dist: Path, chromium_path: str
+) -> Iterator[Service]:
+    """`freemarket up` (API + worker) on a free loopback port, with two users."""
+    with running_service(tmp_path_factory.mktemp("e2e-service"), web_dist) as svc:
+        # Alice reads English, Bob Russian: their saved settings, whatever their browsers say.
+        svc.cli(
+            "user",
+            "create",
+            "alice",
+            "--city",
+            "Москва",
+            "--contact",
+            "@alice_swaps",
+            "--language",
+            "en",
+        )
+        svc.cli(
+            "user",
+            "create",
+            "bob",
+            "--city",
+            "Москва",
+            "--contact",
+            "+7 900 000-00-00",
+            "--language",
+            "ru",
+        )
+        yield svc
 
 
 @pytest.fixture(scope="module")

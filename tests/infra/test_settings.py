@@ -137,3 +137,16 @@ def test_env_example_documents_every_setting() -> None:
     fields = {name.upper() for name in Settings.model_fields}
     assert fields - documented == set(), "settings missing from .env.example"
     assert documented - fields == set(), ".env.example names settings that do not exist"
+
+
+def test_a_copy_of_env_example_is_a_valid_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`cp .env.example .env` loads: an empty value means the setting's default."""
+    from freemarket.infra.settings import Settings
+
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    example = Path(__file__).resolve().parents[2] / ".env.example"
+    settings = Settings(_env_file=example)  # type: ignore[call-arg]
+    assert settings.cookie_secure is None
+    assert settings.certs_dir is None and settings.backup_encryption_key_file is None
+    assert settings.database_url == ""

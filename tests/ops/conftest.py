@@ -38,7 +38,8 @@ def require_pg_clients(db_url: str) -> None:
         return
     from sqlalchemy.engine import make_url
 
-    from freemarket.ops.backup import BackupError, _PostgresDatabase
+    from freemarket.ops.backup import BackupError
+    from freemarket.ops.backup.drivers import _PostgresDatabase
 
     try:
         database = _PostgresDatabase(make_url(db_url))

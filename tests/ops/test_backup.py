@@ -76,8 +76,9 @@ def test_create_writes_dump_and_manifest(
     assert manifest["sha256"] == hashlib.sha256(dump.read_bytes()).hexdigest()
     assert dump.stat().st_mode & 0o777 == 0o600
     assert dump.read_bytes().startswith(b"SQLite format 3" if backend == "sqlite" else b"PGDMP")
+    # The dump, its manifest, and the status /metrics reads (infra.ops_status): nothing else.
     assert sorted(p.name for p in settings.backup_dir.iterdir()) == sorted(
-        [manifest["file"], f"{manifest['id']}.json"]
+        [manifest["file"], f"{manifest['id']}.json", ".status.json"]
     ), "no staging leftovers"
 
     listed = ops_run("backup", "list", "--json")
@@ -227,3 +228,25 @@ def test_offsite_copy_to_local_rclone_remote(
         "backup", "create", "--offsite", "nosuchremote:x", env={"RCLONE_CONFIG": str(config)}
     )
     assert broken.code == 1 and "offsite copy" in broken.err and broken.err.count("\n") == 1
+
+
+def test_restore_on_a_new_server_recreates_the_database(
+    ops_run: OpsRun, settings: Settings, engine: Engine, db_url: str, three_users: None
+) -> None:
+    """Disaster recovery: the SQLite file is gone, or PostgreSQL's schema is empty."""
+    backup_id = ops_run("backup", "create", "--json").json()["id"]
+    engine.dispose()
+    if db_url.startswith("sqlite"):
+        Path(db_url.removeprefix("sqlite:///")).unlink()
+    else:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    restored = ops_run("backup", "restore", backup_id, "--yes")
+    assert restored.code == 0, restored.err
+    if db_url.startswith("sqlite"):
+        assert "there was no database before (restored on a new server)" in restored.out
+    else:
+        assert "the previous data is in safety backup" in restored.out
+    engine.dispose()
+    assert _users(engine) == 3
+    assert migrate.migration_status(engine).at_head

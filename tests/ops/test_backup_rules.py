@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from freemarket.infra import ops_status
 from freemarket.ops import backup
+from freemarket.ops.backup import crypto, lifecycle
 from tests.ops.conftest import OpsRun
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -106,6 +108,10 @@ def test_last_good_backup_time(tmp_path: Path) -> None:
     _fake(tmp_path, 1, failed=True)
     (tmp_path / "broken.json").write_text("{not json")
     assert backup.last_good_backup_time(tmp_path) == NOW - timedelta(days=2)
+    # What /metrics reads (through infra.ops_status, without importing ops) agrees.
+    assert ops_status.last_good_backup(tmp_path) == NOW - timedelta(days=2)
+    backup.prune_backups(tmp_path, keep=1, now=NOW)  # the 2-day-old one goes
+    assert ops_status.last_good_backup(tmp_path) == NOW - timedelta(days=3)
 
 
 def test_schedule_writes_cron_once(tls_run: OpsRun, tmp_path: Path) -> None:
@@ -133,20 +139,20 @@ def test_schedule_writes_cron_once(tls_run: OpsRun, tmp_path: Path) -> None:
 def test_encryption_detects_damage_and_reordering(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(backup, "_CHUNK", 1000)  # several records from a small file
+    monkeypatch.setattr(crypto, "_CHUNK", 1000)  # several records from a small file
     key = backup.load_key(backup.generate_key())
     assert key is not None
     plain = tmp_path / "plain"
     plain.write_bytes(os.urandom(4500))
     sealed = tmp_path / "sealed"
-    backup._encrypt_file(plain, sealed, key)
+    crypto._encrypt_file(plain, sealed, key)
     opened = tmp_path / "opened"
-    backup._decrypt_file(sealed, opened, key, "x")
+    crypto._decrypt_file(sealed, opened, key, "x")
     assert opened.read_bytes() == plain.read_bytes()
 
     data = sealed.read_bytes()
-    record = backup._RECORD.size + 1000 + 16
-    header = len(backup._MAGIC) + 8
+    record = crypto._RECORD.size + 1000 + 16
+    header = len(crypto._MAGIC) + 8
     truncated = data[: header + 2 * record]
     swapped = data[:header] + data[header + record : header + 2 * record]
     swapped += data[header : header + record] + data[header + 2 * record :]
@@ -154,7 +160,7 @@ def test_encryption_detects_damage_and_reordering(
         target = tmp_path / name
         target.write_bytes(damaged)
         with pytest.raises(backup.BackupError, match="cannot be decrypted"):
-            backup._decrypt_file(target, tmp_path / f"{name}.out", key, name)
+            crypto._decrypt_file(target, tmp_path / f"{name}.out", key, name)
 
 
 def test_bad_keys_are_refused(tmp_path: Path) -> None:
@@ -180,7 +186,7 @@ def test_failed_backup_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Monkey
     def broken(*_args: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(backup, "_file_digest", broken)
+    monkeypatch.setattr(lifecycle, "_file_digest", broken)
     with pytest.raises(OSError, match="disk full"):
         backup.create_backup(f"sqlite:///{database}", backup_dir)
     assert list(backup_dir.iterdir()) == []

@@ -13,10 +13,11 @@ from sqlalchemy import Engine
 from freemarket.ops import checks
 from freemarket.ops.checks import CheckOptions, CheckResult, run_checks
 from freemarket.ops.compose import Compose
+from tests.fakes.telegram import BOT_USER
 from tests.ops.conftest import OpsRun
 from tests.ops.fakes import REAL_SECRETS
 from tests.ops.fakes.certs import write_self_signed
-from tests.ops.fakes.docker_cli import FakeDocker, container
+from tests.ops.fakes.docker_cli import FakeDocker, FakeEngine, container
 from tests.ops.fakes.servers import GOOD_TOKEN, FakeServer, Route, serve
 
 REPO = Path(__file__).resolve().parents[2]
@@ -147,7 +148,7 @@ def test_bot_token_valid_and_polling() -> None:
     with serve() as api:
         me = checks.check_bot_token(GOOD_TOKEN, api.url, 5, production=True)
         updates = checks.check_bot_updates(GOOD_TOKEN, api.url, 5)
-    assert me.status == "pass" and "@freemarket_test_bot" in me.detail
+    assert me.status == "pass" and f"@{BOT_USER['username']}" in me.detail
     assert updates.status == "pass" and "polling" in updates.detail
     assert api.requests == [f"/bot{GOOD_TOKEN}/getMe", f"/bot{GOOD_TOKEN}/getWebhookInfo"]
 
@@ -229,10 +230,10 @@ def test_compose_services_healthy_and_unhealthy(tmp_path: Path, fake_docker: Fak
     rows = [
         container("c1", "db", "postgres:15"),
         container("c2", "backend", "freemarket:aaa"),
-        container("c3", "nginx", "freemarket-web:aaa"),
+        container("c3", "nginx", "nginx:1.27.3-alpine"),
     ]
     fake_docker.set_state(services=services, containers=rows)
-    compose = Compose(project_dir=tmp_path, docker=fake_docker.path)
+    compose = Compose(project_dir=tmp_path, docker=fake_docker.path, engine=FakeEngine(fake_docker))
     assert checks.check_compose_config(compose).status == "pass"
     assert checks.check_services(compose).status == "pass"
 
@@ -241,7 +242,6 @@ def test_compose_services_healthy_and_unhealthy(tmp_path: Path, fake_docker: Fak
     result = checks.check_services(compose)
     assert result.status == "fail"
     assert result.detail == "backend unhealthy; nginx not running"
-    assert "-f docker-compose.prod.yml ps -a --format json" in fake_docker.calls()[-1]
 
 
 def test_compose_config_missing_file(tmp_path: Path, fake_docker: FakeDocker) -> None:
@@ -261,7 +261,6 @@ def test_embedded_checklist_skips_what_needs_docker(tmp_path: Path, db_url: str)
             env_file=env,
             base_url=server.url,
             telegram_api_url=server.url,
-            docker=str(tmp_path / "no-docker-here"),
             project_dir=tmp_path,
         )
         results = by_name(run_checks(options))
@@ -269,6 +268,7 @@ def test_embedded_checklist_skips_what_needs_docker(tmp_path: Path, db_url: str)
     assert results[".env secrets"].status == "warn"  # dev defaults: fine here, not in production
     for name in ("DNS", "TLS certificate", "docker compose", "compose file", "services"):
         assert results[name].status == "skip", results[name]
+    assert "embedded default" in results["services"].detail
     for name in ("/health", "database migrations", "web UI", "bot token", "bot updates"):
         assert results[name].status == "pass", results[name]
 
@@ -289,6 +289,7 @@ def test_production_checklist_through_compose(
             cert_dirs=[tmp_path / "certs"],
             telegram_api_url=server.url,
             docker=fake_docker.path,
+            engine=FakeEngine(fake_docker),
             project_dir=tmp_path,
         )
         results = by_name(run_checks(options))
@@ -303,13 +304,13 @@ def test_production_checklist_through_compose(
 
 
 def test_cli_check_json_and_exit_code(ops_run: OpsRun, tmp_path: Path) -> None:
-    # No docker on PATH whatever this machine has: the embedded default.
-    bare = {"PATH": "/usr/bin:/bin"}
+    # The embedded default: compose is skipped whether or not docker is installed here, and
+    # the repository's compose file (DB_PASSWORD unset) is not judged.
+    (tmp_path / "cwd").mkdir(exist_ok=True)
+    shutil.copy(REPO / "docker-compose.prod.yml", tmp_path / "cwd" / "docker-compose.prod.yml")
     with serve(app_server()) as server:
-        ok = ops_run("check", "--json", "--base-url", server.url, env=bare)
-        down = ops_run(
-            "check", "--json", "--base-url", "http://127.0.0.1:9", "--timeout", "1", env=bare
-        )
+        ok = ops_run("check", "--json", "--base-url", server.url)
+        down = ops_run("check", "--json", "--base-url", "http://127.0.0.1:9", "--timeout", "1")
     assert ok.code == 0, ok.out + ok.err
     report = ok.json()
     assert report["ok"] is True

@@ -119,4 +119,23 @@ def test_dockerfile_stages() -> None:
     assert "USER freemarket" in dockerfile
     assert 'ENTRYPOINT ["freemarket"]' in dockerfile
     # the app stage is last, so a plain build (no --target) gives the application image
-    assert dockerfile.rindex("FROM python:3.11-slim") > dockerfile.rindex("FROM nginx")
+    assert dockerfile.rindex("FROM python:3.11-slim") > dockerfile.rindex("FROM node:20")
+    # No `# syntax=` line: it makes BuildKit fetch a frontend image from a registry.
+    assert "syntax=" not in dockerfile.splitlines()[0]
+    assert not any(line.startswith("# syntax") for line in dockerfile.splitlines())
+    # Dependencies are installed before the code is copied (a code change reuses that layer).
+    assert dockerfile.index("pip install .") < dockerfile.index("COPY freemarket ./freemarket")
+    # The metrics directory the compose file names exists and belongs to the app's user.
+    assert "/tmp/metrics" in dockerfile
+
+
+def test_images_are_pinned() -> None:
+    """Every pulled image names a version; Alertmanager is new enough for bot_token_file."""
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    # The application image (backend, worker, bot) is built per release; the rest is pulled.
+    pulled = {n: s["image"] for n, s in services.items() if "FREEMARKET_TAG" not in s["image"]}
+    for name, image in pulled.items():
+        tag = image.rpartition(":")[2]
+        assert tag and tag != "latest" and any(c.isdigit() for c in tag), (name, image)
+    version = pulled["alertmanager"].rpartition(":v")[2]
+    assert tuple(int(p) for p in version.split(".")[:2]) >= (0, 26)

@@ -187,7 +187,6 @@ def test_doctor_end_to_end(engine: Engine, db_url: str, tmp_path: Path) -> None:
             base_url=server.url,
             static_dir=tmp_path / "dist",
             telegram_api_url=server.url,
-            docker=str(tmp_path / "no-docker"),
             project_dir=tmp_path,
         )
         results = {r.name: r for r in run_doctor(options, settings=settings)}
@@ -201,6 +200,7 @@ def test_doctor_end_to_end(engine: Engine, db_url: str, tmp_path: Path) -> None:
         "web: nginx config": "skip",
         "bot: token": "pass",
         "bot: updates": "pass",
+        "bot: mode": "pass",
         "bot: outbox": "pass",
         "load: slowest routes": "warn",
         "load: error rate": "fail",
@@ -217,10 +217,37 @@ def test_cli_doctor_reports_unreachable_database(tls_run: OpsRun) -> None:
         "http://127.0.0.1:9",
         "--timeout",
         "1",
-        env={"DATABASE_URL": database, "PATH": "/usr/bin:/bin"},
+        env={"DATABASE_URL": database},
     )
     assert result.code == 1
     rows = {r["name"]: r for r in result.json()["results"]}
+    # The embedded default has no nginx, whether or not docker and a compose file are here.
+    assert rows["web: nginx config"]["status"] == "skip"
+    assert "embedded default" in rows["web: nginx config"]["detail"]
     assert rows["backend: database connection"]["detail"].startswith("connection refused")
     assert rows["backend: migrations"]["status"] == "skip"
     assert rows["bot: token"]["detail"] == "TELEGRAM_BOT_TOKEN not set: the bot is off"
+    assert rows["bot: mode"]["status"] == "skip"
+
+
+def test_bot_mode_must_agree_with_telegram() -> None:
+    """Polling with a webhook set, or webhook mode without ours, is a failure with the fix."""
+    from freemarket.ops.doctor import diagnose_bot_mode
+    from tests.fakes.telegram import fake_telegram
+
+    with fake_telegram() as telegram:
+        polling = Settings(
+            _env_file=None,
+            telegram_bot_token=telegram.token,
+            public_url="https://market.example",
+        )
+        assert diagnose_bot_mode(polling, telegram.url, 5).detail == (
+            "long polling (`freemarket bot`)"
+        )
+        webhook = polling.model_copy(update={"telegram_mode": "webhook"})
+        missing = diagnose_bot_mode(webhook, telegram.url, 5)
+        assert (missing.status, missing.fix) == ("fail", "freemarket bot webhook set")
+        telegram.webhook = {"url": "https://market.example/telegram/webhook"}
+        assert diagnose_bot_mode(webhook, telegram.url, 5).status == "pass"
+        stuck = diagnose_bot_mode(polling, telegram.url, 5)
+        assert stuck.status == "fail" and "webhook delete" in (stuck.fix or "")

@@ -55,10 +55,31 @@ def test_renew_not_due_does_not_call_certbot(
         tls.renew_certificates("shop.example.org", days=100, config_dir=tmp_path)
 
 
-def test_status_without_certificates_is_one_line(tls_run: OpsRun, tmp_path: Path) -> None:
-    empty = tls_run("tls", "status", "--config-dir", str(tmp_path / "le"))
-    assert empty.code == 1
-    assert empty.err.strip() == f"error: no certificates under {tmp_path / 'le' / 'live'}"
+def test_status_without_certificates(tls_run: OpsRun, tmp_path: Path) -> None:
+    """The embedded default has none and says it serves plain HTTP; a deployment must have."""
+    le = str(tmp_path / "le")
+    embedded = tls_run("tls", "status", "--config-dir", le)
+    assert embedded.code == 0, embedded.err
+    assert "the embedded default serves plain HTTP" in embedded.out
+    assert tls_run("tls", "status", "--config-dir", le, "--json").json() == []
+
+    deployed = tls_run("tls", "status", "--config-dir", le, env={"DOMAIN": "shop.example.org"})
+    assert deployed.code == 1
+    assert deployed.err.count("\n") == 1
+    assert deployed.err.startswith(f"error: no certificates under {tmp_path / 'le' / 'live'}")
+    assert "freemarket tls issue" in deployed.err
+
+
+def test_status_shows_the_certificate_nginx_serves(tls_run: OpsRun, tmp_path: Path) -> None:
+    certs = tmp_path / "served"
+    made = tls_run("tls", "selfsigned", "--domain", "localhost", "--out", str(certs))
+    assert made.code == 0, made.err
+    shown = tls_run(
+        "tls", "status", "--config-dir", str(tmp_path / "le"), "--json",
+        env={"CERTS_DIR": str(certs)},
+    )  # fmt: skip
+    assert shown.code == 0, shown.err
+    assert [c["names"] for c in shown.json()] == [["localhost"]]
 
 
 def test_reload_outcomes(tmp_path: Path) -> None:

@@ -14,8 +14,10 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health", response_model=HealthOut)
-def health() -> HealthOut:
+async def health() -> HealthOut:
     """200 while the process is up."""
+    # On the event loop, not the thread pool: liveness must answer even when every thread is
+    # busy with database work.
     return HealthOut(status="ok")
 
 

@@ -18,7 +18,6 @@ from freemarket.api.schemas import (
     Slug,
 )
 from freemarket.domain import items
-from freemarket.domain.permissions import authorize_owner_or_admin
 
 router = APIRouter(prefix="/api/items", tags=["items"])
 
@@ -69,32 +68,25 @@ def get_item(item_id: PathId, db: DbSession, viewer: OptionalUser) -> ItemOut:
 @router.patch("/{item_id}", response_model=ItemOut)
 def update_item(item_id: PathId, body: ItemUpdate, db: DbSession, actor: CurrentUser) -> ItemOut:
     """Change your item; it is matched again."""
-    item = items.get_item(db, item_id)
     changes = body.model_dump(exclude_unset=True)
     if "metadata" in changes:
         changes["meta"] = changes.pop("metadata")
-    authorize_owner_or_admin(
-        db,
-        actor=actor,
-        owner_id=item.user_id,
-        action="update_item",
-        target_type="item",
-        target_id=item.id,
-        details={"fields": sorted(changes)},
+    return ItemOut.model_validate(
+        items.edit_item(db, actor=actor, item_id=item_id, changes=changes)
     )
-    return ItemOut.model_validate(items.update_item(db, item=item, changes=changes))
 
 
 @router.delete("/{item_id}", response_model=ItemOut)
 def delete_item(item_id: PathId, db: DbSession, actor: CurrentUser) -> ItemOut:
     """Take your item off the market (it is kept, inactive)."""
-    item = items.get_item(db, item_id)
-    authorize_owner_or_admin(
-        db,
-        actor=actor,
-        owner_id=item.user_id,
-        action="deactivate_item",
-        target_type="item",
-        target_id=item.id,
+    return ItemOut.model_validate(
+        items.set_item_active(db, actor=actor, item_id=item_id, active=False)
     )
-    return ItemOut.model_validate(items.deactivate_item(db, item=item))
+
+
+@router.post("/{item_id}/reactivate", response_model=ItemOut)
+def reactivate_item(item_id: PathId, db: DbSession, actor: CurrentUser) -> ItemOut:
+    """Put your hidden item back on the market; it is matched again."""
+    return ItemOut.model_validate(
+        items.set_item_active(db, actor=actor, item_id=item_id, active=True)
+    )

@@ -6,9 +6,7 @@ from fastapi import APIRouter, Response
 
 from freemarket.api.deps import AppSettings, DbSession
 from freemarket.domain import stats
-from freemarket.infra import metrics
-from freemarket.ops.backup import last_good_backup_time
-from freemarket.ops.tls import earliest_expiry
+from freemarket.infra import metrics, ops_status
 
 router = APIRouter(tags=["monitoring"])
 
@@ -17,9 +15,9 @@ router = APIRouter(tags=["monitoring"])
 def prometheus_metrics(db: DbSession, settings: AppSettings) -> Response:
     """Metrics in the Prometheus text format (nginx keeps this internal)."""
     figures = stats.domain_figures(db)
-    last_backup = last_good_backup_time(settings.backup_dir)
+    last_backup = ops_status.last_good_backup(settings.backup_dir)
     certificate = settings.certs_dir / "fullchain.pem" if settings.certs_dir else None
-    expiry = earliest_expiry(settings.tls_config_dir, certificate)
+    expiry = ops_status.earliest_certificate_expiry(settings.tls_config_dir, certificate)
     metrics.refresh_domain_gauges(
         {
             "users": figures.users,

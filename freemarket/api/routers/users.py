@@ -22,7 +22,6 @@ from freemarket.api.schemas import (
 )
 from freemarket.db.models import User
 from freemarket.domain import audit, exchanges, public_profile, ratings, users
-from freemarket.domain.permissions import authorize_owner_or_admin
 
 router = APIRouter(prefix="/api/users", tags=["users"])
 
@@ -125,15 +124,7 @@ def update_user(
     user_id: PathId, body: UserUpdate, db: DbSession, actor: CurrentUser
 ) -> UserPrivate:
     """Change your display name, contact, city or language."""
-    user = users.get_user(db, user_id)
     changes = body.model_dump(exclude_unset=True)
-    authorize_owner_or_admin(
-        db,
-        actor=actor,
-        owner_id=user.id,
-        action="update_user",
-        target_type="user",
-        target_id=user.id,
-        details={"fields": sorted(changes)},
+    return UserPrivate.model_validate(
+        users.edit_user(db, actor=actor, user_id=user_id, changes=changes)
     )
-    return UserPrivate.model_validate(users.update_user(db, user=user, changes=changes))

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from freemarket.ops.compose import Container, ImageTag
 
 FAKES = Path(__file__).resolve().parent
 EXECUTABLE = FAKES / "docker"
@@ -55,6 +58,37 @@ class FakeDocker:
             for c in self.state().get("containers", [])
             if c["Service"] == service and c["State"] == "running"
         ]
+
+
+class FakeEngine:
+    """The engine's answers (the Engine protocol) read from the fake CLI's state file."""
+
+    def __init__(self, docker: FakeDocker) -> None:
+        self.docker = docker
+
+    def containers(self, project: str, services: Sequence[str]) -> list[Container]:
+        """The state's containers of `services` (all when empty)."""
+        return [
+            Container(
+                id=row["ID"],
+                name=row["Name"],
+                service=row["Service"],
+                state=row["State"].lower(),
+                health=row.get("Health", "").lower(),
+                image=row["Image"],
+                has_healthcheck=bool(row.get("Health")),
+                restart_count=int(row.get("RestartCount", 0)),
+                started_at=row.get("StartedAt", ""),
+            )
+            for row in self.docker.state().get("containers", [])
+            if not services or row["Service"] in services
+        ]
+
+    def image_tags(self, repository: str) -> list[ImageTag]:
+        """The state's tags of `repository`, newest first."""
+        rows = [r for r in self.docker.state().get("images", []) if r["Repository"] == repository]
+        tags = [ImageTag(r["Repository"], r["Tag"], r["CreatedAt"]) for r in rows]
+        return sorted(tags, key=lambda t: t.created, reverse=True)
 
 
 def container(cid: str, service: str, image: str, health: str = "healthy") -> dict[str, str]:
