@@ -71,7 +71,7 @@ NOTIFY_FEATURES = ("cosine", *PAIR_FEATURES, "margin", "top")
 _FUZZY_HEAD_MIN = 5
 # Only a want's best few candidates can be worth a push; deciding on them alone keeps the bulk
 # recompute fast. Both paths decide on exactly these.
-DECIDE_TOP = 3
+DECIDE_TOP = 2
 
 
 @dataclass(frozen=True, slots=True)

@@ -270,8 +270,9 @@ def _ranking_weights(train: Examples, show: float) -> tuple[float, ...]:
     return tuple(float(c / scale) for c in coef[1:])
 
 
-# Regularisation of the ranking weights: a few hundred pairs from two sets, so keep them modest.
-RANK_C = 1.0
+# Regularisation of the two models: a few hundred examples from two sets, so keep weights modest.
+RANK_C = 0.3
+NOTIFY_C = 1.0
 
 
 def reranked(
@@ -300,7 +301,7 @@ def fit(train: Examples, show: float, *, names: Sequence[str] = ()) -> NotifyMod
 
     rank_coef = _ranking_weights(train, show)
     x, y, _ = reranked(train, rank_coef, show)
-    base = SignedLogisticRegression([NOTIFY_SIGNS[f] for f in NOTIFY_FEATURES], C=1.0)
+    base = SignedLogisticRegression([NOTIFY_SIGNS[f] for f in NOTIFY_FEATURES], C=NOTIFY_C)
     calibrated = CalibratedClassifierCV(base, method="sigmoid", cv=5, ensemble=False)
     calibrated.fit(x, y)
     # One logistic regression plus a sigmoid on its output is again one logistic function.
