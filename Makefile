@@ -10,6 +10,12 @@ DEMO_USER ?= demo_anna
 # nginx, certbot and friends live in sbin, which a non-login shell may leave off PATH.
 export PATH := $(PATH):/usr/local/sbin:/usr/sbin:/sbin
 
+# `freemarket up` explains any failure in one line (a busy port names the fix). A failed recipe
+# makes make add "make: *** [Makefile:NN: run] Error 1" after it, and GNU make has no switch to
+# drop that line while keeping the exit status; an interrupt is the one way out it reports
+# silently, so the recipe ends make the way Ctrl-C would: quiet, with exit status 130.
+STOP_QUIETLY := kill -INT $$PPID
+
 .PHONY: install run test lint test-tools frontend clean freemarket screenshots
 
 $(STAMP): pyproject.toml
@@ -27,7 +33,8 @@ run: install frontend  ## Migrate, load demo data, start everything on SQLite, p
 	$(BIN)/freemarket migrate
 	$(BIN)/freemarket demo
 	@PUBLIC_URL="$${PUBLIC_URL:-http://$(HOST):$(PORT)}" \
-		$(BIN)/freemarket up --host $(HOST) --port $(PORT) --sign-in-link $(DEMO_USER)
+		$(BIN)/freemarket up --host $(HOST) --port $(PORT) --sign-in-link $(DEMO_USER) \
+		|| $(STOP_QUIETLY)
 
 freemarket: install  ## Run the CLI without activating the venv: make freemarket ARGS="user list".
 	@$(BIN)/freemarket $(ARGS)

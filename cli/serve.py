@@ -83,7 +83,10 @@ def serve(
         workers=workers,
         log_level=settings().log_level,
         access_log=settings().access_log,
-        proxy_headers=True,
+        # X-Forwarded-For is believed only from FORWARDED_ALLOW_IPS (the reverse proxy); else
+        # anyone could pick the address the per-address rate limits count against.
+        proxy_headers=bool(settings().forwarded_allow_ips),
+        forwarded_allow_ips=settings().forwarded_allow_ips or None,
     )
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from freemarket import __version__
 from freemarket.api import errors
-from freemarket.api.middleware import BodySizeLimit, ConcurrencyLimit, SecurityHeaders
+from freemarket.api.middleware import BodyLimits, ConcurrencyLimit, SecurityHeaders
 from freemarket.api.retry import RetryLostRaces
 from freemarket.api.routers import (
     auth,
@@ -140,7 +140,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     # and a request refused for overload still gets the CORS and security headers.
     app.add_middleware(RetryLostRaces)
     app.add_middleware(
-        BodySizeLimit,
+        BodyLimits,
         max_bytes=settings.max_body_bytes,
         upload_max_bytes=max(settings.photo_max_bytes, settings.max_body_bytes),
         upload_paths=re.compile(r"/api/items/\d+/photos"),
@@ -159,6 +159,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-CSRF-Token"],
         )
-    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
+    docs = frozenset(
+        path
+        for path in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+        if path is not None
+    )
+    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies, docs_paths=docs)
     app.add_middleware(PrometheusMiddleware)
     return app

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -14,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from freemarket.api.middleware import security_headers
+from freemarket.domain import jsonpolicy
 from freemarket.errors import (
     Conflict,
     DomainError,
@@ -48,24 +47,13 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=code, headers=headers)
 
 
-def _printable(value: Any) -> Any:
-    """A JSON-encodable copy: NaN/Infinity and lone surrogates become plain strings."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, str):
-        return value.encode("utf-8", "backslashreplace").decode("utf-8")
-    if isinstance(value, dict):
-        return {_printable(k): _printable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_printable(v) for v in value]
-    return value
-
-
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
-    # FastAPI's own handler echoes the offending input, which fails to encode (a 500) when it
-    # is NaN, Infinity or a lone surrogate; the same answer, with such values made printable.
+    # FastAPI's own handler echoes the offending input: a 500 when it cannot be encoded (NaN,
+    # a lone surrogate, deep nesting), and an attacker's bytes reflected back. Issues say where
+    # and why, never what was sent.
     assert isinstance(exc, RequestValidationError)
-    detail = _printable(jsonable_encoder(exc.errors()))
+    issues = [{k: v for k, v in issue.items() if k != "input"} for issue in exc.errors()]
+    detail = jsonpolicy.printable(jsonable_encoder(issues))
     # Each issue carries pydantic's own `type` and `ctx` (e.g. string_too_short, min_length),
     # which clients translate per field; `code` names the answer as a whole like a DomainError's.
     body = {"detail": detail, "code": "validation_failed", "params": {}}

@@ -1,18 +1,25 @@
-"""ASGI middleware: request body size limit, security headers, load shedding."""
+"""ASGI middleware: request body limits (size and JSON depth), security headers, load shedding."""
 
 from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from freemarket.domain import jsonpolicy
+from freemarket.errors import InvalidInput
 
-class BodySizeLimit:
-    """Answer 413 when a request body exceeds its limit, declared or streamed.
+
+class BodyLimits:
+    """Read the body whole before any route: 413 past its limit, 422 if its JSON nests too deep.
 
     The limit is `max_bytes`, or `upload_max_bytes` on paths matching `upload_paths` (photos
-    are far larger than any JSON body).
+    are far larger than any JSON body). Reading the body here, rather than counting bytes as
+    the route reads them, is what makes a chunked body without Content-Length a 413 too (the
+    framework turns any error raised while it reads into a 400), and lets the JSON policy run
+    once, before parsing and validation. Every body is capped, so holding one is cheap.
     """
 
     def __init__(
@@ -35,69 +42,104 @@ class BodySizeLimit:
         return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Check Content-Length up front, then count streamed bytes."""
+        """Check Content-Length up front, read and check the body, then replay it to the app."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         limit = self.limit_for(scope.get("path", ""))
-        declared = dict(scope.get("headers") or []).get(b"content-length")
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await self._reject(send, limit)
+            await _too_large(send, limit)
             return
+        chunks: list[bytes] = []
         received = 0
-        responded = False
-
-        async def limited_receive() -> Message:
-            nonlocal received
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise _TooLarge
-            return message
+            if message["type"] != "http.request":
+                break  # the client went away; the app will see the disconnect
+            chunks.append(message.get("body", b""))
+            received += len(chunks[-1])
+            if received > limit:
+                await _too_large(send, limit)
+                return
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if body and _is_json(headers.get(b"content-type")):
+            try:
+                jsonpolicy.check_body(body)
+            except InvalidInput as exc:
+                await _answer(
+                    send, 422, {"detail": exc.message, "code": exc.code, "params": exc.params}
+                )
+                return
+        replayed = False
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal responded
-            if message["type"] == "http.response.start":
-                responded = True
-            await send(message)
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
 
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not responded:
-                await self._reject(send, limit)
-
-    async def _reject(self, send: Send, limit: int) -> None:
-        body = json.dumps(
-            {
-                "detail": f"request body larger than {limit} bytes",
-                "code": "body_too_large",
-                "params": {"max_bytes": limit},
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json")],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await self.app(scope, replay, send)
 
 
-class _TooLarge(Exception):
-    pass
+async def _too_large(send: Send, limit: int) -> None:
+    await _answer(
+        send,
+        413,
+        {
+            "detail": f"request body larger than {limit} bytes",
+            "code": "body_too_large",
+            "params": {"max_bytes": limit},
+        },
+    )
+
+
+def _is_json(content_type: bytes | None) -> bool:
+    # FastAPI parses a body without Content-Type as JSON, and any */*+json type too.
+    if content_type is None:
+        return True
+    media = content_type.split(b";", 1)[0].strip().lower()
+    return media == b"application/json" or media.endswith(b"+json")
+
+
+async def _answer(send: Send, status: int, body: dict[str, Any]) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
+    await send({"type": "http.response.body", "body": json.dumps(body).encode()})
+
+
+# The web UI's sources: its own files, the Telegram Login Widget (a script from telegram.org that
+# opens an iframe on oauth.telegram.org), photos from the API or an S3 bucket's https URLs.
+CONTENT_SECURITY_POLICY = (
+    b"default-src 'self'; script-src 'self' https://telegram.org; "
+    b"frame-src https://oauth.telegram.org; img-src 'self' data: blob: https:; "
+    b"style-src 'self' 'unsafe-inline'; connect-src 'self'; object-src 'none'; "
+    b"base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+CSP = b"content-security-policy"
 
 
 def security_headers(*, hsts: bool) -> list[tuple[bytes, bytes]]:
-    """The headers every response carries, HSTS included when served over HTTPS."""
+    """The headers every response carries, HSTS included when served over HTTPS.
+
+    deploy/nginx/security-headers.conf sends the same ones in production (a test compares).
+    """
     extra = [
         (b"x-content-type-options", b"nosniff"),
         (b"x-frame-options", b"DENY"),
         (b"referrer-policy", b"strict-origin-when-cross-origin"),
         (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
         (b"cross-origin-opener-policy", b"same-origin"),
+        (CSP, CONTENT_SECURITY_POLICY),
     ]
     if hsts:
         extra.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
@@ -105,23 +147,32 @@ def security_headers(*, hsts: bool) -> list[tuple[bytes, bytes]]:
 
 
 class SecurityHeaders:
-    """Add the headers every response should carry (and HSTS when served over HTTPS)."""
+    """Add the headers every response should carry (and HSTS when served over HTTPS).
 
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+    `docs_paths` (FastAPI's interactive API docs, which load their scripts from a CDN) get
+    every header but the Content-Security-Policy.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, hsts: bool, docs_paths: frozenset[str] = frozenset()
+    ) -> None:
         self.app = app
         self.extra = security_headers(hsts=hsts)
+        self.docs_extra = [header for header in self.extra if header[0] != CSP]
+        self.docs_paths = docs_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Append the headers to the response start message."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        extra = self.docs_extra if scope.get("path") in self.docs_paths else self.extra
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
                 message["headers"] = list(message.get("headers", [])) + [
-                    header for header in self.extra if header[0] not in present
+                    header for header in extra if header[0] not in present
                 ]
             await send(message)
 

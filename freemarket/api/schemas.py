@@ -6,15 +6,24 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    computed_field,
+)
 
 from freemarket.db.models import COMMENT_MAX
+from freemarket.domain import jsonpolicy, telegram_auth
 from freemarket.domain.fields import (
     MAX_ID,
     City,
     Contact,
     DbId,
     Description,
+    DisplayName,
     JsonSafeModel,
     Kind,
     Language,
@@ -31,6 +40,10 @@ from freemarket.domain.photos import photo_path
 # An id in a URL path or query: a 64-bit positive integer, else 422 before any query runs.
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+
+
+# A stored JSON field as responses show it: cut to the JSON policy, so it always serialises.
+StoredJson = Annotated[dict[str, Any], BeforeValidator(jsonpolicy.shown)]
 
 
 class Strict(JsonSafeModel):
@@ -85,7 +98,7 @@ class UserCreate(Strict):
 
     username: Username
     telegram_id: TelegramId | None = None
-    display_name: Annotated[str, StringConstraints(max_length=128)] | None = None
+    display_name: DisplayName | None = None
     contact: Contact | None = None
     city: City | None = None
     language: Language = "ru"
@@ -94,7 +107,7 @@ class UserCreate(Strict):
 class UserUpdate(Strict):
     """Fields a user may change about themselves."""
 
-    display_name: Annotated[str, StringConstraints(max_length=128)] | None = None
+    display_name: DisplayName | None = None
     contact: Contact | None = None
     city: City | None = None
     language: Language | None = None
@@ -176,7 +189,7 @@ class ProfileOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     user_id: int
-    data: dict[str, Any]
+    data: StoredJson
     location: str | None
     visibility: str
     updated_at: datetime
@@ -243,7 +256,7 @@ class ItemOut(BaseModel):
     category: str
     title: str
     description: str
-    metadata: dict[str, Any] = Field(validation_alias="meta")
+    metadata: StoredJson = Field(validation_alias="meta")
     city: str | None
     delivery: bool
     active: bool
@@ -362,18 +375,8 @@ class HealthOut(BaseModel):
     detail: str | None = None
 
 
-class TelegramWidgetLogin(BaseModel):
-    """The fields the Telegram Login Widget hands to the page, as it sent them."""
-
-    model_config = ConfigDict(extra="allow")
-
-    id: TelegramId
-    auth_date: Annotated[int, Field(ge=0, lt=2**40)]
-    hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$")]
-    first_name: Annotated[str, StringConstraints(max_length=256)] | None = None
-    last_name: Annotated[str, StringConstraints(max_length=256)] | None = None
-    username: Annotated[str, StringConstraints(max_length=64)] | None = None
-    photo_url: Annotated[str, StringConstraints(max_length=2048)] | None = None
+# The widget's payload is signed field by field as sent, so its model lives with the check.
+TelegramWidgetLogin = telegram_auth.TelegramWidgetLogin
 
 
 class WebAppLogin(Strict):

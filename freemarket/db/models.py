@@ -49,6 +49,8 @@ DESCRIPTION_MAX = 5000
 COMMENT_MAX = 1000
 REASON_MAX = 1000
 USERNAME_MAX = 64
+# A Telegram first and last name (64 characters each) and the space between them.
+DISPLAY_NAME_MAX = 129
 CONTACT_MAX = 200
 CITY_MAX = 100
 
@@ -122,7 +124,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
     telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     username: Mapped[str] = mapped_column(String(USERNAME_MAX), unique=True)
-    display_name: Mapped[str | None] = mapped_column(String(USERNAME_MAX * 2))
+    display_name: Mapped[str | None] = mapped_column(String(DISPLAY_NAME_MAX))
     contact: Mapped[str | None] = mapped_column(String(CONTACT_MAX))
     city: Mapped[str | None] = mapped_column(String(CITY_MAX))
     language: Mapped[str] = mapped_column(String(8), default="ru")
@@ -207,8 +209,9 @@ class Item(Base):
 class ItemPhoto(Base):
     """A photo of an item: its thumbnail and display size live in the photo storage under `key`.
 
-    The key is derived from the processed image's hash, so a stored file never changes and may
-    be cached for good; `position` orders the photos and caps them per item (unique).
+    The key is random and made once per upload, so a stored file never changes and may be
+    cached for good, and no two photos share files; `position` orders the photos and caps them
+    per item (unique).
     """
 
     __tablename__ = "item_photos"
@@ -487,3 +490,36 @@ class UsedNonce(Base):
 
     nonce_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column()
+
+
+class ItemSearchTerm(Base):
+    """One analysed term of an item (stem, lexicon concept or model code) and its weight.
+
+    Written whenever an item's text is saved, from the same text pipeline that matching uses,
+    so a search for "велик" or "bike" finds "велосипед" through an indexed lookup by term. The
+    weight is the term's share of the item's (length-normalised) text in thousandths, an
+    integer so that relevance sums are exact and a relevance cursor compares them reliably.
+    """
+
+    __tablename__ = "item_search_terms"
+    __table_args__ = (Index("ix_item_search_terms_item_id", "item_id"),)
+
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+    weight: Mapped[int] = mapped_column(Integer)
+
+
+class SearchIndexState(Base):
+    """The single row saying which text pipeline the stored search terms were written by.
+
+    A changed lexicon or analyser changes the fingerprint, and the next worker start or
+    recompute rewrites every item's terms; the row is also the lock that makes one process do it.
+    """
+
+    __tablename__ = "search_index_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime | None] = mapped_column()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import random
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
@@ -17,7 +18,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, Table, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+
+log = logging.getLogger("freemarket.db")
 
 
 def _sqlite_connect(dbapi_connection: object, _record: object) -> None:
@@ -82,6 +85,56 @@ def unit_of_work(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+# Work outside the database that must follow the transaction's fate (photo files): kept on the
+# session until its outermost transaction ends, then run for a commit or for a rollback.
+_AFTER_COMMIT = "freemarket_after_commit"
+_AFTER_ROLLBACK = "freemarket_after_rollback"
+_COMMITTED = "freemarket_committed"
+Callback = Callable[[], None]
+
+
+def after_commit(session: Session, callback: Callback) -> None:
+    """Run `callback` once the session's transaction has committed (never if it rolls back)."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+def after_rollback(session: Session, callback: Callback) -> None:
+    """Run `callback` if the session's transaction ends without committing (error, rollback)."""
+    session.info.setdefault(_AFTER_ROLLBACK, []).append(callback)
+
+
+def _run_all(callbacks: list[Callback], when: str) -> None:
+    # The transaction's outcome is settled: a failing callback must not turn a commit into an
+    # error for the caller, nor stop the others. It leaves an unused file at worst; log it.
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            log.exception("%s callback %r failed", when, callback)
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    # Also emitted when a SAVEPOINT is released; only the outermost commit makes work durable.
+    if not session.in_nested_transaction():
+        session.info[_COMMITTED] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is not None or transaction.nested:
+        return
+    # The outermost transaction is over: committed, or rolled back (an error, a failed commit,
+    # a session closed without committing). Either way, the other list no longer applies.
+    committed = session.info.pop(_COMMITTED, False)
+    on_commit = session.info.pop(_AFTER_COMMIT, [])
+    on_rollback = session.info.pop(_AFTER_ROLLBACK, [])
+    if committed:
+        _run_all(on_commit, "after-commit")
+    else:
+        _run_all(on_rollback, "after-rollback")
 
 
 # PostgreSQL's "try the transaction again" errors: serialization failure and deadlock.

@@ -7,7 +7,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from freemarket.db.models import CITY_MAX, CONTACT_MAX, DESCRIPTION_MAX, TITLE_MAX, USERNAME_MAX
+from freemarket.db.models import (
+    CITY_MAX,
+    CONTACT_MAX,
+    DESCRIPTION_MAX,
+    DISPLAY_NAME_MAX,
+    TITLE_MAX,
+    USERNAME_MAX,
+)
 
 # Ids are 64-bit in PostgreSQL and SQLite; anything larger cannot name a row (and SQLite's driver
 # raises OverflowError on it), so it is rejected as input instead of reaching the database.
@@ -17,6 +24,7 @@ DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Username = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{2,64}$", max_length=USERNAME_MAX)
 ]
+DisplayName = Annotated[str, StringConstraints(max_length=DISPLAY_NAME_MAX)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=TITLE_MAX)]
 Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX)]
 City = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=CITY_MAX)]

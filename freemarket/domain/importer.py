@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from freemarket.db.models import Item, User
-from freemarket.domain import items, users
+from freemarket.domain import items, jsonpolicy, users
 from freemarket.domain.fields import (
     City,
     Contact,
@@ -27,7 +27,7 @@ from freemarket.domain.fields import (
     Title,
     Username,
 )
-from freemarket.errors import DomainError
+from freemarket.errors import DomainError, InvalidInput
 
 
 class _Record(JsonSafeModel):
@@ -176,9 +176,13 @@ def import_lines(
         if not raw.strip():
             continue
         try:
+            jsonpolicy.check_body(raw.encode("utf-8", "surrogatepass"))
             data = json.loads(raw)
         except json.JSONDecodeError as exc:
             report.rejected.append(RejectedLine(number, f"not valid JSON: {exc.msg}"))
+            continue
+        except InvalidInput as exc:
+            report.rejected.append(RejectedLine(number, exc.message))
             continue
         kind = data.get("type") if isinstance(data, dict) else None
         if kind in IGNORED_TYPES:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from freemarket.db.models import (
@@ -20,12 +19,11 @@ from freemarket.db.models import (
     Item,
     User,
 )
-from freemarket.domain import jobs
+from freemarket.domain import jobs, jsonpolicy, search
 from freemarket.domain.fields import MAX_ID, check_text
 from freemarket.domain.permissions import authorize_owner_or_admin
 from freemarket.errors import InvalidInput, NotFound
 
-METADATA_MAX_BYTES = 4096
 EDITABLE_FIELDS = frozenset(
     {"category", "title", "description", "meta", "city", "latitude", "longitude", "delivery"}
 )
@@ -48,17 +46,6 @@ def _check_category(session: Session, category: str) -> None:
             code="unknown_category",
             category=category,
         )
-
-
-def check_metadata(meta: dict[str, Any]) -> dict[str, Any]:
-    """Reject metadata that would not fit in a row comfortably."""
-    if len(json.dumps(meta, ensure_ascii=False).encode("utf-8")) > METADATA_MAX_BYTES:
-        raise InvalidInput(
-            f"metadata must be at most {METADATA_MAX_BYTES} bytes of JSON",
-            code="metadata_too_large",
-            max_bytes=METADATA_MAX_BYTES,
-        )
-    return meta
 
 
 def create_item(
@@ -88,7 +75,7 @@ def create_item(
         category=category,
         title=title.strip(),
         description=description.strip(),
-        meta=check_metadata(meta or {}),
+        meta=jsonpolicy.check_stored(meta or {}, field="metadata"),
         city=city if city is not None else owner.city,
         latitude=latitude,
         longitude=longitude,
@@ -97,6 +84,7 @@ def create_item(
     )
     session.add(item)
     session.flush()
+    search.index_item(session, item=item)
     jobs.enqueue(session, kind=jobs.MATCH_ITEM, payload={"item_id": item.id})
     return item
 
@@ -213,10 +201,12 @@ def update_item(session: Session, *, item: Item, changes: dict[str, Any]) -> Ite
     if "category" in changes:
         _check_category(session, changes["category"])
     if "meta" in changes:
-        check_metadata(changes["meta"] or {})
+        jsonpolicy.check_stored(changes["meta"] or {}, field="metadata")
     for key, value in changes.items():
         setattr(item, key, value.strip() if isinstance(value, str) else value)
     session.flush()
+    if "title" in changes or "description" in changes:
+        search.index_item(session, item=item)
     jobs.enqueue(session, kind=jobs.MATCH_ITEM, payload={"item_id": item.id})
     return item
 
@@ -230,22 +220,32 @@ def deactivate_item(session: Session, *, item: Item) -> Item:
     return item
 
 
-def encode_cursor(last_id: int) -> str:
-    """An opaque cursor pointing after item `last_id`."""
-    return base64.urlsafe_b64encode(f"i:{last_id}".encode()).decode().rstrip("=")
+def encode_cursor(last_id: int, *, score: int | None = None) -> str:
+    """An opaque cursor pointing after item `last_id` (and, in a search, after its score)."""
+    raw = f"i:{last_id}" if score is None else f"r:{score}:{last_id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> int:
-    """The item id a cursor points after; InvalidInput if it was not made by encode_cursor."""
+def decode_cursor(cursor: str, *, ranked: bool = False) -> tuple[int | None, int]:
+    """(score, item id) a cursor points after; InvalidInput if encode_cursor did not make it.
+
+    A search's cursor carries the score too (`ranked`); a plain list's has none.
+    """
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, value = raw.split(":", 1)
-        if prefix != "i":
+        prefix, _, value = raw.partition(":")
+        if prefix != ("r" if ranked else "i"):
             raise ValueError(prefix)
+        score = None
+        if ranked:
+            score_text, _, value = value.partition(":")
+            score = int(score_text)
+            if not 0 <= score <= MAX_ID:
+                raise ValueError(score_text)
         last_id = int(value)
         if not 1 <= last_id <= MAX_ID:
             raise ValueError(value)
-        return last_id
+        return score, last_id
     except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
         raise InvalidInput(
             "cursor is not valid; use next_cursor from a previous page", code="invalid_cursor"
@@ -269,7 +269,11 @@ def list_items(
     cursor: str | None = None,
     limit: int = 20,
 ) -> ItemPage:
-    """Active items of non-banned users, newest first, filtered, one page at a time."""
+    """Active items of non-banned users, filtered, one page at a time.
+
+    Newest first; with a text `query`, the items it finds through the matching text pipeline
+    (synonyms, slang, translation), most relevant first.
+    """
     for text in (query, city):
         if text is not None:
             try:
@@ -287,18 +291,33 @@ def list_items(
         stmt = stmt.where(Item.city.ilike(_escape_like(city.strip()), escape="\\"))
     if user_id is not None:
         stmt = stmt.where(Item.user_id == user_id)
-    if query:
-        pattern = f"%{_escape_like(query.strip())}%"
-        stmt = stmt.where(
-            or_(
-                Item.title.ilike(pattern, escape="\\"),
-                Item.description.ilike(pattern, escape="\\"),
-            )
-        )
-    if cursor:
-        stmt = stmt.where(Item.id < decode_cursor(cursor))
     stmt = stmt.options(selectinload(Item.photos))
+    if query:
+        return _search_page(session, stmt, query=query, cursor=cursor, limit=limit)
+    if cursor:
+        stmt = stmt.where(Item.id < decode_cursor(cursor)[1])
     rows = list(session.scalars(stmt.order_by(Item.id.desc()).limit(limit + 1)))
     has_more = len(rows) > limit
     rows = rows[:limit]
     return ItemPage(items=rows, next_cursor=encode_cursor(rows[-1].id) if has_more else None)
+
+
+def _search_page(
+    session: Session, stmt: Select[tuple[Item]], *, query: str, cursor: str | None, limit: int
+) -> ItemPage:
+    """One page of the filtered items that match a text query, most relevant first."""
+    position = decode_cursor(cursor, ranked=True) if cursor else None
+    ranked = search.rank(stmt, session, query=query)
+    if ranked is None:
+        return ItemPage(items=[], next_cursor=None)
+    ranked_stmt, score = ranked
+    if position is not None:
+        last_score, last_id = position
+        assert last_score is not None
+        ranked_stmt = ranked_stmt.where(search.after(score, last_score=last_score, last_id=last_id))
+    rows = session.execute(ranked_stmt.order_by(score.desc(), Item.id.desc()).limit(limit + 1))
+    page = list(rows.tuples())
+    has_more = len(page) > limit
+    page = page[:limit]
+    next_cursor = encode_cursor(page[-1][0].id, score=page[-1][1]) if has_more else None
+    return ItemPage(items=[item for item, _ in page], next_cursor=next_cursor)

@@ -1,15 +1,20 @@
-"""Photos of items: checked by content, stripped of metadata, resized, stored by content hash.
+"""Photos of items: checked by content, stripped of metadata, resized, stored per upload.
 
 An upload is decoded with Pillow whatever name or type the client claims: only JPEG, PNG, WebP
 and GIF images are accepted, oriented by their EXIF tag and then re-encoded as plain JPEG, which
 drops EXIF (GPS position, camera serial) and every other embedded block. Each photo is kept in
 two sizes, a thumbnail for cards and a display size for the item page and the bot.
+
+Files and rows follow one transaction: an upload writes its files before the row and removes
+them again if the transaction does not commit; a deletion removes the files only once it has
+committed, so a failed commit never leaves a row without its picture. Every upload has files of
+its own (a random key, never shared), so removing them can never break another photo.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
+import secrets
 import warnings
 from dataclasses import dataclass
 from typing import Literal
@@ -19,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from freemarket.db.models import Item, ItemPhoto, User
+from freemarket.db.session import after_commit, after_rollback
 from freemarket.domain import items
 from freemarket.domain.permissions import authorize_owner_or_admin
 from freemarket.errors import Conflict, InvalidInput, NotFound
@@ -40,7 +46,6 @@ CONTENT_TYPE = "image/jpeg"
 class ProcessedPhoto:
     """An upload turned into the stored sizes."""
 
-    key: str
     width: int
     height: int
     files: dict[str, bytes]
@@ -122,8 +127,13 @@ def process_image(data: bytes) -> ProcessedPhoto:
         copy.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
         files[size] = out.getvalue()
     display = Image.open(io.BytesIO(files["display"]))
-    key = hashlib.sha256(files["display"]).hexdigest()[:32]
-    return ProcessedPhoto(key=key, width=display.width, height=display.height, files=files)
+    return ProcessedPhoto(width=display.width, height=display.height, files=files)
+
+
+def _remove_files(storage: PhotoStorage, key: str) -> None:
+    """Delete every stored size of a photo."""
+    for size in SIZES:
+        storage.delete(object_name(key, size))
 
 
 def add_photo(
@@ -165,13 +175,17 @@ def add_photo(
             max=MAX_PHOTOS_PER_ITEM,
         )
     processed = process_image(data)
+    # 128 random bits: unique to this upload, and unguessable (a photo of a hidden item stays
+    # unlisted). Registered before the first write, so a half-written upload is cleaned too.
+    key = secrets.token_hex(16)
+    after_rollback(session, lambda: _remove_files(storage, key))
     for size, content in processed.files.items():
-        storage.put(object_name(processed.key, size), content, CONTENT_TYPE)
+        storage.put(object_name(key, size), content, CONTENT_TYPE)
     # Two uploads racing for the same position: the unique key lets one in, the other is a 409.
     photo = ItemPhoto(
         item_id=item.id,
         position=(last + 1) if last is not None else 0,
-        key=processed.key,
+        key=key,
         width=processed.width,
         height=processed.height,
     )
@@ -184,7 +198,7 @@ def add_photo(
 def delete_photo(
     session: Session, *, actor: User, item_id: int, photo_id: int, storage: PhotoStorage
 ) -> Item:
-    """Remove a photo from the actor's item; its files go when no other photo uses them."""
+    """Remove a photo from the actor's item; its files go once the removal has committed."""
     item = items.get_item(session, item_id)
     photo = session.get(ItemPhoto, photo_id)
     if photo is None or photo.item_id != item.id:
@@ -201,10 +215,9 @@ def delete_photo(
     key = photo.key
     session.delete(photo)
     session.flush()
-    # The same picture uploaded twice shares its files (same content, same key).
+    # Photos stored by content hash (before per-upload keys) may share files: keep those.
     if session.scalar(select(ItemPhoto.id).where(ItemPhoto.key == key).limit(1)) is None:
-        for size in SIZES:
-            storage.delete(object_name(key, size))
+        after_commit(session, lambda: _remove_files(storage, key))
     session.refresh(item, attribute_names=["photos"])
     return item
 

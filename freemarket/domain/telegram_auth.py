@@ -3,6 +3,15 @@
 Both are signed with HMAC-SHA256 over a "data-check-string" (the fields except `hash`, sorted,
 as `key=value` lines). They differ in the key: the widget uses SHA-256 of the bot token, the
 Mini App uses HMAC-SHA256 of the bot token keyed with the constant "WebAppData".
+
+Strictness follows aiogram's reference checkers (`check_signature`,
+`safe_parse_webapp_init_data`; tests/domain/test_telegram_reference.py runs both on one table):
+the signature is checked over the fields exactly as they arrived (no normalising first, so
+`id=0123` is not `id=123`), the hash is lower-case hex as Telegram writes it, a Mini App query
+string must be well-formed, and blank Mini App fields are left out as aiogram leaves them out.
+Only then is the payload read into a typed model, and there we are stricter than aiogram where
+Telegram itself never sends otherwise: ids are exact positive integers (not 1.5, "01" or true),
+names fit Telegram's 64 characters, and a Mini App sign-in must carry its user.
 """
 
 from __future__ import annotations
@@ -10,14 +19,28 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
-from freemarket.errors import Unauthenticated
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import ValidationError as PydanticValidationError
+
+from freemarket.domain import jsonpolicy
+from freemarket.errors import InvalidInput, Unauthenticated
 
 # A payload dated this far in the future is refused: clocks differ, but not by minutes.
 MAX_CLOCK_SKEW_SECONDS = 60
+# Telegram's own limits: 64 characters for a first or a last name, 32 for a username.
+TELEGRAM_NAME_MAX = 64
+TELEGRAM_USERNAME_MAX = 32
+# Telegram ids have at most 52 significant bits; anything else is not a Telegram id.
+TELEGRAM_ID_LIMIT = 2**63
+HASH_PATTERN = re.compile(r"[0-9a-f]{64}")
+_DECIMAL = re.compile(r"(0|[1-9][0-9]{0,18})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +55,84 @@ class TelegramIdentity:
     signature: str
 
 
-def data_check_string(fields: dict[str, str]) -> str:
+def _whole_number(low: int, high: int) -> Any:
+    """An integer in [low, high) as JSON or a query string carries one: 5 or "5", never 5.0,
+    "05" or true; the schema says exactly that."""
+
+    def check(value: object) -> int:
+        if isinstance(value, str) and _DECIMAL.fullmatch(value):
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("must be a whole number")
+        if not low <= value < high:
+            raise ValueError(f"must be at least {low} and below {high}")
+        return value
+
+    accepted = (
+        Annotated[int, Field(ge=low, lt=high)]
+        | Annotated[str, StringConstraints(pattern=f"^{_DECIMAL.pattern}$")]
+    )
+    return Annotated[int, BeforeValidator(check, json_schema_input_type=accepted)]
+
+
+TelegramId = _whole_number(1, TELEGRAM_ID_LIMIT)
+UnixTime = _whole_number(0, 2**40)
+Name = Annotated[str, StringConstraints(max_length=TELEGRAM_NAME_MAX)]
+Username = Annotated[str, StringConstraints(max_length=256)]
+
+
+class TelegramUser(BaseModel):
+    """A Mini App's `user` object: what we use of it, typed (other fields are ignored)."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    id: TelegramId
+    first_name: Name
+    last_name: Name | None = None
+    username: Username | None = None
+
+
+class WebAppPayload(BaseModel):
+    """The `initData` fields we use, typed; `user` is the JSON object Telegram put there."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    auth_date: UnixTime
+    user: TelegramUser
+
+
+class WidgetPayload(BaseModel):
+    """A Login Widget payload, typed: the user's fields and when Telegram signed them."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    id: TelegramId
+    auth_date: UnixTime
+    first_name: Name | None = None
+    last_name: Name | None = None
+    username: Username | None = None
+
+
+Url = Annotated[str, StringConstraints(max_length=2048)]
+
+
+class TelegramWidgetLogin(WidgetPayload):
+    """What the Login Widget hands to the page, as it sent it: every field is signed as is.
+
+    Optional fields are left out when Telegram has no value; they are never null.
+    """
+
+    model_config = ConfigDict(extra="allow", strict=True)
+    __pydantic_extra__: dict[str, Url | int]
+
+    hash: Annotated[str, StringConstraints(pattern=f"^{HASH_PATTERN.pattern}$")]
+    first_name: Name = None  # type: ignore[assignment]
+    last_name: Name = None  # type: ignore[assignment]
+    username: Username = None  # type: ignore[assignment]
+    photo_url: Url = None  # type: ignore[assignment]
+
+
+def data_check_string(fields: Mapping[str, object]) -> str:
     """The signed text: every field except `hash`, sorted by key, one `key=value` a line."""
     return "\n".join(f"{k}={fields[k]}" for k in sorted(fields) if k != "hash")
 
@@ -45,78 +145,102 @@ def _webapp_secret(bot_token: str) -> bytes:
     return hmac.new(b"WebAppData", bot_token.encode(), hashlib.sha256).digest()
 
 
-def _digest(fields: dict[str, str], secret: bytes) -> str:
+def _digest(fields: Mapping[str, object], secret: bytes) -> str:
     return hmac.new(secret, data_check_string(fields).encode(), hashlib.sha256).hexdigest()
 
 
-def _check(
-    fields: dict[str, str], secret: bytes, *, now: datetime, max_age_seconds: int
-) -> datetime:
-    received = fields.get("hash", "")
-    expected = _digest(fields, secret)
-    if not received or not hmac.compare_digest(expected, received.lower()):
+def _check_signature(fields: Mapping[str, object], secret: bytes) -> str:
+    """The payload's hash if it is Telegram's signature of the other fields, as they came."""
+    received = fields.get("hash")
+    if not (isinstance(received, str) and HASH_PATTERN.fullmatch(received)):
         raise Unauthenticated("Telegram signature does not match", code="telegram_signature")
+    if not hmac.compare_digest(_digest(fields, secret), received):
+        raise Unauthenticated("Telegram signature does not match", code="telegram_signature")
+    return received
+
+
+def _typed(model: type[BaseModel], data: object) -> Any:
     try:
-        auth_date = datetime.fromtimestamp(int(fields["auth_date"]), tz=UTC)
-    except (KeyError, ValueError, OverflowError, OSError) as exc:
+        return model.model_validate(data)
+    except PydanticValidationError as exc:
+        where = ".".join(str(part) for part in exc.errors()[0]["loc"]) or "payload"
         raise Unauthenticated(
-            "Telegram payload has no valid auth_date", code="telegram_payload"
+            f"Telegram payload has no valid {where}", code="telegram_payload", field=where
         ) from exc
-    age = (now - auth_date).total_seconds()
+
+
+def _fresh(auth_date: int, *, now: datetime, max_age_seconds: int) -> datetime:
+    signed_at = datetime.fromtimestamp(auth_date, tz=UTC)
+    age = (now - signed_at).total_seconds()
     if age > max_age_seconds:
         raise Unauthenticated("Telegram sign-in is too old; sign in again", code="telegram_too_old")
     if age < -MAX_CLOCK_SKEW_SECONDS:
         raise Unauthenticated("Telegram sign-in is dated in the future", code="telegram_clock")
-    return auth_date
+    return signed_at
+
+
+def _identity(
+    user: TelegramUser | WidgetPayload, signed_at: datetime, signature: str
+) -> TelegramIdentity:
+    return TelegramIdentity(
+        telegram_id=user.id,
+        username=user.username,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        auth_date=signed_at,
+        signature=signature,
+    )
 
 
 def verify_login_widget(
-    fields: dict[str, str], *, bot_token: str, now: datetime, max_age_seconds: int
+    fields: Mapping[str, object], *, bot_token: str, now: datetime, max_age_seconds: int
 ) -> TelegramIdentity:
-    """Check a Login Widget payload and return the identity it proves."""
-    auth_date = _check(fields, _widget_secret(bot_token), now=now, max_age_seconds=max_age_seconds)
-    try:
-        telegram_id = int(fields["id"])
-    except (KeyError, ValueError) as exc:
-        raise Unauthenticated("Telegram payload has no user id", code="telegram_payload") from exc
-    return TelegramIdentity(
-        telegram_id=telegram_id,
-        username=fields.get("username"),
-        first_name=fields.get("first_name"),
-        last_name=fields.get("last_name"),
-        auth_date=auth_date,
-        signature=fields["hash"].lower(),
-    )
+    """Check a Login Widget payload (its JSON object, as sent) and return who it proves."""
+    for key, value in fields.items():
+        # The widget sends strings and numbers; anything else was never signed by Telegram.
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise Unauthenticated(
+                f"Telegram payload field {key!r} is not a string or a number",
+                code="telegram_payload",
+                field=key,
+            )
+    signature = _check_signature(fields, _widget_secret(bot_token))
+    payload: WidgetPayload = _typed(WidgetPayload, fields)
+    signed_at = _fresh(payload.auth_date, now=now, max_age_seconds=max_age_seconds)
+    return _identity(payload, signed_at, signature)
 
 
 def verify_webapp_init_data(
     init_data: str, *, bot_token: str, now: datetime, max_age_seconds: int
 ) -> TelegramIdentity:
-    """Check a Mini App `initData` query string and return the identity it proves."""
-    fields = dict(parse_qsl(init_data, keep_blank_values=True, strict_parsing=False))
-    auth_date = _check(fields, _webapp_secret(bot_token), now=now, max_age_seconds=max_age_seconds)
+    """Check a Mini App `initData` query string and return who it proves."""
     try:
-        user = json.loads(fields["user"])
-        telegram_id = int(user["id"])
-    except (KeyError, ValueError, TypeError) as exc:
+        # As aiogram reads it: every pair must have its "=", blank values are left out.
+        fields: dict[str, object] = dict(parse_qsl(init_data, strict_parsing=True))
+    except ValueError as exc:
         raise Unauthenticated(
-            "Mini App initData has no valid user", code="telegram_payload"
+            "Mini App initData is not a query string", code="telegram_payload", field="init_data"
         ) from exc
-    return TelegramIdentity(
-        telegram_id=telegram_id,
-        username=user.get("username"),
-        first_name=user.get("first_name"),
-        last_name=user.get("last_name"),
-        auth_date=auth_date,
-        signature=fields["hash"].lower(),
-    )
+    signature = _check_signature(fields, _webapp_secret(bot_token))
+    raw_user = fields.get("user")
+    if isinstance(raw_user, str):
+        try:
+            jsonpolicy.check_body(raw_user.encode("utf-8", "surrogatepass"))
+            fields["user"] = json.loads(raw_user)
+        except (InvalidInput, ValueError) as exc:
+            raise Unauthenticated(
+                "Telegram payload has no valid user", code="telegram_payload", field="user"
+            ) from exc
+    payload: WebAppPayload = _typed(WebAppPayload, fields)
+    signed_at = _fresh(payload.auth_date, now=now, max_age_seconds=max_age_seconds)
+    return _identity(payload.user, signed_at, signature)
 
 
-def sign_login_widget(fields: dict[str, str], *, bot_token: str) -> dict[str, str]:
+def sign_login_widget(fields: Mapping[str, object], *, bot_token: str) -> dict[str, object]:
     """Sign a widget payload as Telegram would (for tests and local tools)."""
     return {**fields, "hash": _digest(fields, _widget_secret(bot_token))}
 
 
-def sign_webapp_init_data(fields: dict[str, str], *, bot_token: str) -> dict[str, str]:
+def sign_webapp_init_data(fields: Mapping[str, str], *, bot_token: str) -> dict[str, str]:
     """Sign Mini App fields as Telegram would (for tests and local tools)."""
     return {**fields, "hash": _digest(fields, _webapp_secret(bot_token))}

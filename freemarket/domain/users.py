@@ -9,9 +9,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from freemarket.db.models import USER_ROLES, VISIBILITIES, Item, Profile, User
-from freemarket.domain import exchanges, jobs, preferences, sessions
+from freemarket.domain import exchanges, jobs, jsonpolicy, preferences, sessions
 from freemarket.domain.permissions import authorize_owner_or_admin
-from freemarket.domain.telegram_auth import TelegramIdentity
+from freemarket.domain.telegram_auth import TELEGRAM_USERNAME_MAX, TelegramIdentity
 from freemarket.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
@@ -82,11 +82,10 @@ def sign_in_telegram(
         if user.is_banned:
             raise Forbidden("this account is banned", code="account_banned")
         return user
-    base = (
-        identity.username
-        if identity.username and USERNAME_PATTERN.match(identity.username)
-        else f"tg{identity.telegram_id}"
-    )
+    # A Telegram username (at most 32 characters) leaves room for a "_2" suffix on a clash.
+    telegram_name = identity.username or ""
+    usable = len(telegram_name) <= TELEGRAM_USERNAME_MAX and USERNAME_PATTERN.match(telegram_name)
+    base = telegram_name if usable else f"tg{identity.telegram_id}"
     username, suffix = base, 1
     while session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
         suffix += 1
@@ -248,7 +247,7 @@ def create_profile(
         raise Conflict("this user already has a profile; update it instead", code="profile_exists")
     profile = Profile(
         user_id=user.id,
-        data=data,
+        data=jsonpolicy.check_stored(data, field="data"),
         location=location,
         latitude=latitude,
         longitude=longitude,
@@ -272,6 +271,8 @@ def update_profile(session: Session, *, profile: Profile, changes: dict[str, Any
     _refuse_nulls(changes, required={"data", "visibility"})
     if "visibility" in changes:
         _check_visibility(changes["visibility"])
+    if "data" in changes:
+        jsonpolicy.check_stored(changes["data"], field="data")
     for key, value in changes.items():
         setattr(profile, key, value)
     session.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from enum import StrEnum
 from functools import lru_cache
@@ -16,6 +17,13 @@ from freemarket.errors import ConfigurationError
 # Values that ship in .env.example or the seed document: a production server must never run
 # with them, because anyone who has read our docs knows them.
 PLACEHOLDER_MARKERS = ("change-me", "changeme", "your_", "placeholder", "example", "xxx")
+# How hard a production secret must be to guess, as zxcvbn estimates it (log10 of guesses).
+# zxcvbn sees through what a length rule does not: 32 identical characters score 2.6, an
+# alphabet run 4.3, "k"*24 + 16 random characters 18.8, while secrets.token_hex(16) scores 31
+# and the token_urlsafe(48) that .env.example suggests about 64. 10^24 guesses is about 80 bits.
+MIN_SECRET_GUESSES_LOG10 = {"SECRET_KEY": 24.0, "DB_PASSWORD": 10.0}
+# Origins that would let any site call the API with the visitor's cookies.
+UNSAFE_ORIGINS = ("*", "null")
 
 
 class Environment(StrEnum):
@@ -47,6 +55,9 @@ class Settings(BaseSettings):
     # NoDecode: the environment gives a comma-separated string, which is not JSON; the
     # validator below splits it (and still accepts a JSON array).
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks,
+    # comma-separated, "*" for any). Empty: nobody's, the peer address is the client.
+    forwarded_allow_ips: str = ""
     log_level: str = "info"
     access_log: bool = False
     max_concurrent_requests: int = Field(default=32, ge=0, le=1000)
@@ -106,6 +117,21 @@ class Settings(BaseSettings):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _check_proxies(cls, value: str) -> str:
+        """Addresses or networks, comma-separated, or "*"; a typo must not trust nobody silently."""
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        for entry in entries:
+            if entry != "*":
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError as exc:
+                    raise ValueError(
+                        f"FORWARDED_ALLOW_IPS: {entry!r} is not an address or network"
+                    ) from exc
+        return ",".join(entries)
+
     @property
     def effective_database_url(self) -> str:
         """The configured database, or the embedded SQLite file in the data directory."""
@@ -147,6 +173,11 @@ class Settings(BaseSettings):
                 raise ConfigurationError(
                     f"{name} is a placeholder or too weak; set a real value in .env"
                 )
+            if name in MIN_SECRET_GUESSES_LOG10 and _guessable(value, name):
+                raise ConfigurationError(
+                    f"{name} is too easy to guess (repeated or predictable characters); set a "
+                    'random one: python3 -c "import secrets; print(secrets.token_urlsafe(48))"'
+                )
         if self.telegram_mode == "webhook":
             secret = self.telegram_webhook_secret or ""
             if not secret:
@@ -162,6 +193,19 @@ class Settings(BaseSettings):
                 raise ConfigurationError("TELEGRAM_MODE=webhook needs REDIS_URL for dialogue state")
         if self.database_url.startswith("sqlite"):
             raise ConfigurationError("DATABASE_URL points at SQLite; production needs PostgreSQL")
+        unsafe = [o for o in self.cors_origins if o.strip().lower() in UNSAFE_ORIGINS]
+        if unsafe:
+            raise ConfigurationError(
+                f"CORS_ORIGINS contains {unsafe[0]!r}: with cookies that lets any site act as "
+                "the visitor; list the exact origins (https://app.example.org)"
+            )
+
+
+def _guessable(value: str, name: str) -> bool:
+    # Imported here: zxcvbn loads its dictionaries (~0.2 s), needed only to start production.
+    from zxcvbn import zxcvbn
+
+    return bool(zxcvbn(value)["guesses_log10"] < MIN_SECRET_GUESSES_LOG10[name])
 
 
 def _looks_like_placeholder(value: str) -> bool:

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from freemarket.errors import ConfigurationError
 from freemarket.infra.settings import Settings
 
-# Names are made by freemarket.domain.photos (a content hash and a size); anything else is
+# Names are made by freemarket.domain.photos (a random key and a size); anything else is
 # refused before it can reach a file system path or a bucket key.
 OBJECT_NAME = re.compile(r"^[0-9a-f]{32}-(thumb|display)\.jpg$")
 

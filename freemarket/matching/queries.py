@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from freemarket.db.models import Exchange, ExchangeLeg, Item, Match, MatchDismissal, User
+from freemarket.matching.core.display import describe_terms
+from freemarket.matching.core.text import load_lexicon
 from freemarket.matching.core.trades import MatchEdge, TradeProposal, find_trades
 
 
@@ -71,6 +74,21 @@ def _dismissed(session: Session, candidates: list[_Candidate]) -> set[tuple[int,
         ).where(MatchDismissal.want_item_id.in_({want for want, _ in pairs}))
     )
     return {(u, w, o) for u, w, o in rows if (w, o) in pairs}
+
+
+def explanation_for_people(match: Match) -> dict[str, Any]:
+    """A match's stored explanation, its shared terms marked (object first) and translated."""
+    if "shared_terms" not in match.explanation:
+        return dict(match.explanation)
+    return {
+        **match.explanation,
+        "shared_terms": describe_terms(
+            match.explanation.get("shared_terms", []),
+            want_title=match.want_item.title,
+            offer_title=match.offer_item.title,
+            lexicon=load_lexicon(),
+        ),
+    }
 
 
 def matches_for_user(

@@ -18,6 +18,7 @@ from sqlalchemy import distinct, select
 from sqlalchemy.orm import Session
 
 from freemarket.db.models import Item, Match
+from freemarket.domain import search
 from freemarket.infra import metrics
 from freemarket.matching.core import OTHER_CATEGORY
 from freemarket.matching.core.engine import MatchCandidate, VectorizedCorpus, match_corpus
@@ -78,6 +79,9 @@ def recompute(
 ) -> RecomputeReport:
     """Recompute the wants of `categories` (default: all) in the caller's transaction."""
     report = RecomputeReport(dry_run=dry_run)
+    if not dry_run:
+        # A changed lexicon takes effect on the next recompute: in search as well as matching.
+        search.sync_index(session)
     chosen = categories or partitions(session)
     started = time.perf_counter()
     listings = load_listings(session)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from freemarket.db.models import Item, Job, Match, utcnow
 from freemarket.db.session import unit_of_work
-from freemarket.domain import jobs
+from freemarket.domain import jobs, search
 from freemarket.infra import metrics, wakeup
 from freemarket.infra.settings import Settings
 from freemarket.matching.core.index import MatchIndex
@@ -69,6 +69,9 @@ class MatchWorker:
         # Other workers (and the API) change items too: fold every change since the last look
         # into this worker's index before matching against it.
         if self.index is None:
+            # Search terms written by an older analyser or lexicon (or never: a fresh
+            # migration, a bulk load) are rewritten once, by whichever worker starts first.
+            search.sync_index(session)
             self.index = MatchIndex.build(load_listings(session))
             self.watermark = session.scalar(select(func.max(Item.updated_at)))
             if self.watermark is not None:

@@ -6,11 +6,13 @@ from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from freemarket.db.models import Match, User
 from freemarket.domain import users
 from freemarket.infra.settings import Settings
+from freemarket.matching.worker import MatchWorker
 from tests.api.conftest import Headers, MakeItem
 from tests.conftest import MakeUser
 
@@ -153,3 +155,33 @@ def test_not_interested_needs_a_party(
         assert response.json()["code"] == "match_not_found"
     assert client.post("/api/matches/999999/dismiss", headers=stranger).status_code == 404
     assert client.post("/api/matches/0/dismiss", headers=stranger).status_code == 422
+
+
+def test_why_names_the_object_first_in_both_languages(
+    client: TestClient,
+    anna: User,
+    boris: User,
+    anna_h: Headers,
+    make_item: MakeItem,
+    engine: Engine,
+    settings: Settings,
+) -> None:
+    want = make_item(anna, "Ищу детский велосипед", kind="want", category="bicycles")
+    offer = make_item(
+        boris, "Детский велосипед Stels 16", kind="offer", category="bicycles", city="Москва"
+    )
+    assert MatchWorker(engine, settings).run_until_idle().failed == 0
+    response = client.get(f"/api/matches/{anna.id}", headers=anna_h)
+    assert response.status_code == 200, response.text
+    [match] = [m for m in response.json() if m["want_item"]["id"] == want.id]
+    assert match["offer_item"]["id"] == offer.id
+    terms = match["explanation"]["shared_terms"]
+    assert terms[0] == {
+        "term": "велосипед",
+        "weight": terms[0]["weight"],
+        "object": True,
+        "display": {"ru": "велосипед", "en": "bicycle"},
+    }
+    kids = next(t for t in terms if t["term"] == "детский")
+    assert kids["object"] is False and kids["display"]["ru"] == "детский"
+    assert [t["object"] for t in terms] == sorted((t["object"] for t in terms), reverse=True)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 import threading
+from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import Engine, event, func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from freemarket.db.models import ItemPhoto, User
@@ -148,7 +150,7 @@ def test_five_photos_at_most_and_only_the_owner_uploads(
 
 
 def test_concurrent_uploads_never_exceed_the_limit(
-    client: TestClient, anna_h: Headers, db: Session
+    client: TestClient, anna_h: Headers, db: Session, settings
 ) -> None:
     item = post_item(client, anna_h)
     picture = png_with_alpha()
@@ -171,31 +173,113 @@ def test_concurrent_uploads_never_exceed_the_limit(
     count = db.scalar(select(func.count(ItemPhoto.id)))
     assert count is not None and count <= photos.MAX_PHOTOS_PER_ITEM
     assert count == 3 + codes.count(201)
+    # The uploads that lost the race took their files with them: no orphans on disk.
+    keys = set(db.scalars(select(ItemPhoto.key)))
+    assert stored_files(settings) == {f"{k}-{s}.jpg" for k in keys for s in photos.SIZES}
 
 
-def test_delete_photo_removes_its_files_when_unused(
+def stored_files(settings) -> set[str]:
+    """The names of every photo file on disk."""
+    return {p.name for p in (settings.data_dir / "photos").glob("*.jpg")}
+
+
+def files_of(photo: dict) -> set[str]:
+    """The two file names of an uploaded photo."""
+    return {photo["url"].rsplit("/", 1)[1], photo["thumb_url"].rsplit("/", 1)[1]}
+
+
+def test_delete_photo_removes_its_own_files_only(
     client: TestClient, anna_h: Headers, boris_h: Headers, settings
 ) -> None:
     item = post_item(client, anna_h)
     other = post_item(client, anna_h, title="Второй велосипед")
     picture = jpeg_with_exif()
     first = upload(client, anna_h, item["id"], picture, "image/jpeg").json()
-    # The same picture on another item shares its files.
-    upload(client, anna_h, other["id"], picture, "image/jpeg")
-    stored = settings.data_dir / "photos"
-    assert len(list(stored.glob("*.jpg"))) == 2
+    # The same picture on another item is a photo of its own, with files of its own.
+    second = upload(client, anna_h, other["id"], picture, "image/jpeg").json()
+    assert first["url"] != second["url"]
+    assert stored_files(settings) == files_of(first) | files_of(second)
     path = f"/api/items/{item['id']}/photos/{first['id']}"
     assert client.delete(path, headers=boris_h).status_code == 403
+    assert stored_files(settings) == files_of(first) | files_of(second)
     removed = client.delete(path, headers=anna_h)
     assert removed.status_code == 200 and removed.json()["photos"] == []
-    assert len(list(stored.glob("*.jpg"))) == 2  # still used by the other item
-    assert client.get(first["url"]).status_code == 200
+    assert stored_files(settings) == files_of(second)
+    assert client.get(first["url"]).status_code == 404
+    assert client.get(second["url"]).status_code == 200
     again = client.delete(path, headers=anna_h)
     assert again.status_code == 404 and again.json()["code"] == "photo_not_found"
-    second = client.get(f"/api/items/{other['id']}").json()["photos"][0]
     client.delete(f"/api/items/{other['id']}/photos/{second['id']}", headers=anna_h)
-    assert list(stored.glob("*.jpg")) == []
-    assert client.get(first["url"]).status_code == 404
+    assert stored_files(settings) == set()
+
+
+class CommitFails:
+    """Makes the next COMMIT on an engine fail, as a dropped connection or a full disk would."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.armed = False
+        self.fired = 0
+        event.listen(engine, "commit", self._commit)
+
+    def _commit(self, _connection: object) -> None:
+        if self.armed:
+            self.armed = False
+            self.fired += 1
+            raise OperationalError("COMMIT", {}, RuntimeError("the server closed the connection"))
+
+    def arm(self) -> None:
+        """Fail the next commit."""
+        self.armed = True
+
+    def remove(self) -> None:
+        """Stop interfering."""
+        event.remove(self.engine, "commit", self._commit)
+
+
+@pytest.fixture
+def commit_fails(engine: Engine) -> Iterator[CommitFails]:
+    """A switch that makes the next commit on the test engine fail."""
+    switch = CommitFails(engine)
+    yield switch
+    switch.remove()
+
+
+def test_an_upload_whose_commit_fails_leaves_no_files(
+    client: TestClient, anna_h: Headers, db: Session, settings, commit_fails: CommitFails
+) -> None:
+    item = post_item(client, anna_h)
+    kept = upload(client, anna_h, item["id"], png_with_alpha(), "image/png").json()
+    commit_fails.arm()
+    failed = upload(client, anna_h, item["id"], jpeg_with_exif(), "image/jpeg")
+    assert commit_fails.fired == 1
+    assert failed.status_code >= 500 and "Traceback" not in failed.text
+    # The row never existed, and neither do its files; the earlier photo is untouched.
+    assert [p["id"] for p in client.get(f"/api/items/{item['id']}").json()["photos"]] == [
+        kept["id"]
+    ]
+    assert db.scalar(select(func.count(ItemPhoto.id))) == 1
+    assert stored_files(settings) == files_of(kept)
+    assert client.get(kept["url"]).status_code == 200
+
+
+def test_a_deletion_whose_commit_fails_keeps_the_files(
+    client: TestClient, anna_h: Headers, settings, commit_fails: CommitFails
+) -> None:
+    item = post_item(client, anna_h)
+    photo = upload(client, anna_h, item["id"], jpeg_with_exif(), "image/jpeg").json()
+    path = f"/api/items/{item['id']}/photos/{photo['id']}"
+    commit_fails.arm()
+    failed = client.delete(path, headers=anna_h)
+    assert commit_fails.fired == 1 and failed.status_code >= 500
+    # The photo is still on the item, so its picture must still be there too.
+    assert client.get(f"/api/items/{item['id']}").json()["photos"][0]["id"] == photo["id"]
+    assert stored_files(settings) == files_of(photo)
+    assert client.get(photo["url"]).status_code == 200
+    assert client.get(photo["thumb_url"]).status_code == 200
+    # Tried again, it commits, and only then are the files gone.
+    assert client.delete(path, headers=anna_h).status_code == 200
+    assert stored_files(settings) == set()
 
 
 @pytest.mark.parametrize("name", ["..%2F..%2Fetc%2Fpasswd", "x-thumb.jpg", "a" * 32 + "-huge.jpg"])

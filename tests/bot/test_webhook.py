@@ -88,7 +88,7 @@ def test_production_refuses_a_weak_or_missing_webhook_setup() -> None:
         environment="production",
         database_url="postgresql+psycopg2://fm:pw@db/fm",
         db_password="a-real-database-password-1234",
-        secret_key="k" * 48,
+        secret_key="Wq3v8Lr0PzX2nM6tB9kY4cH7dJ1sF5gA",  # random: guessable keys are refused
         telegram_bot_token="123456:AAHrealLookingTokenValue0123456789",
         telegram_mode="webhook",
         redis_url="redis://redis:6379/0",

@@ -87,6 +87,8 @@ def test_bad_lines_are_rejected_with_line_numbers(run: Run, db: Session, tmp_pat
         _item("x-2", kind="want", title="Ищу учебник"),  # 13 ok
         {"type": "user", "username": "bad name"},  # 14
         {"type": "truth", "want": "x-2", "offers": []},  # 15 ignored
+        "[" * 5000 + "]" * 5000,  # 16: json.loads alone would die of RecursionError
+        _item("x-9", metadata={"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {}}}}}}}}}),  # 17
     ]
     path = _write(tmp_path / "bad.jsonl", records)
     result = run("import", str(path), "--json")
@@ -95,7 +97,7 @@ def test_bad_lines_are_rejected_with_line_numbers(run: Run, db: Session, tmp_pat
     assert report["created"] == {"user": 1, "item": 2}
     assert report["ignored"] == 1
     reasons = {r["line"]: r["reason"] for r in report["rejected"]}
-    assert sorted(reasons) == [2, 3, 4, 5, 6, 7, 9, 10, 11, 14]
+    assert sorted(reasons) == [2, 3, 4, 5, 6, 7, 9, 10, 11, 14, 16, 17]
     assert "JSON" in reasons[2]
     assert "gadget" in reasons[3]
     assert "title" in reasons[4]
@@ -105,6 +107,8 @@ def test_bad_lines_are_rejected_with_line_numbers(run: Run, db: Session, tmp_pat
     assert "NUL" in reasons[10]
     assert "surrogate" in reasons[11]
     assert "username" in reasons[14]
+    assert reasons[16] == "JSON nests deeper than 32 levels"
+    assert reasons[17] == "metadata nests deeper than 8 levels"
     db.expire_all()
     assert sorted(db.scalars(select(Item.external_id))) == ["x-1", "x-2"]
 

@@ -92,3 +92,30 @@ def test_make_run_passes_the_port_and_public_url_through() -> None:
     assert planned.returncode == 0, planned.stderr
     assert 'PUBLIC_URL="${PUBLIC_URL:-http://127.0.0.1:8001}"' in planned.stdout
     assert "up --host 127.0.0.1 --port 8001 --sign-in-link demo_anna" in planned.stdout
+
+
+def test_make_run_on_a_busy_port_says_only_the_one_line(tmp_path: Path) -> None:
+    env = cli_env(f"sqlite:///{tmp_path / 'fm.db'}", tmp_path)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run(
+            # -o: the venv and the web UI count as up to date (the suite runs inside them).
+            [
+                *("make", "--no-print-directory", "-o", "install", "-o", "frontend", "run"),
+                f"PORT={port}",
+                f"BIN={Path(FREEMARKET).parent}",
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert f"port {port} on 127.0.0.1 is already in use" in lines[0]
+    assert f"make run PORT={port + 1}" in lines[0]
+    assert "make: ***" not in done.stdout + done.stderr

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -24,13 +21,11 @@ from freemarket.db.models import Item, Match, User
 from freemarket.db.session import make_engine, unit_of_work
 from freemarket.domain import items, sessions, users
 from tests.conftest import free_port, private_pg_database
+from tests.processes import FREEMARKET, clean_env, running, tail
 
-FREEMARKET = str(Path(sys.executable).with_name("freemarket"))
 WORKERS = 4
 # Redis database 13 belongs to this suite (rate limits of the served app).
 REDIS_URL = "redis://127.0.0.1:6379/13"
-# Settings the served app would otherwise inherit from this shell.
-FOREIGN_ENV = ("DATABASE_URL", "REDIS_URL", "ENVIRONMENT", "CORS_ORIGINS", "FORWARDED_ALLOW_IPS")
 
 
 @dataclass
@@ -41,10 +36,9 @@ class Server:
     engine: Engine
     log: Path
 
-    def log_tail(self, lines: int = 40) -> str:
+    def log_tail(self) -> str:
         """The end of the server's log, for failure messages."""
-        text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
+        return tail(self.log)
 
 
 @pytest.fixture(scope="session")
@@ -53,50 +47,33 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     workdir = tmp_path_factory.mktemp("served")
     with private_pg_database() as db_url:
         port = free_port()
-        env = {k: v for k, v in os.environ.items() if k not in FOREIGN_ENV}
-        env.update(
+        env = clean_env(
             DATABASE_URL=db_url,
             REDIS_URL=REDIS_URL,
             DATA_DIR=str(workdir / "data"),
             SECRET_KEY="concurrency-suite-secret-key-0123456789abcdef",
-            LOG_LEVEL="warning",
             # Hundreds of writes a minute from one loopback address are the point here.
             RATE_LIMIT_WRITE_PER_MINUTE="1000000",
             RATE_LIMIT_SIGNIN_PER_MINUTE="1000000",
             RATE_LIMIT_SEARCH_PER_MINUTE="1000000",
-            PYTHONUNBUFFERED="1",
         )
+        argv = [FREEMARKET, "serve", "--port", str(port), "--workers", str(WORKERS)]
         log = workdir / "serve.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                [FREEMARKET, "serve", "--port", str(port), "--workers", str(WORKERS)],
-                env=env,
-                cwd=workdir,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
         engine = make_engine(db_url)
         served = Server(url=f"http://127.0.0.1:{port}", engine=engine, log=log)
         try:
-            _wait_ready(proc, served)
-            yield served
+            with running(argv, port=port, log=log, env=env, cwd=workdir):
+                _wait_ready(served)
+                yield served
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
             engine.dispose()
 
 
-def _wait_ready(proc: subprocess.Popen[bytes], served: Server) -> None:
-    """Until every worker answers (a ready answer from one is not enough for races)."""
+def _wait_ready(served: Server) -> None:
+    """Until the workers answer ready (one listening socket is not all of them started)."""
     deadline = time.monotonic() + 90
     answered = 0
     while answered < 3 * WORKERS:
-        if proc.poll() is not None:
-            pytest.fail(f"freemarket serve exited ({proc.returncode}):\n{served.log_tail()}")
         if time.monotonic() > deadline:
             pytest.fail(f"freemarket serve did not become ready:\n{served.log_tail()}")
         try:

@@ -221,3 +221,68 @@ def test_bot_token_never_in_a_response(client: TestClient) -> None:
         assert BOT_TOKEN not in response.text
         assert "123456" not in response.text
         assert "Traceback" not in response.text
+
+
+def test_names_as_long_as_telegram_allows_sign_in(client: TestClient, db: Session) -> None:
+    # Finding 6: 64 + 64 characters made a 129-character display name: a 500 on PostgreSQL.
+    first, last = "Я" * 64, "Ю" * 64
+    response = client.post(
+        "/api/auth/telegram", json=widget_body(widget(5101, first_name=first, last_name=last))
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["user"]["display_name"] == f"{first} {last}"
+    response = client.post("/api/auth/webapp", json=init_data_with_user(6101, first, last))
+    assert response.status_code == 200, response.text
+    [user] = users_with(db, 6101)
+    assert user.display_name is not None and len(user.display_name) == 129
+    # Our own validation allows the same length, and not one character more.
+    token = {"Authorization": f"Bearer {response.json()['token']}"}
+    ok = client.patch(f"/api/users/{user.id}", json={"display_name": "ы" * 129}, headers=token)
+    assert ok.status_code == 200, ok.text
+    long = client.patch(f"/api/users/{user.id}", json={"display_name": "ы" * 130}, headers=token)
+    assert long.status_code == 422
+
+
+def init_data_with_user(telegram_id: int, first_name: object, last_name: object = None,
+                        **user_fields: object) -> dict[str, Any]:  # fmt: skip
+    """A Mini App body whose signed user object has these (possibly ill-typed) fields."""
+    user = {"id": telegram_id, "first_name": first_name, **user_fields}
+    if last_name is not None:
+        user["last_name"] = last_name
+    fields = {"user": json.dumps(user, ensure_ascii=False), "auth_date": str(int(time.time()))}
+    return {"init_data": urlencode(sign_webapp_init_data(fields, bot_token=BOT_TOKEN))}
+
+
+@pytest.mark.parametrize(
+    "user_fields",
+    [
+        {"first_name": "x", "username": 12345},
+        {"first_name": ["a", "list"]},
+        {"first_name": "x", "last_name": {"an": "object"}},
+        {"first_name": "x", "telegram_id_as_float": 1},
+    ],
+    ids=["numeric-username", "list-first-name", "object-last-name", "extra-field"],
+)
+def test_signed_but_ill_typed_users_are_refused_not_500(
+    client: TestClient, db: Session, user_fields: dict[str, object]
+) -> None:
+    # Finding 6: a signed numeric username or list first_name was a 500.
+    fields = dict(user_fields)
+    body = init_data_with_user(6201, fields.pop("first_name"), **fields)
+    response = client.post("/api/auth/webapp", json=body)
+    if "telegram_id_as_float" in user_fields:  # unknown fields are fine
+        assert response.status_code == 200, response.text
+        return
+    assert response.status_code == 401, response.text
+    assert response.json()["code"] == "telegram_payload"
+    assert users_with(db, 6201) == []
+
+
+@pytest.mark.parametrize("user_id", [1.5, True, "01", 0])
+def test_a_user_id_must_be_an_exact_integer(
+    client: TestClient, db: Session, user_id: object
+) -> None:
+    # Finding 13: user.id 1.5 signed in as user 1.
+    response = client.post("/api/auth/webapp", json=init_data_with_user(user_id, "x"))  # type: ignore[arg-type]
+    assert response.status_code == 401, response.text
+    assert users_with(db, 1) == [] and users_with(db, 0) == []

@@ -247,6 +247,20 @@ def test_two_people_exchange_in_two_languages(browser, service: Service, tmp_pat
         visitor.get_by_role("button", name="Filters").click()
         expect(visitor.get_by_role("search")).to_be_visible()
         visitor.set_viewport_size(DESKTOP)
+        # The home search speaks the matcher's language: slang and English find the Russian
+        # bicycles (the offer and the want), and a word no listing has finds nothing.
+        search_box = visitor.get_by_role("search")
+        for query, found in (("велик", 2), ("bike", 2), ("диван", 0)):
+            search_box.get_by_label("Search", exact=True).fill(query)
+            search_box.get_by_role("button", name="Search", exact=True).click()
+            visitor.wait_for_url(re.compile(r"[?&]q="))
+            expect(listing.locator("[data-item-id]")).to_have_count(found)
+            if found:
+                expect(listing.locator(f"[data-item-id='{offer_id}']")).to_be_visible()
+            else:
+                expect(visitor.get_by_text("Nothing found.")).to_be_visible()
+        search_box.get_by_role("button", name="Reset").click()
+        expect(listing.locator("[data-item-id]")).to_have_count(2)
         # The dark theme keeps AA contrast too (a Russian browser, so the Russian interface).
         dark_ctx, dark = _context(browser, service, locale="ru-RU", color_scheme="dark")
         contexts.append(dark_ctx)

@@ -13,7 +13,7 @@ from freemarket.infra.settings import Environment, Settings
 
 GOOD_PRODUCTION: dict[str, Any] = {
     "environment": "production",
-    "secret_key": "k" * 24 + "Zq81nL0vT3xB7sWm",
+    "secret_key": "Wq3v8Lr0PzX2nM6tB9kY4cH7dJ1sF5gA",
     "database_url": "postgresql+psycopg2://freemarket:s3cr3t@db:5432/freemarket",
     "db_password": "Tq9-rW2v-Lk5x",
     "telegram_bot_token": "123456789:AAHk3-real-looking-token-Zx",
@@ -56,6 +56,57 @@ def test_production_refuses_short_or_dev_secret_key() -> None:
     for weak in ("short-but-real", "dev-insecure-secret-key", "dev-" + "x" * 60):
         with pytest.raises(ConfigurationError, match="SECRET_KEY"):
             _production(secret_key=weak).validate_for_startup()
+
+
+@pytest.mark.parametrize(
+    "weak",
+    [
+        "a" * 32,
+        " " * 32,
+        "ab" * 16,
+        "abcdefghijklmnopqrstuvwxyz012345",
+        "k" * 24 + "Zq81nL0vT3xB7sWm",
+        "password" * 4,
+    ],
+    ids=["same-letter", "spaces", "repeated-pair", "alphabet-run", "mostly-one-letter", "word"],
+)
+def test_production_refuses_a_long_but_guessable_secret_key(weak: str) -> None:
+    # Finding 11: 32 identical characters (or spaces) passed the length rule.
+    with pytest.raises(ConfigurationError, match="SECRET_KEY is too easy to guess"):
+        _production(secret_key=weak).validate_for_startup()
+
+
+def test_production_refuses_a_guessable_database_password() -> None:
+    with pytest.raises(ConfigurationError, match="DB_PASSWORD is too easy to guess"):
+        _production(db_password="password123").validate_for_startup()
+
+
+@pytest.mark.parametrize("origins", ["*", "null", "https://app.freemarket.test, *", '["null"]'])
+def test_production_refuses_cors_for_any_origin(
+    origins: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Finding 11: with credentials, "*" echoed any Origin back, "null" (sandboxed pages) too.
+    monkeypatch.setenv("CORS_ORIGINS", origins)
+    settings = _production()
+    with pytest.raises(ConfigurationError, match="CORS_ORIGINS"):
+        settings.validate_for_startup()
+    with pytest.raises(ConfigurationError, match="CORS_ORIGINS"):
+        create_app(settings)
+
+
+def test_production_takes_exact_cors_origins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CORS_ORIGINS", "https://app.freemarket.test,https://admin.freemarket.test")
+    settings = _production()
+    settings.validate_for_startup()
+    assert settings.cors_origins == ["https://app.freemarket.test", "https://admin.freemarket.test"]
+
+
+def test_trusted_proxies_are_addresses_or_networks() -> None:
+    assert Settings(_env_file=None).forwarded_allow_ips == ""  # type: ignore[call-arg]
+    proxies = Settings(_env_file=None, forwarded_allow_ips=" 10.0.0.1, 172.30.0.0/24 ,::1")  # type: ignore[call-arg]
+    assert proxies.forwarded_allow_ips == "10.0.0.1,172.30.0.0/24,::1"
+    with pytest.raises(ValueError, match="'nginx' is not an address or network"):
+        Settings(_env_file=None, forwarded_allow_ips="10.0.0.1,nginx")  # type: ignore[call-arg]
 
 
 def test_production_refuses_default_secret_key() -> None:

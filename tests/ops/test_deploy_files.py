@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -13,29 +14,39 @@ from tests.ops.fakes.certs import write_self_signed
 
 REPO = Path(__file__).resolve().parents[2]
 NGINX_CONF = REPO / "deploy" / "nginx" / "freemarket.conf"
+NGINX_HEADERS = REPO / "deploy" / "nginx" / "security-headers.conf"
 COMPOSE = REPO / "docker-compose.prod.yml"
 # Container paths in freemarket.conf, moved under the test's temporary directory.
 CONTAINER_PATHS = (
     "/etc/nginx/certs",
     "/etc/nginx/maintenance",
+    "/etc/nginx/snippets",
     "/usr/share/nginx/html",
     "/usr/share/nginx/maintenance",
     "/var/www/certbot",
 )
 
 
-def nginx_main_config(tmp_path: Path, server_conf: str) -> Path:
-    """A complete nginx.conf around `server_conf`, with every path inside tmp_path."""
+def nginx_main_config(tmp_path: Path, server_conf: str, *, foreground: bool = False) -> Path:
+    """A complete nginx.conf around `server_conf`, with every path inside tmp_path.
+
+    `foreground`: to run it (not only `nginx -t`): in the foreground, one worker, as this user.
+    """
     for path in CONTAINER_PATHS:
         (tmp_path / path.strip("/")).mkdir(parents=True, exist_ok=True)
         server_conf = server_conf.replace(path, str(tmp_path / path.strip("/")))
     write_self_signed(tmp_path / "etc/nginx/certs", "fm.test")
+    (tmp_path / "etc/nginx/snippets" / NGINX_HEADERS.name).write_text(NGINX_HEADERS.read_text())
     (tmp_path / "freemarket.conf").write_text(server_conf)
     temp = tmp_path / "temp"
     temp.mkdir()
     main = tmp_path / "nginx.conf"
+    run = ""
+    if foreground:
+        run = "daemon off;\nworker_processes 1;\n" + ("user root;\n" if os.geteuid() == 0 else "")
     main.write_text(
-        f"""
+        run
+        + f"""
 pid {tmp_path}/nginx.pid;
 error_log {tmp_path}/error.log;
 events {{}}
@@ -139,3 +150,17 @@ def test_images_are_pinned() -> None:
         assert tag and tag != "latest" and any(c.isdigit() for c in tag), (name, image)
     version = pulled["alertmanager"].rpartition(":v")[2]
     assert tuple(int(p) for p in version.split(".")[:2]) >= (0, 26)
+
+
+def test_backend_believes_forwarded_addresses_from_nginx_only() -> None:
+    compose = yaml.safe_load(COMPOSE.read_text())
+    services = compose["services"]
+    subnet = compose["networks"]["proxy"]["ipam"]["config"][0]["subnet"]
+    assert services["backend"]["environment"]["FORWARDED_ALLOW_IPS"] == subnet
+    # nginx reaches the backend over `proxy` alone, so its requests always come from there...
+    assert services["nginx"]["networks"] == ["proxy"]
+    assert set(services["backend"]["networks"]) == {"default", "proxy"}
+    # ...and no other service is on it, so nothing else can choose its own client address.
+    others = {name for name, s in services.items() if "proxy" in s.get("networks", [])}
+    assert others == {"nginx", "backend"}
+    assert "/etc/nginx/snippets/security-headers.conf" in " ".join(services["nginx"]["volumes"])

@@ -88,7 +88,8 @@ def telegram_widget(
     body: TelegramWidgetLogin, db: DbSession, settings: AppSettings, response: Response
 ) -> SessionOut:
     """Sign in with the Telegram Login Widget's payload."""
-    fields = {k: str(v) for k, v in body.model_dump(exclude_none=True).items()}
+    # The fields exactly as sent (strict model: nothing converted), for the signature check.
+    fields = body.model_dump(exclude_unset=True)
     return _telegram_session(
         db, response, settings, telegram_auth.verify_login_widget, fields, "telegram-widget"
     )

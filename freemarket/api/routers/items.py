@@ -41,7 +41,7 @@ def list_items(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ItemPageOut:
-    """Active items, newest first, filtered; follow `next_cursor` for more."""
+    """Active items, newest first, filtered; with `q`, most relevant first. Follow `next_cursor`."""
     page = items.list_items(
         db,
         kind=kind,

@@ -35,7 +35,12 @@ def user_matches(
     found = queries.matches_for_user(
         db, user_id=user_id, min_score=settings.match_show_threshold, limit=limit
     )
-    return [MatchOut.model_validate(m) for m in found]
+    return [
+        MatchOut.model_validate(m).model_copy(
+            update={"explanation": queries.explanation_for_people(m)}
+        )
+        for m in found
+    ]
 
 
 @router.get("/{user_id}/trades", response_model=list[TradeOut])

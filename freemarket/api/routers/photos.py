@@ -14,7 +14,7 @@ from freemarket.infra.storage import PhotoStorage
 
 router = APIRouter(tags=["photos"])
 
-# A photo's name is its content hash: the bytes behind a name never change.
+# A photo's name is made once per upload: the bytes behind a name never change.
 IMMUTABLE = "public, max-age=31536000, immutable"
 UPLOAD_BODY = {
     "requestBody": {

@@ -637,9 +637,7 @@ def scale_explanation(
     if score == cosine or cosine <= 0:
         return explanation
     factor = score / cosine
-    return [
-        {"term": e["term"], "weight": round(float(e["weight"]) * factor, 4)} for e in explanation
-    ]
+    return [{**e, "weight": round(float(e["weight"]) * factor, 4)} for e in explanation]
 
 
 def _decisions(

@@ -172,6 +172,8 @@ class Lexicon:
     surface: dict[str, tuple[str, ...]] = field(default_factory=dict)
     accessories: frozenset[str] = frozenset()
     max_len: int = 1
+    # every concept's listed spellings, canonical first, in file order (for display forms)
+    variants: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # single-word keys long enough to correct typos towards, by length
     _fuzzy_keys: dict[int, tuple[str, ...]] = field(default_factory=dict)
     # first stems of multi-word phrases: other tokens skip the (costly) longer lookups
@@ -259,6 +261,7 @@ def parse_lexicon(lines: Iterable[str]) -> Lexicon:
     accessories: set[str] = set()
     exact_stem: set[tuple[str, ...]] = set()  # keys whose variant was its own stem
     surface: dict[str, list[str]] = {}
+    spellings: dict[str, list[str]] = {}
     for line in lines:
         line = line.split("#", 1)[0].strip()
         if not line or ":" not in line:
@@ -268,6 +271,10 @@ def parse_lexicon(lines: Iterable[str]) -> Lexicon:
         if head.strip().startswith("!"):
             accessories.add(canonical)
         variants = [canonical] + [normalize(v.strip()) for v in tail.split(",") if v.strip()]
+        listed = spellings.setdefault(canonical, [])
+        for variant in variants:
+            if variant not in listed:
+                listed.append(variant)
         for variant in variants:
             tokens = tokenize(variant)
             if len(tokens) == 1:
@@ -299,6 +306,7 @@ def parse_lexicon(lines: Iterable[str]) -> Lexicon:
         surface={k: tuple(v) for k, v in surface.items()},
         accessories=frozenset(accessories),
         max_len=max((len(k) for k in phrases), default=1),
+        variants={k: tuple(v) for k, v in spellings.items()},
         _fuzzy_keys=_by_length(
             k[0] for k in phrases if len(k) == 1 and len(k[0]) >= FUZZY_MIN_STEM and k[0].isalpha()
         ),

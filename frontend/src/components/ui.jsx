@@ -86,13 +86,29 @@ export function surfaceWord(term, texts) {
   return stem;
 }
 
+/**
+ * What the chips of a match say, in the viewer's language: the server's display form where the
+ * lexicon has one ("велосипед" reads "bicycle" in English), else the listing's own word; the
+ * terms that name the thing itself (`object`) first, each word once.
+ */
+export function chipWords(terms, lang, texts = []) {
+  const seen = new Map();
+  const ordered = [...(terms || [])].sort((a, b) => Number(Boolean(b.object)) - Number(Boolean(a.object)));
+  for (const term of ordered) {
+    const word = term.display?.[lang] || surfaceWord(term.term, texts);
+    if (word && !seen.has(word)) seen.set(word, Boolean(term.object));
+  }
+  return [...seen].map(([word, object]) => ({ word, object }));
+}
+
 export function Chips({ terms, label, texts = [] }) {
-  if (!terms || terms.length === 0) return null;
-  const words = [...new Set(terms.map((term) => surfaceWord(term.term, texts)))];
+  const { lang } = useI18n();
+  const words = chipWords(terms, lang, texts);
+  if (words.length === 0) return null;
   return (
     <ul className="chips" aria-label={label}>
-      {words.map((word) => (
-        <li key={word} className="chip">
+      {words.map(({ word, object }) => (
+        <li key={word} className={object ? 'chip chip-object' : 'chip'}>
           {word}
         </li>
       ))}
