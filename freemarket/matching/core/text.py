@@ -221,16 +221,16 @@ class Lexicon:
         """Concepts of the one dictionary key closest to an unknown key, if close and unique.
 
         Close: one edit (insertion, deletion, substitution or swap of neighbours), two for keys
-        of ``FUZZY_TWO_EDITS`` letters or more ("бинзопилу" for "бензопила"); words shorter than
-        ``FUZZY_MIN_STEM`` are never corrected.
+        of ``FUZZY_TWO_EDITS`` letters or more ("бинзопилу" for "бензопила"), and lengths at
+        most one apart; words shorter than ``FUZZY_MIN_STEM`` are never corrected.
         """
         if len(word_stem) < FUZZY_MIN_STEM or not word_stem.isalpha():
             return None
         limit = 2 if len(word_stem) >= FUZZY_TWO_EDITS else 1
         n = len(word_stem)
-        keys = [
-            k for size in range(n - limit, n + limit + 1) for k in self._fuzzy_keys.get(size, ())
-        ]
+        # lengths within one: two insertions are more often another word than a typo
+        # ("трехколесн", an adjective's stem, is not "трехколесник")
+        keys = [k for size in range(n - 1, n + 2) for k in self._fuzzy_keys.get(size, ())]
         found = process.extract(
             word_stem, keys, scorer=DamerauLevenshtein.distance, score_cutoff=limit
         )
