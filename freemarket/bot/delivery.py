@@ -240,11 +240,13 @@ def aiogram_sender(bot: object) -> Sender:
         TelegramUnauthorizedError,
     )
 
+    from freemarket.bot.sending import send_view
+
     assert isinstance(bot, Bot)
 
     async def send(chat_id: int, view: View) -> None:
         try:
-            await bot.send_message(chat_id=chat_id, text=view.text, reply_markup=view.keyboard)
+            await send_view(bot, chat_id, view)
         except TelegramAPIError as exc:
             metrics.TELEGRAM_API_ERRORS.labels(type(exc).__name__).inc()
             if isinstance(exc, TelegramRetryAfter):

@@ -22,6 +22,7 @@ from freemarket.bot.views import (
     exchange_legs,
     match_buttons,
     name_of,
+    photo_of,
     web_link,
 )
 from freemarket.db.models import Exchange, Item, Notification, User, utcnow
@@ -91,10 +92,11 @@ def _match(session: Session, notification: Notification, t: Translator, public_u
         ratings=owner.rating_count if owner is not None else 0,
         link=web_link(public_url, f"items/{payload['offer_item_id']}"),
     )
+    photo = photo_of(offer, public_url)
     # The match row goes when a recompute or an edit drops it: then there is nothing to act on.
     if notification.match_id is None:
-        return View(text)
-    return View(text, markup([match_buttons(notification.match_id, t)]))
+        return View(text, photo=photo)
+    return View(text, markup([match_buttons(notification.match_id, t)]), photo=photo)
 
 
 def _exchange(

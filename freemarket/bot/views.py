@@ -15,15 +15,23 @@ from sqlalchemy.orm import Session
 from freemarket.bot.i18n import Translator
 from freemarket.bot.keyboards import ExchangeCb, MatchCb, button, markup
 from freemarket.db.models import Category, Exchange, Item, Match, User
-from freemarket.domain import exchanges, ratings
+from freemarket.domain import exchanges, photos, ratings
 
 
 @dataclass(frozen=True, slots=True)
 class View:
-    """A message: its text and its buttons."""
+    """A message: its text, its buttons, and the address of the picture it shows, if any."""
 
     text: str
     keyboard: InlineKeyboardMarkup | None = None
+    photo: str | None = None
+
+
+def photo_of(item: Item | None, public_url: str) -> str | None:
+    """The address of an item's first photo in its display size (what Telegram fetches)."""
+    if item is None or not item.photos:
+        return None
+    return photos.photo_url(item.photos[0], "display", public_url=public_url)
 
 
 def name_of(user: User | None, t: Translator) -> str:
@@ -47,7 +55,7 @@ def web_link(public_url: str, path: str) -> str:
 
 
 def item_view(session: Session, item: Item, t: Translator, public_url: str) -> View:
-    """An item's card."""
+    """An item's card, with its first photo."""
     return View(
         t(
             "item-card",
@@ -58,7 +66,8 @@ def item_view(session: Session, item: Item, t: Translator, public_url: str) -> V
             city=item.city or "—",
             category=category_name(session, item.category, t.language),
             link=web_link(public_url, f"items/{item.id}"),
-        )
+        ),
+        photo=photo_of(item, public_url),
     )
 
 

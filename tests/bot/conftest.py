@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from freemarket.bot.dispatcher import build_dispatcher, make_storage
 from freemarket.bot.runtime import run_bot
 from freemarket.infra.settings import Settings
-from tests.fakes.telegram import Call, FakeTelegram, Person, fake_telegram
+from tests.fakes.telegram import MESSAGE_CALLS, Call, FakeTelegram, Person, fake_telegram
 
 # This suite's own Redis database (see TEAM.md: never FLUSHALL, keys carry a per-run prefix).
 REDIS_URL = "redis://127.0.0.1:6379/11"
@@ -104,7 +104,7 @@ class RunningBot:
     def reply_to(self, person: Person, *, after: int, timeout: float = 10.0) -> Call:
         """The next message (sent or edited) in the person's chat after call number `after`."""
         return self.telegram.wait_for(
-            lambda c: c.method in ("sendMessage", "editMessageText") and c.chat_id == person.id,
+            lambda c: c.method in MESSAGE_CALLS and c.chat_id == person.id,
             after=after,
             timeout=timeout,
         )

@@ -31,6 +31,8 @@ BOT_USER = {
     "first_name": "FreeMarket",
     "username": "freemarket_test_bot",
 }
+# The calls that put a message in front of a person: a new text or photo, or an edited text.
+MESSAGE_CALLS = ("sendMessage", "sendPhoto", "editMessageText")
 # Long polls are cut short this much so a stopping bot never waits for a whole poll timeout.
 MAX_POLL_SECONDS = 2.0
 
@@ -59,8 +61,18 @@ class Call:
 
     @property
     def text(self) -> str:
-        """The message text of a send or edit ("" for other calls)."""
-        return self.params.get("text", "")
+        """The message text of a send or edit, or a photo's caption ("" for other calls)."""
+        return self.params.get("text") or self.params.get("caption", "")
+
+    @property
+    def photo(self) -> str | None:
+        """The photo a sendPhoto call sent (its address), else None."""
+        return self.params.get("photo") if self.method == "sendPhoto" else None
+
+    @property
+    def link_preview(self) -> dict[str, Any]:
+        """The link preview options of a sent message ({} when none were given)."""
+        return json.loads(self.params.get("link_preview_options") or "{}")
 
     @property
     def chat_id(self) -> int | None:
@@ -144,21 +156,24 @@ class FakeTelegram:
         if method == "getMe":
             return ok(BOT_USER)
         if method == "sendMessage":
-            message = {
-                "message_id": next(self._ids),
-                "date": int(time.time()),
-                "chat": {"id": int(params["chat_id"]), "type": "private"},
-                "from": BOT_USER,
-                "text": params.get("text", ""),
-            }
-            if params.get("reply_markup"):
-                message["reply_markup"] = json.loads(params["reply_markup"])
-            self.messages[message["message_id"]] = message
-            return ok(message)
+            return ok(self._new_message(params, text=params.get("text", "")))
+        if method == "sendPhoto":
+            # Telegram downloads a photo given by address itself; anything else that is not an
+            # upload must be the id of a file it already has.
+            if not params.get("photo", "").startswith(("https://", "http://")):
+                return error(400, "Bad Request: wrong file identifier/HTTP URL specified")
+            size = {"file_id": f"photo-{len(self.messages)}", "file_unique_id": "u", "width": 1280}
+            return ok(
+                self._new_message(
+                    params, caption=params.get("caption", ""), photo=[{**size, "height": 960}]
+                )
+            )
         if method in ("editMessageText", "editMessageReplyMarkup"):
             message = self.messages.get(int(params.get("message_id", 0)))
             if message is None:
                 return error(400, "Bad Request: message to edit not found")
+            if method == "editMessageText" and "text" not in message:
+                return error(400, "Bad Request: there is no text in the message to edit")
             if "text" in params:
                 message["text"] = params["text"]
             # An edit without a keyboard removes the old one, as in Telegram.
@@ -195,6 +210,20 @@ class FakeTelegram:
                 }
             )
         return error(404, "Not Found: method not found")
+
+    def _new_message(self, params: dict[str, str], **content: Any) -> dict[str, Any]:
+        """A message the bot sent, remembered so that it can be edited or its buttons pressed."""
+        message = {
+            "message_id": next(self._ids),
+            "date": int(time.time()),
+            "chat": {"id": int(params["chat_id"]), "type": "private"},
+            "from": BOT_USER,
+            **content,
+        }
+        if params.get("reply_markup"):
+            message["reply_markup"] = json.loads(params["reply_markup"])
+        self.messages[message["message_id"]] = message
+        return message
 
     def _get_updates(self, token: str, params: dict[str, str]) -> Reply:
         # Long polling: answer at once when updates wait, else hold the request until one
@@ -297,13 +326,9 @@ class FakeTelegram:
             return [c for c in self.calls if c.method == "sendMessage" and c.token == self.token]
 
     def messages_to(self, chat_id: int) -> list[Call]:
-        """Every message sent (or edited) in one chat, in order."""
+        """Every message sent (text or photo) or edited in one chat, in order."""
         with self.changed:
-            return [
-                c
-                for c in self.calls
-                if c.method in ("sendMessage", "editMessageText") and c.chat_id == chat_id
-            ]
+            return [c for c in self.calls if c.method in MESSAGE_CALLS and c.chat_id == chat_id]
 
 
 def _parse_body(content_type: str, body: bytes) -> dict[str, str]:

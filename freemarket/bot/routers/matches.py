@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.orm import Session
@@ -20,7 +20,15 @@ from freemarket.bot.keyboards import (
     page_count,
     pager,
 )
-from freemarket.bot.views import exchange_view, match_buttons, match_line, name_of
+from freemarket.bot.sending import send_view
+from freemarket.bot.views import (
+    View,
+    exchange_view,
+    match_buttons,
+    match_line,
+    name_of,
+    photo_of,
+)
 from freemarket.db.models import Exchange, Item, User
 from freemarket.domain import exchanges, users
 from freemarket.infra.settings import Settings
@@ -89,6 +97,7 @@ def _matches_page(
 @router.callback_query(MatchCb.filter(F.action == "see"))
 async def see_match(
     callback: CallbackQuery,
+    bot: Bot,
     callback_data: MatchCb,
     db: Session,
     actor: User,
@@ -105,10 +114,15 @@ async def see_match(
     if match is None:
         await callback.message.answer(t("error-not-found"))
         return
-    await callback.message.answer(
+    # The offer is what the viewer would receive when the match is on their want, and the
+    # want is what they are asked for when it is on their offer.
+    other = match.offer_item if match.want_item.user_id == actor.id else match.want_item
+    view = View(
         match_line(match, 1, t).removeprefix("1. "),
-        reply_markup=markup([match_buttons(match.id, t, see=False)]),
+        markup([match_buttons(match.id, t, see=False)]),
+        photo=photo_of(other, settings.public_url),
     )
+    await send_view(bot, callback.message.chat.id, view)
 
 
 @router.callback_query(MatchCb.filter(F.action == "propose"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from freemarket.bot.i18n import Translator
 from freemarket.bot.keyboards import LangCb, button, markup, url_button, web_app_button
+from freemarket.bot.sending import send_view
 from freemarket.bot.views import exchange_view, item_view, name_of
 from freemarket.db.models import User
 from freemarket.domain import exchanges, items, sessions, users
@@ -23,6 +24,7 @@ router = Router(name="start")
 @router.message(CommandStart())
 async def start(
     message: Message,
+    bot: Bot,
     command: CommandObject,
     db: Session,
     actor: User,
@@ -38,8 +40,7 @@ async def start(
         return
     if payload.startswith("item_") and payload[5:].isdigit():
         item = items.get_visible_item(db, item_id=int(payload[5:]), viewer=actor)
-        view = item_view(db, item, t, settings.public_url)
-        await message.answer(view.text)
+        await send_view(bot, message.chat.id, item_view(db, item, t, settings.public_url))
         return
     if payload.startswith("exchange_") and payload[9:].isdigit():
         exchange = exchanges.get_exchange(db, exchange_id=int(payload[9:]), viewer=actor)
