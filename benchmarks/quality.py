@@ -43,17 +43,15 @@ def main() -> None:
         rest = Examples.concat(p for j, p in enumerate(per_set) if j != i)
         if not len(rest.y):
             continue
-        decided = apply_model(held, per_set[i].candidates, per_set[i].x, fit(rest), params.notify)
+        decided = apply_model(per_set[i], fit(rest, params.show), params)
         print(f"leave-one-set-out {held.name}: {evaluate(held.truth, decided, held.notes).line()}")
     for i, labelled in enumerate(sets):
         ex = per_set[i]
-        groups = np.array([w for _, w in ex.wants])
-        for fold, (train, test) in enumerate(GroupKFold(n_splits=5).split(ex.x, ex.y, groups)):
-            part = Examples(ex.x[train], ex.y[train], [], [], ex.decided[train])
-            model = fit(part)
-            held = [ex.candidates[k] for k in test]
-            decided = apply_model(labelled, held, ex.x[test], model, params.notify)
-            wants = {c.want_id for c in held}
+        groups = np.array([w for _, w in ex.groups])
+        for fold, (train, test) in enumerate(GroupKFold(n_splits=5).split(ex.px, ex.y, groups)):
+            model = fit(ex.take(train), params.show)
+            decided = apply_model(ex.take(test), model, params)
+            wants = {w for _, w in (ex.groups[k] for k in test)}
             truth = {w: o for w, o in labelled.truth.items() if w in wants}
             print(f"grouped fold {fold} {labelled.name}: {evaluate(truth, decided).line()}")
     for labelled in sets:

@@ -362,6 +362,9 @@ class Rating(Base):
     score: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(String(COMMENT_MAX))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Null while hidden: until the other side rates back or the reveal period ends, a rating is
+    # shown to no one and moves no score (freemarket.domain.ratings).
+    revealed_at: Mapped[datetime | None] = mapped_column()
 
 
 class Notification(Base):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -100,7 +99,6 @@ def public_profile(
     user_id: int,
     viewer: User | None,
     policy: ratings.TrustPolicy,
-    reveal_after: timedelta,
 ) -> PublicProfile:
     """The profile page of a user as `viewer` sees it (anyone may look; banned users: 404)."""
     user = users.get_user(session, user_id)
@@ -113,7 +111,8 @@ def public_profile(
     ):
         text = profile.data.get("about")
         about = text if isinstance(text, str) and text.strip() else None
-    shown = ratings.visible_ratings(session, user_id=user.id, reveal_after=reveal_after)
+    ratings.reveal_due(session, policy=policy, user_id=user.id)
+    shown = ratings.visible_ratings(session, user_id=user.id)
     reviewers = {
         u.id: u
         for u in session.scalars(select(User).where(User.id.in_({r.from_user_id for r in shown})))

@@ -4,6 +4,10 @@ Trust is a Bayesian average: the mean of the counted ratings pulled towards `pri
 if `prior_weight` ratings of that value existed, so one 5-star rating from a friend does not
 make a stranger trustworthy. A counterparty counts at most once per `window_days`: a pair of
 accounts rating each other over and over moves nobody's score.
+
+A rating stays hidden (no one sees it, and it moves no score) until it is revealed: when the
+other side rates back, or `reveal_after_days` after it was given. Counting a hidden rating in
+the public score would give it away, since the score before and after tells its value.
 """
 
 from __future__ import annotations
@@ -11,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from freemarket.db.models import Exchange, Rating, User, utcnow
 from freemarket.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -26,6 +30,7 @@ class TrustPolicy:
     prior_mean: float = 3.5
     prior_weight: float = 3.0
     window_days: int = 30
+    reveal_after_days: int = 14
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TrustPolicy:
@@ -34,6 +39,7 @@ class TrustPolicy:
             prior_mean=settings.trust_prior_mean,
             prior_weight=settings.trust_prior_weight,
             window_days=settings.trust_window_days,
+            reveal_after_days=settings.rating_reveal_days,
         )
 
 
@@ -47,6 +53,7 @@ class RatingInput:
     created_at: datetime
     counted: bool
     reason: str
+    revealed: bool = True
 
 
 @dataclass(slots=True)
@@ -60,6 +67,11 @@ class TrustExplanation:
     def counted(self) -> list[RatingInput]:
         """Ratings that count."""
         return [r for r in self.inputs if r.counted]
+
+    @property
+    def ignored(self) -> list[RatingInput]:
+        """Revealed ratings that do not count (hidden ones are nobody's business yet)."""
+        return [r for r in self.inputs if r.revealed and not r.counted]
 
     @property
     def counterparties(self) -> int:
@@ -91,7 +103,11 @@ def create_rating(
         raise InvalidInput("score must be between 1 and 5", code="rating_score", min=1, max=5)
     if ratee_id == rater.id:
         raise InvalidInput("you cannot rate yourself", code="rating_self")
-    exchange = session.get(Exchange, exchange_id)
+    # Locked: the two sides rating each other at the same instant must not both miss the
+    # other's rating, which would leave both hidden for the whole reveal period.
+    exchange = session.scalar(
+        select(Exchange).where(Exchange.id == exchange_id).with_for_update(key_share=True)
+    )
     if exchange is None:
         raise NotFound(
             f"exchange {exchange_id} not found", code="exchange_not_found", exchange_id=exchange_id
@@ -124,8 +140,37 @@ def create_rating(
     )
     session.add(rating)
     session.flush()
-    recompute_trust(session, user_id=ratee_id, policy=policy)
+    answer = session.scalar(
+        select(Rating).where(
+            Rating.tx_id == exchange_id,
+            Rating.from_user_id == ratee_id,
+            Rating.to_user_id == rater.id,
+        )
+    )
+    if answer is not None:
+        # Both sides have spoken: both ratings are revealed, and both scores move now.
+        rating.revealed_at = utcnow()
+        answer.revealed_at = answer.revealed_at or rating.revealed_at
+        session.flush()
+        recompute_trust(session, user_id=ratee_id, policy=policy)
+        recompute_trust(session, user_id=rater.id, policy=policy)
     return rating
+
+
+def reveal_due(session: Session, *, policy: TrustPolicy, user_id: int | None = None) -> set[int]:
+    """Reveal the ratings (of `user_id`, or everyone's) whose reveal period is over.
+
+    Returns the users whose trust score moved. Called before a user's ratings or score are
+    shown, so what is shown is never behind the clock.
+    """
+    cutoff = utcnow() - timedelta(days=policy.reveal_after_days)
+    stmt = update(Rating).where(Rating.revealed_at.is_(None), Rating.created_at <= cutoff)
+    if user_id is not None:
+        stmt = stmt.where(Rating.to_user_id == user_id)
+    ratees = set(session.scalars(stmt.values(revealed_at=utcnow()).returning(Rating.to_user_id)))
+    for ratee in sorted(ratees):
+        recompute_trust(session, user_id=ratee, policy=policy)
+    return ratees
 
 
 def explain_trust(session: Session, *, user_id: int, policy: TrustPolicy) -> TrustExplanation:
@@ -137,11 +182,14 @@ def explain_trust(session: Session, *, user_id: int, policy: TrustPolicy) -> Tru
     last_counted: dict[int, datetime] = {}
     explanation = TrustExplanation(policy=policy)
     for rating in received:
-        previous = last_counted.get(rating.from_user_id)
-        counted = previous is None or rating.created_at - previous >= window
+        if rating.revealed_at is None:
+            counted, reason = False, "hidden until the other side rates or the reveal period ends"
+        else:
+            previous = last_counted.get(rating.from_user_id)
+            counted = previous is None or rating.created_at - previous >= window
+            reason = "counted" if counted else f"same rater within {policy.window_days} days"
         if counted:
             last_counted[rating.from_user_id] = rating.created_at
-        reason = "counted" if counted else f"same rater within {policy.window_days} days"
         explanation.inputs.append(
             RatingInput(
                 rating_id=rating.id,
@@ -150,6 +198,7 @@ def explain_trust(session: Session, *, user_id: int, policy: TrustPolicy) -> Tru
                 created_at=rating.created_at,
                 counted=counted,
                 reason=reason,
+                revealed=rating.revealed_at is not None,
             )
         )
     return explanation
@@ -167,27 +216,14 @@ def recompute_trust(session: Session, *, user_id: int, policy: TrustPolicy) -> U
     return user
 
 
-def visible_ratings(
-    session: Session, *, user_id: int, reveal_after: timedelta, limit: int = 100
-) -> list[Rating]:
-    """Ratings the user received that may be shown: the other side rated too, or time passed.
+def visible_ratings(session: Session, *, user_id: int, limit: int = 100) -> list[Rating]:
+    """Ratings the user received that are revealed (call reveal_due first), newest first.
 
     Hiding a rating until then stops people from retaliating for a bad one.
     """
-    answer = aliased(Rating)
-    answered = exists().where(
-        and_(
-            answer.tx_id == Rating.tx_id,
-            answer.from_user_id == Rating.to_user_id,
-            answer.to_user_id == Rating.from_user_id,
-        )
-    )
     stmt = (
         select(Rating)
-        .where(
-            Rating.to_user_id == user_id,
-            or_(answered, Rating.created_at <= utcnow() - reveal_after),
-        )
+        .where(Rating.to_user_id == user_id, Rating.revealed_at.is_not(None))
         .order_by(Rating.id.desc())
         .limit(limit)
     )

@@ -23,8 +23,10 @@ def create_report(
     """File a report about an item or a user."""
     if (item_id is None) == (user_id is None):
         raise InvalidInput("report exactly one of item_id or user_id", code="report_target")
-    if item_id is not None and session.get(Item, item_id) is None:
-        raise NotFound(f"item {item_id} not found", code="item_not_found", item_id=item_id)
+    if item_id is not None:
+        # An item the reporter may not see answers as one that does not exist: a 404 for a
+        # hidden item and a 201 for a missing one would tell which hidden ids exist.
+        items.get_visible_item(session, item_id=item_id, viewer=reporter)
     if user_id is not None:
         if user_id == reporter.id:
             raise InvalidInput("you cannot report yourself", code="report_self")

@@ -35,23 +35,27 @@ def _dismissal_examples(session: Session) -> Examples:
     corpus = VectorizedCorpus.build([*listings, *extra.values()])
     row = {x.id: i for i, x in enumerate(corpus.listings)}
     classes = load_attributes()
-    blocks = []
+    blocks, cosines = [], []
     for want, offer in pairs:
         w, o = row[want.id], row[offer.id]
-        score = float(pair_scores(corpus.matrix, np.array([w]), corpus.matrix, np.array([o]))[0])
+        cosines.append(
+            float(pair_scores(corpus.matrix, np.array([w]), corpus.matrix, np.array([o]))[0])
+        )
         blocks.append(
             pair_features(
-                Side(want.title, corpus.vector(w)[0]),
-                [Side(offer.title, corpus.vector(o)[0])],
-                [score],
+                Side(want.id, want.title, corpus.vector(w)[0]),
+                [Side(offer.id, offer.title, corpus.vector(o)[0])],
                 corpus.space.lexicon,
                 classes,
             )
         )
-    x = np.vstack(blocks)
     n = len(blocks)
     return Examples(
-        x, np.zeros(n), [("dismissed", w.id) for w, _ in pairs], [], np.ones(n, dtype=bool)
+        np.vstack(blocks),
+        np.zeros(n),
+        np.array(cosines),
+        np.array([offer.id for _, offer in pairs], dtype=np.int64),
+        [("dismissed", w.id) for w, _ in pairs],
     )
 
 
@@ -70,7 +74,7 @@ def train_model(
     everything = Examples.concat([*per_set, negatives])
     if len(set(everything.y.tolist())) < 2:
         raise InvalidInput("need both right and wrong candidate pairs to learn from")
-    model = fit(everything, names=[s.name for s in sets])
+    model = fit(everything, thresholds.show, names=[s.name for s in sets])
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(model.to_json() + "\n", encoding="utf-8")
     report: dict[str, Any] = {
@@ -84,9 +88,7 @@ def train_model(
             rest = Examples.concat([p for j, p in enumerate(per_set) if j != i] + [negatives])
             if len(set(rest.y.tolist())) < 2:
                 continue
-            other = fit(rest)
-            decided = apply_model(
-                held, per_set[i].candidates, per_set[i].x, other, thresholds.notify
-            )
+            other = fit(rest, thresholds.show)
+            decided = apply_model(per_set[i], other, thresholds)
             report[f"held out {held.name}"] = evaluate(held.truth, decided, held.notes).line()
     return report

@@ -64,9 +64,11 @@ def test_profile_page_shows_trust_reviews_once_revealed_and_exchanges(
     assert empty["trust"]["score"] is None and empty["city"] == "Москва"
 
     rate(client, boris_h, anna, exchange, 5)
-    # Rated by one side only: the review stays hidden (no retaliation), the count moves.
+    # Rated by one side only: the review stays hidden (no retaliation), and so does its effect
+    # on trust, which would give its value away (issue 11, finding 8).
     half = client.get(f"/api/users/{anna.id}/profile").json()
-    assert half["reviews"] == [] and half["trust"]["counted"] == 1
+    assert half["reviews"] == [] and half["trust"]["counted"] == 0
+    assert half["trust"]["score"] is None
 
     rate(client, anna_h, boris, exchange, 4)
     page = client.get(f"/api/users/{anna.id}/profile").json()

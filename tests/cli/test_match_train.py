@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from freemarket.db.models import Match
 from freemarket.domain import dismissals, items, users
-from freemarket.matching.core.decide import FEATURES, NotifyModel
+from freemarket.matching.core.decide import NOTIFY_FEATURES, PAIR_FEATURES, NotifyModel
 from tests.cli.conftest import Run
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared/data"
@@ -37,7 +37,8 @@ def test_train_writes_a_model_with_held_out_figures(run: Run, db: Session, tmp_p
     assert report["examples"] > 300
     assert set(report) >= {f"held out {p.name}" for p in sets}
     model = NotifyModel.from_json(out.read_text(encoding="utf-8"))
-    assert len(model.coef) == len(FEATURES)
+    assert len(model.coef) == len(NOTIFY_FEATURES)
+    assert len(model.rank_coef) == len(PAIR_FEATURES)
     assert json.loads(out.read_text())["trained_on"] == [p.name for p in sets]
 
 

@@ -142,3 +142,22 @@ def test_ban_from_the_cli_withdraws_everything(
     events = [n.payload["event"] for n in world.notifications(anna) if n.kind == "exchange"]
     assert events.count("cancelled:party_banned") == 2
     assert db.scalar(select(AuditLog.action).where(AuditLog.action == "ban_user")) == "ban_user"
+
+
+def test_a_report_on_an_item_you_cannot_see_answers_like_a_missing_one(
+    world: World, anna: Person, boris: Person, admin: Person, db: Session
+) -> None:
+    # Finding 12: 201 for a hidden item and 404 for a missing one told which hidden ids exist.
+    withdrawn = world.item(boris, "offer", "снято с продажи")
+    assert world.client.delete(f"/api/items/{withdrawn}", headers=boris.headers).status_code == 200
+    missing = withdrawn + 1000
+    hidden_status, hidden = report(world, anna, item_id=withdrawn)
+    missing_status, absent = report(world, anna, item_id=missing)
+    assert hidden_status == missing_status == 404
+    assert hidden["code"] == absent["code"] == "item_not_found"
+    assert str(hidden["detail"]).replace(str(withdrawn), "N") == str(absent["detail"]).replace(
+        str(missing), "N"
+    )
+    assert db.scalar(select(func.count()).select_from(Report)) == 0
+    # Those who may still see it (its owner, an admin) can report it.
+    assert report(world, admin, item_id=withdrawn)[0] == 201

@@ -100,3 +100,20 @@ def test_contact_hidden_after_a_deal_that_never_was_accepted(
     world.do(boris, exchange["id"], ending)
     assert contact_seen(world.client, anna, boris.headers) is None
     assert contact_seen(world.client, boris, anna.headers) is None
+
+
+@pytest.mark.parametrize("visibility", ["private", "matches"])
+def test_a_hidden_profile_hides_the_city_too(
+    world: World, anna: Person, stranger: Person, admin: Person, visibility: str
+) -> None:
+    # Finding 12: a private profile still showed the person's city.
+    created = world.client.post(
+        "/api/profiles/", json={"visibility": visibility}, headers=anna.headers
+    )
+    assert created.status_code == 201, created.text
+    for headers in (ANON, stranger.headers):
+        assert world.client.get(f"/api/users/{anna.id}", headers=headers).json()["city"] is None
+        page = world.client.get(f"/api/users/{anna.id}/profile", headers=headers).json()
+        assert page["city"] is None
+    for headers in (anna.headers, admin.headers):
+        assert world.client.get(f"/api/users/{anna.id}", headers=headers).json()["city"] == "Москва"

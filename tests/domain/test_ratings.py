@@ -25,6 +25,8 @@ def test_party_rates_the_other_party_of_a_completed_exchange(
         xid,
     )
     assert (rating["score"], rating["comment"]) == (5, "всё честно")
+    # Counted once revealed: here by boris rating back.
+    assert world.rate(boris, anna, xid, 4).status_code == 201
     db.expire_all()
     ratee = db.get(User, boris.id)
     assert ratee is not None and ratee.rating_count == 1

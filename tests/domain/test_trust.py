@@ -18,10 +18,14 @@ def trust(world: World, person: Person) -> tuple[float | None, int]:
 
 
 def rated(world: World, rater: Person, ratee: Person, score: int, tag: str) -> int:
-    """Complete a deal between rater and ratee and rate it; returns the rating id."""
+    """Complete a deal, rate it, and have the ratee rate back (which reveals both).
+
+    Returns the id of the rater's rating.
+    """
     xid = world.completed_exchange(rater, ratee, tag)
     response = world.rate(rater, ratee, xid, score)
     assert response.status_code == 201, response.text
+    assert world.rate(ratee, rater, xid, 5).status_code == 201
     return int(response.json()["id"])
 
 
@@ -79,6 +83,62 @@ def test_worked_example(
         (anna.id, 1, False, "same rater within 30 days"),
         (anna.id, 2, True, "counted"),
     ]
+
+
+def test_a_hidden_rating_moves_no_score_until_it_is_revealed(
+    world: World, anna: Person, boris: Person
+) -> None:
+    # Finding 8: the public score moved at once, and gave away the hidden rating's value.
+    xid = world.completed_exchange(anna, boris, "hidden")
+    assert world.rate(anna, boris, xid, 1).status_code == 201
+    assert trust(world, boris) == (None, 0)
+    page = world.client.get(f"/api/users/{boris.id}/profile").json()
+    assert page["trust"]["score"] is None and page["trust"]["ignored"] == 0
+    assert page["reviews"] == []
+    # boris rates back: both ratings are revealed, and both scores move together.
+    assert world.rate(boris, anna, xid, 5).status_code == 201
+    assert trust(world, boris) == (round((3.5 * 3 + 1) / 4, 3), 1)
+    assert trust(world, anna) == (round((3.5 * 3 + 5) / 4, 3), 1)
+
+
+def test_an_unanswered_rating_counts_once_its_reveal_period_ends(
+    world: World, anna: Person, boris: Person, db: Session, cli: RunCli
+) -> None:
+    xid = world.completed_exchange(anna, boris, "period")
+    rating_id = int(world.rate(anna, boris, xid, 2).json()["id"])
+    backdate(db, rating_id, 13)
+    assert trust(world, boris) == (None, 0)
+    explained = cli("user", "show", "boris", "--json").json()["trust"]["ratings"]
+    assert [(r["counted"], r["reason"]) for r in explained] == [
+        (False, "hidden until the other side rates or the reveal period ends")
+    ]
+    backdate(db, rating_id, 15)
+    assert trust(world, boris) == (round((3.5 * 3 + 2) / 4, 3), 1)
+    assert [r["score"] for r in world.client.get(f"/api/users/{boris.id}/ratings").json()] == [2]
+
+
+def test_both_sides_rating_at_once_reveal_each_other(
+    world: World, anna: Person, boris: Person, db: Session
+) -> None:
+    """Each rating locks the exchange, so the second one always sees the first."""
+    import threading
+
+    xid = world.completed_exchange(anna, boris, "race")
+    barrier = threading.Barrier(2)
+    codes: list[int] = []
+
+    def rate(rater: Person, ratee: Person) -> None:
+        barrier.wait(timeout=30)
+        codes.append(world.rate(rater, ratee, xid, 4).status_code)
+
+    threads = [threading.Thread(target=rate, args=pair) for pair in ((anna, boris), (boris, anna))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert codes == [201, 201]
+    db.expire_all()
+    assert all(r.revealed_at is not None for r in db.query(Rating).filter(Rating.tx_id == xid))
 
 
 def test_explanation_arithmetic_without_a_database() -> None:

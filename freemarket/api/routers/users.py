@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from fastapi import APIRouter, status
 
 from freemarket.api.deps import AdminUser, AppSettings, CurrentUser, DbSession, OptionalUser
@@ -56,20 +54,20 @@ def me(user: CurrentUser) -> UserPrivate:
 
 @router.get("/{user_id}", response_model=UserPrivate | UserContact | UserPublic)
 def get_user(
-    user_id: PathId, db: DbSession, viewer: OptionalUser
+    user_id: PathId, db: DbSession, viewer: OptionalUser, settings: AppSettings
 ) -> UserPublic | UserContact | UserPrivate:
     """A user: public fields; contact only for you, admins and partners of an accepted deal."""
-    return render_user(db, users.get_user(db, user_id), viewer)
+    user = users.get_user(db, user_id)
+    ratings.reveal_due(db, policy=ratings.TrustPolicy.from_settings(settings), user_id=user.id)
+    return render_user(db, user, viewer)
 
 
 @router.get("/{user_id}/ratings", response_model=list[RatingOut])
 def user_ratings(user_id: PathId, db: DbSession, settings: AppSettings) -> list[RatingOut]:
     """Ratings the user received, once the other side rated too or the reveal period passed."""
     users.get_user(db, user_id)
-    found = ratings.visible_ratings(
-        db, user_id=user_id, reveal_after=timedelta(days=settings.rating_reveal_days)
-    )
-    return [RatingOut.model_validate(r) for r in found]
+    ratings.reveal_due(db, policy=ratings.TrustPolicy.from_settings(settings), user_id=user_id)
+    return [RatingOut.model_validate(r) for r in ratings.visible_ratings(db, user_id=user_id)]
 
 
 @router.get("/{user_id}/profile", response_model=PublicProfileOut)
@@ -82,7 +80,6 @@ def profile_page(
         user_id=user_id,
         viewer=viewer,
         policy=ratings.TrustPolicy.from_settings(settings),
-        reveal_after=timedelta(days=settings.rating_reveal_days),
     )
     trust = page.trust
     counted = trust.counted
@@ -97,7 +94,7 @@ def profile_page(
         trust=TrustOut(
             score=trust.score,
             counted=len(counted),
-            ignored=len(trust.inputs) - len(counted),
+            ignored=len(trust.ignored),
             counterparties=trust.counterparties,
             mean_of_counted=round(sum(r.score for r in counted) / len(counted), 2)
             if counted

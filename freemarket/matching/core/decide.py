@@ -1,27 +1,44 @@
-"""The notify decision: is this offer the thing the person wants? One function, both paths.
+"""Ranking and the notify decision: is this offer the thing the person wants? Both paths call it.
 
-A push message costs attention, so it goes out only when a small calibrated classifier (fitted
-by ``learn``, shipped as ``freemarket/data/notify-model.json``) is confident enough. Its
-features look at the *object* of both titles (``objects``), not only at shared words:
+Two small linear models, fitted by ``learn`` and shipped together as
+``freemarket/data/notify-model.json``, look at the *object* of both titles (``objects``), not
+only at shared words:
 
-- ``score``: the stored cosine;
+- **Ranking.** Candidates come from the TF-IDF cosine (top-k above the show threshold). Each
+  pair's relevance is the part of that cosine above the show threshold times a factor of at
+  most 1 that falls when the objects disagree:
+  ``relevance = show + (cosine - show) * exp(g . f - max(g . f))`` over the pair features
+  ``f`` (all in [0, 1]) below, with ``g`` learnt from labelled pairs by pairwise logistic
+  regression (of two candidates of one want, which is the right one). The relevance is the
+  stored score: it orders a person's matches and is the percentage they see. It depends on
+  the pair alone, so a pair gets the same score whichever side is matched, and re-ranking
+  reorders what the cosine found without hiding any of it.
+- **Notify.** A calibrated logistic regression over the cosine, the pair features and the
+  margin over the want's next candidate (after re-ranking) gives the confidence of the best
+  ``DECIDE_TOP``; ``MATCH_NOTIFY_THRESHOLD`` decides.
+
+Pair features (``PAIR_FEATURES``), all general (nothing names a listing):
+
 - ``head_title`` / ``head_anywhere``: the want's object is among the offer title's own words
   (not a target), or anywhere in the offer (its description too);
-- ``head_as_target``: the want's object appears in the offer only as what it is for
-  ("цепь для бензопилы" for a want of a chainsaw);
+- ``head_as_target``: the want's object is only what the offer is *for* ("цепь для бензопилы");
 - ``offer_head_in_want``: the offer's object is mentioned by the want;
 - ``offer_head_is_target``: the offer's object is what the want is *for* (a phone for a case);
-- ``attribute_conflict``: the two name different values of one attribute (men's / women's,
-  boy / girl, winter / summer; classes in ``freemarket/data/attributes.txt``);
-- ``margin`` and ``top``: how far the pair is ahead of the want's next candidate.
-
-Batch (``engine``) and incremental (``index``) both call ``decide`` on a want's ranked
-candidates, with the same inputs, so they take the same decisions.
+- ``attribute_conflict``: different values of one attribute (men's / women's, boy / girl,
+  winter / summer; classes in ``freemarket/data/attributes.txt``);
+- ``target_conflict``: both say what they are for, and it differs ("для кошки" / "для собаки");
+- ``number_conflict``: both titles carry numbers (size, school year, weight, model) and share
+  none ("гиря 8 кг" / "16 кг");
+- ``want_coverage`` / ``want_title_coverage``: the share of the want title's words found in the
+  offer, anywhere or in its title (a "bunk bed" is not any bed);
+- ``offer_coverage``: the share of the offer title's own words the want mentions (an offer of
+  "strings" for a want of a ukulele has words the want never used).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,42 +47,75 @@ from pathlib import Path
 import numpy as np
 
 from freemarket.matching.core.objects import TitleFacts, column, title_facts
-from freemarket.matching.core.text import Lexicon, _within_one_edit, normalize
+from freemarket.matching.core.text import Lexicon, normalize, within_one_edit
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 DEFAULT_MODEL_PATH = DATA_DIR / "notify-model.json"
 DEFAULT_ATTRIBUTES_PATH = DATA_DIR / "attributes.txt"
 
-FEATURES = (
-    "score",
+PAIR_FEATURES = (
     "head_title",
     "head_anywhere",
     "head_as_target",
     "offer_head_in_want",
     "offer_head_is_target",
     "attribute_conflict",
-    "margin",
-    "top",
+    "target_conflict",
+    "number_conflict",
+    "want_coverage",
+    "want_title_coverage",
+    "offer_coverage",
 )
+NOTIFY_FEATURES = ("cosine", *PAIR_FEATURES, "margin", "top")
 # Typos in the object ("бинзопила") still name it: stems this long may differ by one edit.
 _FUZZY_HEAD_MIN = 5
+# Only a want's best few candidates can be worth a push; deciding on them alone keeps the bulk
+# recompute fast. Both paths decide on exactly these.
+DECIDE_TOP = 2
 
 
 @dataclass(frozen=True, slots=True)
 class Side:
-    """What the decision needs of one listing: its title and its vector's columns."""
+    """What the decision needs of one listing: its id, title and its vector's columns."""
 
+    id: int
     title: str
     columns: np.ndarray
 
 
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One candidate's relevance (its stored score), the model's confidence and the push."""
+
+    score: float
+    confidence: float
+    notify: bool
+
+
 @dataclass(frozen=True)
 class NotifyModel:
-    """A logistic model over ``FEATURES``: p = sigmoid(coef . x + intercept)."""
+    """The ranking weights over ``PAIR_FEATURES`` and the notify model over ``NOTIFY_FEATURES``."""
 
+    rank_coef: tuple[float, ...]
     coef: tuple[float, ...]
     intercept: float
     trained_on: tuple[str, ...] = ()
+
+    def relevance(self, scores: np.ndarray, pair_x: np.ndarray, show: float) -> np.ndarray:
+        """Each pair's score: the part of its cosine above ``show`` times its object factor.
+
+        The factor is at most 1 (a pair with every feature in its favour keeps its cosine), and
+        a candidate above the show threshold stays above it: re-ranking reorders what was
+        found, it never hides it.
+        """
+        if pair_x.size == 0:
+            return np.zeros(0)
+        g = np.asarray(self.rank_coef)
+        # the largest g . f over features in [0, 1]
+        best = float(np.maximum(g, 0.0).sum())
+        factor = np.exp(pair_x @ g - best)
+        cos = np.asarray(scores, dtype=np.float64)
+        return np.minimum(np.round(show + (cos - show) * factor, 6), 1.0)
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         """Calibrated probability that each row's offer is what the want asks for."""
@@ -78,9 +128,15 @@ class NotifyModel:
         """The model file's text."""
         return json.dumps(
             {
-                "features": list(FEATURES),
-                "coef": [round(c, 6) for c in self.coef],
-                "intercept": round(self.intercept, 6),
+                "rank": {
+                    "features": list(PAIR_FEATURES),
+                    "coef": [round(c, 6) for c in self.rank_coef],
+                },
+                "notify": {
+                    "features": list(NOTIFY_FEATURES),
+                    "coef": [round(c, 6) for c in self.coef],
+                    "intercept": round(self.intercept, 6),
+                },
                 "trained_on": list(self.trained_on),
             },
             ensure_ascii=False,
@@ -91,11 +147,17 @@ class NotifyModel:
     def from_json(cls, text: str) -> NotifyModel:
         """Read a model file; refuse one made for other features."""
         data = json.loads(text)
-        if tuple(data.get("features", ())) != FEATURES:
-            raise ValueError(f"model features {data.get('features')} are not {list(FEATURES)}")
+        rank, notify = data.get("rank", {}), data.get("notify", {})
+        if tuple(rank.get("features", ())) != PAIR_FEATURES:
+            raise ValueError(f"ranking features {rank.get('features')} are not {PAIR_FEATURES}")
+        if tuple(notify.get("features", ())) != NOTIFY_FEATURES:
+            raise ValueError(
+                f"notify features {notify.get('features')} are not {list(NOTIFY_FEATURES)}"
+            )
         return cls(
-            tuple(float(c) for c in data["coef"]),
-            float(data["intercept"]),
+            tuple(float(c) for c in rank["coef"]),
+            tuple(float(c) for c in notify["coef"]),
+            float(notify["intercept"]),
             tuple(data.get("trained_on", ())),
         )
 
@@ -124,7 +186,7 @@ def _mentions(keys: frozenset[str], others: frozenset[str]) -> bool:
     if keys & others:
         return True
     long = [k for k in keys if len(k) >= _FUZZY_HEAD_MIN and k[0] != "="]
-    return any(_within_one_edit(k, o) for k in long for o in others if abs(len(k) - len(o)) <= 1)
+    return any(within_one_edit(k, o) for k in long for o in others if abs(len(k) - len(o)) <= 1)
 
 
 def _attribute_conflict(
@@ -138,48 +200,96 @@ def _attribute_conflict(
     return False
 
 
+_NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+@lru_cache(maxsize=200_000)
+def _numbers(title: str) -> frozenset[str]:
+    """Numbers of a title, single digits too (the tokenizer drops those: "8 класс")."""
+    return frozenset(n.replace(",", ".") for n in _NUMBER_RE.findall(title))
+
+
+def _words(facts: TitleFacts) -> list[str]:
+    """The title's own words (not targets, not numbers) as analyser keys."""
+    return [k for k in facts.main if not k[0].isdigit()]
+
+
+def _share(found: list[bool]) -> float:
+    return sum(found) / len(found) if found else 0.0
+
+
 def pair_features(
-    want: Side,
-    offers: Sequence[Side],
-    scores: Sequence[float],
-    lexicon: Lexicon,
-    classes: tuple[tuple[int, ...], ...],
+    want: Side, offers: Sequence[Side], lexicon: Lexicon, classes: tuple[tuple[int, ...], ...]
 ) -> np.ndarray:
-    """Feature rows (``FEATURES``) of a want's candidates, given best first."""
+    """Rows of ``PAIR_FEATURES``, one per offer, of a want and some of its candidates."""
     wf = title_facts(want.title, lexicon)
     want_cols = set(want.columns.tolist())
     want_keys = wf.main | wf.objects
-    out = np.zeros((len(offers), len(FEATURES)))
-    for i, (offer, score) in enumerate(zip(offers, scores, strict=True)):
+    want_words = _words(wf)
+    want_numbers = _numbers(want.title)
+    out = np.zeros((len(offers), len(PAIR_FEATURES)))
+    for i, offer in enumerate(offers):
         of: TitleFacts = title_facts(offer.title, lexicon)
         offer_cols = set(offer.columns.tolist())
         head_title = _mentions(wf.objects, of.main)
         head_anywhere = head_title or any(column(k) in offer_cols for k in wf.objects)
-        head_as_target = not head_title and _mentions(wf.objects, of.targets)
-        offer_head_in_want = _mentions(of.objects, want_keys) or any(
-            column(k) in want_cols for k in of.objects
-        )
-        offer_head_is_target = _mentions(of.objects, wf.targets) and not _mentions(
-            of.objects, want_keys
-        )
-        nxt = scores[i + 1] if i + 1 < len(scores) else 0.0
+        offer_numbers = _numbers(offer.title)
+        offer_title = of.main | of.targets
         out[i] = (
-            score,
             head_title,
             head_anywhere,
-            head_as_target,
-            offer_head_in_want,
-            offer_head_is_target,
+            not head_title and _mentions(wf.objects, of.targets),
+            _mentions(of.objects, want_keys) or any(column(k) in want_cols for k in of.objects),
+            _mentions(of.objects, wf.targets) and not _mentions(of.objects, want_keys),
             _attribute_conflict(want_cols, offer_cols, classes),
-            score - nxt if i == 0 else score - scores[0],
-            i == 0,
+            bool(wf.targets and of.targets) and not _mentions(wf.targets, of.targets),
+            bool(want_numbers and offer_numbers) and not (want_numbers & offer_numbers),
+            _share([column(k) in offer_cols for k in want_words]),
+            _share([_mentions(frozenset((k,)), offer_title) for k in want_words]),
+            _share(
+                [
+                    column(k) in want_cols or _mentions(frozenset((k,)), want_keys)
+                    for k in _words(of)
+                ]
+            ),
         )
     return out
 
 
-# Only a want's best few candidates can be worth a push; deciding on them alone keeps the bulk
-# recompute fast. Both paths decide on exactly these.
-DECIDE_TOP = 3
+def notify_features(cosine: np.ndarray, relevance: np.ndarray, pair_x: np.ndarray) -> np.ndarray:
+    """Rows of ``NOTIFY_FEATURES`` of a want's candidates, given best (re-ranked) first.
+
+    The cosine, not the relevance, is the score feature: the relevance already discounts what
+    the pair features say, and the model weighs those itself.
+    """
+    n = relevance.size
+    if n == 0:
+        return np.zeros((0, len(NOTIFY_FEATURES)))
+    margin = np.zeros(n)
+    margin[0] = relevance[0] - (relevance[1] if n > 1 else 0.0)
+    margin[1:] = relevance[1:] - relevance[0]
+    top = (np.arange(n) == 0).astype(float)
+    return np.column_stack([cosine, pair_x, margin, top])
+
+
+def rerank(ids: Sequence[int], relevance: np.ndarray) -> list[int]:
+    """Positions of candidates best first: relevance descending, then the smaller offer id."""
+    return sorted(range(len(ids)), key=lambda i: (-float(relevance[i]), ids[i]))
+
+
+def relevance(
+    want: Side,
+    offers: Sequence[Side],
+    scores: Sequence[float],
+    *,
+    lexicon: Lexicon,
+    show: float,
+    model_path: str | None = None,
+) -> np.ndarray:
+    """The stored score (relevance) of each (want, offer) pair, from its cosine."""
+    model = load_model(Path(model_path) if model_path else DEFAULT_MODEL_PATH)
+    px = pair_features(want, offers, lexicon, load_attributes())
+    return model.relevance(np.asarray(scores, dtype=np.float64), px, show)
 
 
 def decide(
@@ -189,14 +299,24 @@ def decide(
     *,
     lexicon: Lexicon,
     threshold: float,
+    show: float,
     model_path: str | None = None,
-) -> list[tuple[float, bool]]:
-    """(confidence, notify) for a want's best ``DECIDE_TOP`` candidates, given best first."""
-    offers, scores = offers[:DECIDE_TOP], scores[:DECIDE_TOP]
+) -> list[Decision]:
+    """Relevance, confidence and push of each of a want's candidates (in the order given).
+
+    ``scores`` are the cosines. The best ``DECIDE_TOP`` by relevance get a confidence; only
+    those can be pushed.
+    """
     if not offers:
         return []
     model = load_model(Path(model_path) if model_path else DEFAULT_MODEL_PATH)
-    x = pair_features(want, offers, scores, lexicon, load_attributes())
-    p = model.probability(x)
+    px = pair_features(want, offers, lexicon, load_attributes())
+    rel = model.relevance(np.asarray(scores, dtype=np.float64), px, show)
+    order = rerank([o.id for o in offers], rel)[:DECIDE_TOP]
     # rounded like scores, so both paths store the same value and decide the same way
-    return [(round(float(v), 6), bool(round(float(v), 6) >= threshold)) for v in p]
+    cos = np.asarray(scores, dtype=np.float64)
+    p = np.round(model.probability(notify_features(cos[order], rel[order], px[order])), 6)
+    out = [Decision(float(r), 0.0, False) for r in rel.tolist()]
+    for i, v in zip(order, p.tolist(), strict=True):
+        out[i] = Decision(float(rel[i]), float(v), bool(v >= threshold))
+    return out

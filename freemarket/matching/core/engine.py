@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from sparse_dot_topn import sp_matmul_topn
 
 from freemarket.matching.core import OFFER, WANT
-from freemarket.matching.core.decide import DECIDE_TOP, Side, decide
+from freemarket.matching.core.decide import Side, decide
 from freemarket.matching.core.rules import (
     Sides,
     Thresholds,
@@ -25,7 +25,7 @@ from freemarket.matching.core.rules import (
     pairs_allowed,
     wanting_category,
 )
-from freemarket.matching.core.text import normalize, stem, tokenize
+from freemarket.matching.core.text import normalize, tokenize, word_key
 from freemarket.matching.core.vectorize import (
     CorpusStats,
     FeatureSpace,
@@ -75,6 +75,8 @@ class MatchCandidate:
     # the notify decision (``decide``): the model's confidence, and whether to push it
     confidence: float = 0.0
     notify: bool = False
+    # the TF-IDF cosine that found the pair (``score`` is it re-ranked); None: equal to score
+    cosine: float | None = None
 
 
 def city_key(city: str | None) -> str | None:
@@ -224,7 +226,7 @@ def _ngram_label(cols: set[int], space: FeatureSpace, title: str) -> str:
 
     best, best_hits = "~", 0
     for token in tokenize(title):
-        hits = sum(space.column("#" + g, token) in cols for g in char_ngrams(stem(token)))
+        hits = sum(space.column("#" + g, token) in cols for g in char_ngrams(word_key(token)))
         if hits > best_hits:
             best, best_hits = token, hits
     return "~" + best
@@ -586,53 +588,90 @@ def _candidates(
     explain: bool,
     decide_notify: bool,
 ) -> list[MatchCandidate]:
-    """MatchCandidates of (want row, offer row) pairs, scored and decided; ``ids`` are row ids."""
+    """MatchCandidates of (want row, offer row) pairs, scored and decided; ``ids`` are row ids.
+
+    With ``decide_notify`` the stored score is the pair's relevance (``decide``): the cosine
+    re-ranked by object agreement. Without it (fitting a new model) it is the cosine.
+    """
     scores = pair_scores(corpus.matrix, w, corpus.matrix, o)
     kept = scores >= params.show
     w, o, scores = w[kept], o[kept], scores[kept]
+    cosines = scores
+    confidence = np.zeros(w.size)
+    notify = np.zeros(w.size, dtype=bool)
+    if decide_notify:
+        scores, confidence, notify = _decisions(corpus, w, o, scores, params)
+        kept = scores >= params.show
+        w, o, scores, cosines = w[kept], o[kept], scores[kept], cosines[kept]
+        confidence, notify = confidence[kept], notify[kept]
     want_ids, offer_ids = ids[w], ids[o]
     order = _order(np.unique(want_ids, return_inverse=True)[1], scores, offer_ids)
-    w, o, want_ids, offer_ids, scores = (x[order] for x in (w, o, want_ids, offer_ids, scores))
+    w, o, want_ids, offer_ids, scores, cosines, confidence, notify = (
+        x[order] for x in (w, o, want_ids, offer_ids, scores, cosines, confidence, notify)
+    )
     with _gc_paused():
         expl = (
             explain_pairs(corpus.matrix, w, o, corpus.space, corpus.listings)
             if explain
             else [[] for _ in range(w.size)]
         )
-        decisions = _decisions(corpus, w, o, scores, params) if decide_notify else {}
         return [
-            MatchCandidate(wid, oid, sc, COMPUTED_BY, ex, *decisions.get(i, (0.0, False)))
-            for i, (wid, oid, sc, ex) in enumerate(
-                zip(want_ids.tolist(), offer_ids.tolist(), scores.tolist(), expl, strict=True)
+            MatchCandidate(wid, oid, sc, COMPUTED_BY, scale_explanation(ex, sc, cos), cf, nt, cos)
+            for wid, oid, sc, cos, ex, cf, nt in zip(
+                want_ids.tolist(),
+                offer_ids.tolist(),
+                scores.tolist(),
+                cosines.tolist(),
+                expl,
+                confidence.tolist(),
+                notify.tolist(),
+                strict=True,
             )
         ]
 
 
+def scale_explanation(
+    explanation: list[dict[str, str | float]], score: float, cosine: float
+) -> list[dict[str, str | float]]:
+    """Term weights of a pair scaled from its cosine to its stored score (they sum to it)."""
+    if score == cosine or cosine <= 0:
+        return explanation
+    factor = score / cosine
+    return [{**e, "weight": round(float(e["weight"]) * factor, 4)} for e in explanation]
+
+
 def _decisions(
-    corpus: VectorizedCorpus, w: np.ndarray, o: np.ndarray, scores: np.ndarray, params: Thresholds
-) -> dict[int, tuple[float, bool]]:
-    """``decide`` on each want's best candidates (rows grouped by want, best first)."""
-    out: dict[int, tuple[float, bool]] = {}
-    if w.size == 0:
-        return out
-    starts = np.r_[0, np.flatnonzero(w[1:] != w[:-1]) + 1].tolist()
-    ends = [*starts[1:], w.size]
+    corpus: VectorizedCorpus, w: np.ndarray, o: np.ndarray, cosines: np.ndarray, params: Thresholds
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``decide`` on each want's candidates: relevance, confidence and push per pair."""
+    n = w.size
+    scores, confidence, notify = cosines.copy(), np.zeros(n), np.zeros(n, dtype=bool)
+    if n == 0:
+        return scores, confidence, notify
+    by_want = np.argsort(w, kind="stable")
+    ws = w[by_want]
+    starts = np.r_[0, np.flatnonzero(ws[1:] != ws[:-1]) + 1].tolist()
+    ends = [*starts[1:], n]
     listings, lexicon = corpus.listings, corpus.space.lexicon
     for a, b in zip(starts, ends, strict=True):
-        b = min(b, a + DECIDE_TOP)
-        want = Side(listings[int(w[a])].title, corpus.vector(int(w[a]))[0])
-        offers = [Side(listings[r].title, corpus.vector(r)[0]) for r in o[a:b].tolist()]
+        rows = by_want[a:b]
+        wr = int(w[rows[0]])
+        want = Side(listings[wr].id, listings[wr].title, corpus.vector(wr)[0])
+        offers = [
+            Side(listings[r].id, listings[r].title, corpus.vector(r)[0]) for r in o[rows].tolist()
+        ]
         found = decide(
             want,
             offers,
-            scores[a:b].tolist(),
+            cosines[rows].tolist(),
             lexicon=lexicon,
             threshold=params.notify,
+            show=params.show,
             model_path=params.model_path,
         )
-        for i, decision in enumerate(found):
-            out[a + i] = decision
-    return out
+        for row, d in zip(rows.tolist(), found, strict=True):
+            scores[row], confidence[row], notify[row] = d.score, d.confidence, d.notify
+    return scores, confidence, notify
 
 
 def match_all(
@@ -669,7 +708,7 @@ def match_partition(
     ``listings`` may be the whole corpus or just ``partition_listings(...)``. Pass the corpus
     ``stats`` to get exactly the scores of ``match_all``; without them idf comes from the
     partition. Wants of ``other`` get this partition's best k: merge partitions with
-    ``merge_candidates``.
+    ``merge_candidates`` (their confidence is then that of the partition's own list).
     """
     part = partition_listings(listings, category)
     corpus = VectorizedCorpus.build(part, stats=stats)
@@ -677,11 +716,19 @@ def match_partition(
 
 
 def merge_candidates(candidates: Iterable[MatchCandidate], top_k: int) -> list[MatchCandidate]:
-    """Keep the best ``top_k`` per want from candidates of several partitions."""
-    ordered = sorted(candidates, key=lambda c: (c.want_id, -c.score, c.offer_id))
+    """Keep the best ``top_k`` per want from candidates of several partitions.
+
+    Best by cosine, as the full match retrieves them (so the pairs are exactly its pairs), then
+    ordered by score.
+    """
+
+    def cosine(c: MatchCandidate) -> float:
+        return c.score if c.cosine is None else c.cosine
+
+    ordered = sorted(candidates, key=lambda c: (c.want_id, -cosine(c), c.offer_id))
     out: list[MatchCandidate] = []
     for c in ordered:
         if len(out) >= top_k and all(x.want_id == c.want_id for x in out[-top_k:]):
             continue
         out.append(c)
-    return out
+    return sorted(out, key=lambda c: (c.want_id, -c.score, c.offer_id))

@@ -11,7 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from freemarket.matching.core import OFFER, OTHER_CATEGORY, WANT
-from freemarket.matching.core.decide import Side, decide
+from freemarket.matching.core.decide import Decision, Side, decide, relevance, rerank
 from freemarket.matching.core.engine import (
     COMPUTED_BY,
     Listing,
@@ -19,6 +19,7 @@ from freemarket.matching.core.engine import (
     _gc_paused,
     city_key,
     explain_pair,
+    scale_explanation,
 )
 from freemarket.matching.core.rules import (
     Sides,
@@ -399,30 +400,57 @@ class MatchIndex:
         order = sorted(range(len(found)), key=lambda i: (-scores[i], found[i][1]))
         found = [found[i] for i in order if scores[i] >= params.show]
         scores = scores[[i for i in order if scores[i] >= params.show]]
-        decisions: list[tuple[float, bool]] = []
+        others_side = [
+            Side(f[1], self._entries[f[1]].listing.title, f[2].vectors[f[3]][0]) for f in found
+        ]
+        me_side = Side(listing.id, listing.title, vec[0])
         if listing.kind == WANT:
-            # an offer's candidates are other people's wants: each is decided on its own
-            # ranked offers when the worker re-matches it
             decisions = decide(
-                Side(listing.title, vec[0]),
-                [Side(self._entries[f[1]].listing.title, f[2].vectors[f[3]][0]) for f in found],
+                me_side,
+                others_side,
                 scores.tolist(),
                 lexicon=self.space.lexicon,
                 threshold=params.notify,
+                show=params.show,
                 model_path=params.model_path,
             )
+        else:
+            # an offer's candidates are other people's wants: the pair's score is the same
+            # from either side; the push is decided when the worker re-matches each want
+            decisions = [
+                Decision(float(r), 0.0, False)
+                for other, score in zip(others_side, scores.tolist(), strict=True)
+                for r in relevance(
+                    other,
+                    [me_side],
+                    [score],
+                    lexicon=self.space.lexicon,
+                    show=params.show,
+                    model_path=params.model_path,
+                ).tolist()
+            ]
         out = []
-        for i, ((_, other_id, shard, row), score) in enumerate(
-            zip(found, scores.tolist(), strict=True)
-        ):
+        for i in rerank([f[1] for f in found], np.array([d.score for d in decisions])):
+            _, other_id, shard, row = found[i]
+            d = decisions[i]
+            if d.score < params.show:
+                continue
             other = self._entries[other_id].listing
             want_x, offer_x = (listing, other) if listing.kind == WANT else (other, listing)
             other_vec = shard.vectors[row]
             assert other_vec is not None
             wv, ov = (vec, other_vec) if listing.kind == WANT else (other_vec, vec)
             expl = explain_pair(wv, ov, self.space, offer_x.title) if explain else []
-            confidence, notify = decisions[i] if i < len(decisions) else (0.0, False)
             out.append(
-                MatchCandidate(want_x.id, offer_x.id, score, COMPUTED_BY, expl, confidence, notify)
+                MatchCandidate(
+                    want_x.id,
+                    offer_x.id,
+                    d.score,
+                    COMPUTED_BY,
+                    scale_explanation(expl, d.score, float(scores[i])),
+                    d.confidence,
+                    d.notify,
+                    float(scores[i]),
+                )
             )
         return out

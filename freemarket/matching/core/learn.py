@@ -1,10 +1,12 @@
 """Labelled sets, quality figures, and fitting the notify model (scikit-learn).
 
 A labelled set is the dev-set format (``/work/shared/data/README.md``): user, item and truth
-lines. Fitting runs the real matcher on each set, takes every stored candidate (top-k above the
-show threshold) as an example, labels it by the truth, and fits a calibrated logistic
-regression over ``decide.FEATURES``. Extra negatives (pairs people said "not interested" to)
-join as labelled pairs. Measuring is always on sets the model was not fitted on.
+lines. Fitting runs the real matcher on each set, takes every candidate it retrieves (top-k by
+cosine above the show threshold) as an example and labels it by the truth; it then learns the
+ranking weights (pairwise, within each want) and, on each want's best candidates after
+re-ranking, a calibrated logistic regression over ``decide.NOTIFY_FEATURES``. Extra negatives
+(pairs people said "not interested" to) join the notify examples. Measuring is always on sets
+the model was not fitted on.
 """
 
 from __future__ import annotations
@@ -15,14 +17,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 from freemarket.matching.core.decide import (
     DECIDE_TOP,
-    FEATURES,
+    NOTIFY_FEATURES,
+    PAIR_FEATURES,
     NotifyModel,
     Side,
     load_attributes,
+    notify_features,
     pair_features,
+    rerank,
 )
 from freemarket.matching.core.engine import Listing, MatchCandidate, VectorizedCorpus, match_corpus
 from freemarket.matching.core.rules import Thresholds
@@ -78,32 +84,59 @@ def load_labelled(path: Path) -> LabelledSet:
 
 @dataclass
 class Examples:
-    """Feature rows of candidate pairs, their labels, and the want each belongs to."""
+    """Candidate pairs with their pair features and labels, grouped by want.
 
-    x: np.ndarray
+    Rows of one want are contiguous, best cosine first; ``groups`` names each row's want
+    (set name, want id). ``candidates`` are the matcher's (cosine scores) when known.
+    """
+
+    px: np.ndarray
     y: np.ndarray
-    wants: list[tuple[str, int]]
-    candidates: list[MatchCandidate]
-    # rows ``decide`` looks at (a want's best DECIDE_TOP); the others never notify
-    decided: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    cosines: np.ndarray
+    offers: np.ndarray
+    groups: list[tuple[str, int]]
+    # the matcher's candidates, row for row (a single set's examples only)
+    candidates: list[MatchCandidate] = field(default_factory=list)
 
     @classmethod
     def concat(cls, parts: Iterable[Examples]) -> Examples:
-        """All examples of several sets."""
+        """All examples of several sets (without their candidates)."""
         parts = list(parts)
         return cls(
-            np.vstack([p.x for p in parts]) if parts else np.zeros((0, len(FEATURES))),
+            np.vstack([p.px for p in parts]) if parts else np.zeros((0, len(PAIR_FEATURES))),
             np.concatenate([p.y for p in parts]) if parts else np.zeros(0),
-            [w for p in parts for w in p.wants],
-            [c for p in parts for c in p.candidates],
-            np.concatenate([p.decided for p in parts]) if parts else np.zeros(0, dtype=bool),
+            np.concatenate([p.cosines for p in parts]) if parts else np.zeros(0),
+            np.concatenate([p.offers for p in parts]) if parts else np.zeros(0, dtype=np.int64),
+            [g for p in parts for g in p.groups],
         )
+
+    def take(self, rows: np.ndarray) -> Examples:
+        """The examples of some rows (whole wants, in order)."""
+        keep = rows.tolist()
+        return Examples(
+            self.px[rows],
+            self.y[rows],
+            self.cosines[rows],
+            self.offers[rows],
+            [self.groups[i] for i in keep],
+            [self.candidates[i] for i in keep] if self.candidates else [],
+        )
+
+    def blocks(self) -> list[np.ndarray]:
+        """Row indices of each want's candidates."""
+        out: list[list[int]] = []
+        for i, g in enumerate(self.groups):
+            if i and g == self.groups[i - 1]:
+                out[-1].append(i)
+            else:
+                out.append([i])
+        return [np.array(b) for b in out]
 
 
 def candidates_and_features(
     labelled: LabelledSet, params: Thresholds
 ) -> tuple[list[MatchCandidate], np.ndarray]:
-    """The matcher's stored candidates on a set (best first per want) and their features."""
+    """The matcher's candidates on a set (cosine, best first per want) and their pair features."""
     corpus = VectorizedCorpus.build(labelled.listings)
     found = match_corpus(corpus, params, explain=False, decide_notify=False)
     rows = {x.id: i for i, x in enumerate(corpus.listings)}
@@ -116,36 +149,161 @@ def candidates_and_features(
     for want_id, cands in by_want.items():
         want = _side(corpus, rows[want_id])
         offers = [_side(corpus, rows[c.offer_id]) for c in cands]
-        blocks.append(
-            pair_features(want, offers, [c.score for c in cands], corpus.space.lexicon, classes)
-        )
+        blocks.append(pair_features(want, offers, corpus.space.lexicon, classes))
         ordered.extend(cands)
-    x = np.vstack(blocks) if blocks else np.zeros((0, len(FEATURES)))
+    x = np.vstack(blocks) if blocks else np.zeros((0, len(PAIR_FEATURES)))
     return ordered, x
 
 
 def _side(corpus: VectorizedCorpus, row: int) -> Side:
-    return Side(corpus.listings[row].title, corpus.vector(row)[0])
+    x = corpus.listings[row]
+    return Side(x.id, x.title, corpus.vector(row)[0])
 
 
 def examples(labelled: LabelledSet, params: Thresholds) -> Examples:
     """Every candidate of the set as a labelled example."""
-    cands, x = candidates_and_features(labelled, params)
+    cands, px = candidates_and_features(labelled, params)
     y = np.array([c.offer_id in labelled.truth.get(c.want_id, set()) for c in cands], dtype=float)
-    rank = np.zeros(len(cands), dtype=np.int64)
-    for i in range(1, len(cands)):
-        rank[i] = rank[i - 1] + 1 if cands[i].want_id == cands[i - 1].want_id else 0
-    return Examples(x, y, [(labelled.name, c.want_id) for c in cands], cands, rank < DECIDE_TOP)
+    cosines = np.array([c.score for c in cands], dtype=np.float64)
+    offers = np.array([c.offer_id for c in cands], dtype=np.int64)
+    return Examples(px, y, cosines, offers, [(labelled.name, c.want_id) for c in cands], cands)
 
 
-def fit(train: Examples, *, names: Sequence[str] = ()) -> NotifyModel:
-    """A calibrated logistic regression over the examples (sigmoid calibration, 5 folds)."""
+# Which way each pair feature may push (+1 towards "this is the thing", -1 away). Two small
+# labelled sets cannot tell collinear features apart, and an unconstrained fit gives some of
+# them the wrong sign (the object in the offer's title *lowering* the rank) that then fails on
+# other listings; the directions are what the features mean, so they are fixed, not learnt.
+PAIR_SIGNS = {
+    "head_title": 1,
+    "head_anywhere": 1,
+    "head_as_target": -1,
+    "offer_head_in_want": 1,
+    "offer_head_is_target": -1,
+    "attribute_conflict": -1,
+    "target_conflict": -1,
+    "number_conflict": -1,
+    "want_coverage": 1,
+    "want_title_coverage": 1,
+    "offer_coverage": 1,
+}
+NOTIFY_SIGNS = {"cosine": 1, **PAIR_SIGNS, "margin": 1, "top": 1}
+
+
+class SignedLogisticRegression(ClassifierMixin, BaseEstimator):
+    """L2-regularised logistic regression whose weights keep given signs (scikit-learn API).
+
+    scikit-learn's ``LogisticRegression`` has no bounds on coefficients; this fits the same
+    loss with scipy's L-BFGS-B, which takes them, and plugs into ``CalibratedClassifierCV``.
+    """
+
+    def __init__(
+        self, signs: Sequence[int] = (), C: float = 1.0, fit_intercept: bool = True
+    ) -> None:
+        self.signs = signs
+        self.C = C
+        self.fit_intercept = fit_intercept
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> SignedLogisticRegression:
+        """Minimise the logistic loss plus ||w||^2 / (2C) within the sign bounds."""
+        from scipy.optimize import minimize
+
+        x = np.asarray(x, dtype=np.float64)
+        t = np.where(np.asarray(y) > 0, 1.0, -1.0)
+        n_features = x.shape[1]
+
+        def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            w, b = theta[:n_features], theta[n_features] if self.fit_intercept else 0.0
+            z = t * (x @ w + b)
+            value = np.logaddexp(0.0, -z).sum() + w @ w / (2 * self.C)
+            g = -t / (1.0 + np.exp(z))
+            grad = np.r_[x.T @ g + w / self.C, g.sum() if self.fit_intercept else 0.0]
+            return float(value), grad
+
+        bounds = [
+            (0.0, None) if sg > 0 else (None, 0.0) if sg < 0 else (None, None)
+            for sg in (self.signs or [0] * n_features)
+        ] + [(None, None) if self.fit_intercept else (0.0, 0.0)]
+        res = minimize(loss, np.zeros(n_features + 1), jac=True, method="L-BFGS-B", bounds=bounds)
+        self.coef_ = res.x[:n_features].reshape(1, -1)
+        self.intercept_ = np.array([res.x[n_features]])
+        self.classes_ = np.array([0.0, 1.0])
+        return self
+
+    def decision_function(self, x: np.ndarray) -> np.ndarray:
+        """The linear score of each row."""
+        return np.asarray(x) @ self.coef_[0] + self.intercept_[0]
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """Probabilities of class 0 and class 1."""
+        p = 1.0 / (1.0 + np.exp(-self.decision_function(x)))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """The likelier class of each row."""
+        return (self.decision_function(x) > 0).astype(float)
+
+
+def _ranking_weights(train: Examples, show: float) -> tuple[float, ...]:
+    """Pairwise logistic regression: of a right and a wrong candidate of one want, which is right.
+
+    The difference of their (log of the cosine above ``show``, pair features) is the input, so
+    only what tells candidates of the *same* want apart is learnt; dividing by the log-cosine
+    weight turns the result into a factor on the cosine (``NotifyModel.relevance``).
+    """
+    f = np.column_stack([np.log(np.maximum(train.cosines - show, 1e-6)), train.px])
+    diffs = []
+    for rows in train.blocks():
+        right = rows[train.y[rows] > 0]
+        wrong = rows[train.y[rows] == 0]
+        for r in right.tolist():
+            for w in wrong.tolist():
+                diffs.append(f[r] - f[w])
+    if not diffs:
+        return tuple(0.0 for _ in PAIR_FEATURES)
+    d = np.array(diffs)
+    # both orders, so the model has two classes and no intercept is needed
+    signs = [1, *(PAIR_SIGNS[f] for f in PAIR_FEATURES)]
+    lr = SignedLogisticRegression(signs, C=RANK_C, fit_intercept=False)
+    lr.fit(np.vstack([d, -d]), np.r_[np.ones(len(d)), np.zeros(len(d))])
+    coef = lr.coef_[0]
+    scale = coef[0] if coef[0] > 0 else 1.0
+    return tuple(float(c / scale) for c in coef[1:])
+
+
+# Regularisation of the two models: a few hundred examples from two sets, so keep weights modest.
+RANK_C = 0.3
+NOTIFY_C = 1.0
+
+
+def reranked(
+    train: Examples, rank_coef: tuple[float, ...], show: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of ``NOTIFY_FEATURES`` for each want's best ``DECIDE_TOP`` after re-ranking.
+
+    Returns the feature rows, their labels and the example row each came from.
+    """
+    model = NotifyModel(rank_coef, tuple(0.0 for _ in NOTIFY_FEATURES), 0.0)
+    rel = model.relevance(train.cosines, train.px, show)
+    xs, ys, src = [], [], []
+    for rows in train.blocks():
+        order = rows[rerank(train.offers[rows].tolist(), rel[rows])][:DECIDE_TOP]
+        xs.append(notify_features(train.cosines[order], rel[order], train.px[order]))
+        ys.append(train.y[order])
+        src.append(order)
+    if not xs:
+        return np.zeros((0, len(NOTIFY_FEATURES))), np.zeros(0), np.zeros(0, dtype=np.int64)
+    return np.vstack(xs), np.concatenate(ys), np.concatenate(src)
+
+
+def fit(train: Examples, show: float, *, names: Sequence[str] = ()) -> NotifyModel:
+    """Ranking weights, then a calibrated logistic regression (sigmoid, 5 folds) on top of them."""
     from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.linear_model import LogisticRegression
 
-    base = LogisticRegression(C=1.0, max_iter=1000)
+    rank_coef = _ranking_weights(train, show)
+    x, y, _ = reranked(train, rank_coef, show)
+    base = SignedLogisticRegression([NOTIFY_SIGNS[f] for f in NOTIFY_FEATURES], C=NOTIFY_C)
     calibrated = CalibratedClassifierCV(base, method="sigmoid", cv=5, ensemble=False)
-    calibrated.fit(train.x[train.decided], train.y[train.decided])
+    calibrated.fit(x, y)
     # One logistic regression plus a sigmoid on its output is again one logistic function.
     inner = calibrated.calibrated_classifiers_[0]
     lr = inner.estimator
@@ -153,7 +311,7 @@ def fit(train: Examples, *, names: Sequence[str] = ()) -> NotifyModel:
     a, b = float(sig.a_), float(sig.b_)
     coef = tuple(float(-a * c) for c in lr.coef_[0])
     intercept = float(-a * lr.intercept_[0] - b)
-    return NotifyModel(coef, intercept, tuple(names))
+    return NotifyModel(rank_coef, coef, intercept, tuple(names))
 
 
 @dataclass
@@ -232,21 +390,24 @@ def evaluate(
     )
 
 
-def apply_model(
-    labelled: LabelledSet,
-    cands: Sequence[MatchCandidate],
-    x: np.ndarray,
-    model: NotifyModel,
-    threshold: float,
-) -> list[MatchCandidate]:
-    """Candidates with the model's decisions (features already computed)."""
-    p = np.round(model.probability(x), 6)
-    rank = 0
+def apply_model(ex: Examples, model: NotifyModel, params: Thresholds) -> list[MatchCandidate]:
+    """A set's candidates as the matcher stores them with this model: re-ranked and decided."""
+    rel = model.relevance(ex.cosines, ex.px, params.show)
     out = []
-    for i, (c, v) in enumerate(zip(cands, p.tolist(), strict=True)):
-        rank = rank + 1 if i and cands[i - 1].want_id == c.want_id else 0
-        decided = rank < DECIDE_TOP
-        out.append(
-            replace(c, confidence=float(v) if decided else 0.0, notify=decided and v >= threshold)
-        )
+    for rows in ex.blocks():
+        order = rows[rerank(ex.offers[rows].tolist(), rel[rows])]
+        top = order[:DECIDE_TOP]
+        p = np.round(model.probability(notify_features(ex.cosines[top], rel[top], ex.px[top])), 6)
+        for k, r in enumerate(order.tolist()):
+            if rel[r] < params.show:
+                continue
+            confidence = float(p[k]) if k < DECIDE_TOP else 0.0
+            out.append(
+                replace(
+                    ex.candidates[r],
+                    score=float(rel[r]),
+                    confidence=confidence,
+                    notify=k < DECIDE_TOP and confidence >= params.notify,
+                )
+            )
     return out

@@ -25,10 +25,9 @@ import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 
-import pymorphy3
-
 from freemarket.matching.core.text import (
     _SEGMENT_RE,
+    MORPH,
     STOP_WORDS,
     TARGET_PREPOSITIONS,
     Lexicon,
@@ -50,7 +49,6 @@ _MODIFIER_POS = frozenset(
     | {"PREP", "CONJ", "PRCL", "INTJ", "PRED"}
 )
 _CYRILLIC = re.compile(r"[а-я]")
-_morph = pymorphy3.MorphAnalyzer()
 
 
 def column(key: str) -> int:
@@ -63,7 +61,7 @@ def _is_modifier(token: str) -> bool:
     """Whether a Russian word modifies a head (adjective, verb...) by its likeliest tag."""
     if token[0].isdigit() or not _CYRILLIC.search(token):
         return token[0].isdigit()
-    return _morph.parse(token)[0].tag.POS in _MODIFIER_POS
+    return MORPH.parse(token)[0].tag.POS in _MODIFIER_POS
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +127,9 @@ def _heads(units: list[Unit], russian: bool) -> list[Unit]:
         if russian:
             nouns = [u for u in words if u.token == "_phrase" or not _is_modifier(u.token)]
             nouns = [u for u in nouns if u.token not in _COLLECTIVE] or nouns
+            # a word the dictionary does not know may be read as a verb ("беговел"): a part
+            # with no noun is still about something, its first word
+            nouns = nouns or words
             if nouns:
                 heads.append(nouns[0])
         else:

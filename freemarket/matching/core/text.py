@@ -14,7 +14,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import pymorphy3
 import Stemmer
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
+from unidecode import unidecode
 
 DEFAULT_SYNONYMS_PATH = Path(__file__).resolve().parents[2] / "data" / "synonyms.txt"
 
@@ -34,6 +38,8 @@ TARGET_PREPOSITIONS = frozenset({"для", "под", "к", "ко", "for"})
 # Only long stems are corrected towards the dictionary: short Russian stems are one letter
 # apart from too many unrelated words.
 FUZZY_MIN_STEM = 6
+# Long words are often misspelt twice ("бинзопилу"); they are also far apart from each other.
+FUZZY_TWO_EDITS = 8
 
 # Cyrillic letters that look like Latin ones; inside a model code ("А51", "Х5") they are almost
 # always the Latin letter typed on a Russian layout.
@@ -78,6 +84,8 @@ STOP_WORDS: frozenset[str] = frozenset((_RU_STOP + _EN_STOP).split())
 
 _RU_STEMMER = Stemmer.Stemmer("russian")
 _EN_STEMMER = Stemmer.Stemmer("english")
+# Russian morphology (the OpenCorpora dictionary): parts of speech and lemmas.
+MORPH = pymorphy3.MorphAnalyzer()
 
 
 def normalize(text: str) -> str:
@@ -93,6 +101,23 @@ def stem(word: str) -> str:
     if _LATIN_RE.search(word):
         return _EN_STEMMER.stemWord(word)
     return word
+
+
+@lru_cache(maxsize=500_000)
+def word_key(word: str) -> str:
+    """The matching key of a normalised word: a Russian noun's lemma, otherwise its stem.
+
+    Snowball strips Russian nouns badly where the stem changes ("чехол"/"чехлы" give "чехол"
+    and "чехл", "ботинок"/"ботинки" give "ботинок" and "ботинк") or looks like a verb ending
+    ("бензопила" gives "бензоп"); the dictionary lemma of a noun has none of these problems.
+    Other parts of speech, and words the dictionary does not know (its guessed lemmas of
+    slang and typos change with the word's form), keep their stem.
+    """
+    if word.isalpha() and _CYRILLIC_RE.search(word) and MORPH.word_is_known(word):
+        parse = MORPH.parse(word)[0]
+        if parse.tag.POS == "NOUN":
+            return parse.normal_form.replace("ё", "е")
+    return stem(word)
 
 
 def _is_number(token: str) -> bool:
@@ -149,8 +174,8 @@ class Lexicon:
     max_len: int = 1
     # every concept's listed spellings, canonical first, in file order (for display forms)
     variants: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    # deletion neighbourhood (SymSpell) of long single-word stems, for one-typo correction
-    _deletions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # single-word keys long enough to correct typos towards, by length
+    _fuzzy_keys: dict[int, tuple[str, ...]] = field(default_factory=dict)
     # first stems of multi-word phrases: other tokens skip the (costly) longer lookups
     _phrase_starts: frozenset[str] = frozenset()
     # per-token analysis, filled lazily (a corpus has tens of thousands of distinct tokens)
@@ -160,10 +185,10 @@ class Lexicon:
         """Stem, single-word concepts and n-gram keys of a token (cached)."""
         info = self._tokens.get(token)
         if info is None:
-            st = stem(token)
+            st = word_key(token)
             concepts = self.surface.get(token) or self.phrases.get((st,))
             if not concepts and len(token) > 1 and not token[0].isdigit():
-                concepts = self.correct(st)
+                concepts = self.correct(st) or self._latin(token)
             main = tuple(("=" + c, c) for c in concepts) if concepts else ((st, token),)
             grams = (
                 tuple(("#" + g, token) for g in char_ngrams(st))
@@ -175,50 +200,59 @@ class Lexicon:
                 self._tokens[token] = info
         return info
 
+    def _latin(self, token: str) -> tuple[str, ...] | None:
+        """Concepts of a Cyrillic spelling of a Latin word ("свитч", "гоупро", "бош").
+
+        Brands and borrowed words are written in both scripts; the dictionary lists them in one.
+        The word is transliterated (unidecode) and looked up, then corrected, as a Latin word:
+        a spelling by ear is a few letters off ("svitch" / "switch").
+        """
+        if not _CYRILLIC_RE.search(token):
+            return None
+        latin = unidecode(token)
+        st = stem(latin)
+        return self.surface.get(latin) or self.phrases.get((st,)) or self.correct(st)
+
     def lookup(self, stems: tuple[str, ...]) -> tuple[str, ...] | None:
         """Concepts for a sequence of stems, or None."""
         return self.phrases.get(stems)
 
     def correct(self, word_stem: str) -> tuple[str, ...] | None:
-        """Concepts of the one dictionary stem within one edit of an unknown stem, if unique."""
+        """Concepts of the one dictionary key closest to an unknown key, if close and unique.
+
+        Close: one edit (insertion, deletion, substitution or swap of neighbours), two for keys
+        of ``FUZZY_TWO_EDITS`` letters or more ("бинзопилу" for "бензопила"), and lengths at
+        most one apart; words shorter than ``FUZZY_MIN_STEM`` are never corrected.
+        """
         if len(word_stem) < FUZZY_MIN_STEM or not word_stem.isalpha():
             return None
-        found: set[str] = set()
-        for key in (word_stem, *_deletes(word_stem)):
-            found.update(self._deletions.get(key, ()))
-        found = {f for f in found if _within_one_edit(word_stem, f)}
-        if len(found) != 1:
-            return None
-        return self.phrases[(found.pop(),)]
-
-
-def _deletes(word: str) -> list[str]:
-    return [word[:i] + word[i + 1 :] for i in range(len(word))]
-
-
-def _within_one_edit(a: str, b: str) -> bool:
-    """Levenshtein distance <= 1, or one swap of adjacent letters."""
-    if a == b:
-        return True
-    if len(a) == len(b):
-        diff = [i for i in range(len(a)) if a[i] != b[i]]
-        return len(diff) == 1 or (
-            len(diff) == 2
-            and diff[1] == diff[0] + 1
-            and a[diff[0]] == b[diff[1]]
-            and a[diff[1]] == b[diff[0]]
+        limit = 2 if len(word_stem) >= FUZZY_TWO_EDITS else 1
+        n = len(word_stem)
+        # lengths within one: two insertions are more often another word than a typo
+        # ("трехколесн", an adjective's stem, is not "трехколесник")
+        keys = [k for size in range(n - 1, n + 2) for k in self._fuzzy_keys.get(size, ())]
+        found = process.extract(
+            word_stem, keys, scorer=DamerauLevenshtein.distance, score_cutoff=limit
         )
-    if abs(len(a) - len(b)) != 1:
-        return False
-    short, long_ = (a, b) if len(a) < len(b) else (b, a)
-    i = 0
-    while i < len(short) and short[i] == long_[i]:
-        i += 1
-    return short[i:] == long_[i + 1 :]
+        if not found or (len(found) > 1 and found[1][1] == found[0][1]):
+            return None
+        return self.phrases[(found[0][0],)]
+
+
+def _by_length(words: Iterable[str]) -> dict[int, tuple[str, ...]]:
+    out: dict[int, list[str]] = {}
+    for w in words:
+        out.setdefault(len(w), []).append(w)
+    return {n: tuple(ws) for n, ws in out.items()}
+
+
+def within_one_edit(a: str, b: str) -> bool:
+    """Damerau-Levenshtein distance <= 1 (an insertion, deletion, substitution or swap)."""
+    return DamerauLevenshtein.distance(a, b, score_cutoff=1) <= 1
 
 
 def _variant_stems(variant: str) -> tuple[str, ...]:
-    return tuple(stem(t) for t in tokenize(variant) if t not in STOP_WORDS)
+    return tuple(word_key(t) for t in tokenize(variant) if t not in STOP_WORDS)
 
 
 def parse_lexicon(lines: Iterable[str]) -> Lexicon:
@@ -263,18 +297,19 @@ def parse_lexicon(lines: Iterable[str]) -> Lexicon:
                 phrases[key] = [canonical]
             if own:
                 exact_stem.add(key)
-    deletions: dict[str, list[str]] = {}
-    for key in phrases:
-        if len(key) == 1 and len(key[0]) >= FUZZY_MIN_STEM and key[0].isalpha():
-            for d in (key[0], *_deletes(key[0])):
-                deletions.setdefault(d, []).append(key[0])
+    # A two-word name is often written the other way round in a title ("машина стиральная",
+    # "куртка мужская"): the reversed pair names the same concepts unless listed otherwise.
+    for key in [k for k in phrases if len(k) == 2]:
+        phrases.setdefault((key[1], key[0]), phrases[key])
     return Lexicon(
         phrases={k: tuple(v) for k, v in phrases.items()},
         surface={k: tuple(v) for k, v in surface.items()},
         accessories=frozenset(accessories),
         max_len=max((len(k) for k in phrases), default=1),
         variants={k: tuple(v) for k, v in spellings.items()},
-        _deletions={k: tuple(v) for k, v in deletions.items()},
+        _fuzzy_keys=_by_length(
+            k[0] for k in phrases if len(k) == 1 and len(k[0]) >= FUZZY_MIN_STEM and k[0].isalpha()
+        ),
         _phrase_starts=frozenset(k[0] for k in phrases if len(k) > 1),
     )
 

@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 
 from freemarket.matching.core import engine, vectorize
-from freemarket.matching.core.engine import VectorizedCorpus, explain_pair, match_corpus
+from freemarket.matching.core.engine import (
+    VectorizedCorpus,
+    explain_pair,
+    match_corpus,
+    scale_explanation,
+)
 from freemarket.matching.core.vectorize import FeatureSpace
 from tests.matching.core.test_engine import PARAMS, _corpus
 
@@ -54,7 +59,8 @@ def test_bulk_explanations_equal_pairwise() -> None:
     for c in found:
         w, o = row[c.want_id], row[c.offer_id]
         ref = explain_pair(corpus.vector(w), corpus.vector(o), corpus.space, listings[o].title)
-        assert c.explanation == ref
+        assert c.cosine is not None
+        assert c.explanation == scale_explanation(ref, c.score, c.cosine)
 
 
 def test_parallel_partitions_equal_serial(monkeypatch: pytest.MonkeyPatch) -> None:
