@@ -1,7 +1,7 @@
 """search terms indexed by (term, weight, item): a one-word search stops after a page
 
-Revision ID: 0011_search_terms_by_weight
-Revises: 0010_item_search_terms
+Revision ID: 0012_search_terms_by_weight
+Revises: 0011_ratings_revealed_at
 Create Date: 2026-12-03 11:00:00
 
 Without it a search for a common word ("велосипед": 3% of 100k listings) scores every item
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0011_search_terms_by_weight"
-down_revision = "0010_item_search_terms"
+revision = "0012_search_terms_by_weight"
+down_revision = "0011_ratings_revealed_at"
 branch_labels = None
 depends_on = None
 
