@@ -58,6 +58,13 @@ def to_listing(item: Item) -> Listing:
 
 def load_listings(session: Session, *, categories: Collection[str] | None = None) -> list[Listing]:
     """Every active item of a user who is not banned, as an engine listing (oldest first)."""
+    return list(iter_listings(session, categories=categories))
+
+
+def iter_listings(
+    session: Session, *, categories: Collection[str] | None = None, chunk: int = 20_000
+) -> Iterator[Listing]:
+    """``load_listings`` streamed: a partition builds from 1M items without holding them all."""
     # Plain column rows, not ORM objects: a recompute loads every item in the marketplace.
     stmt = (
         select(
@@ -78,8 +85,8 @@ def load_listings(session: Session, *, categories: Collection[str] | None = None
     )
     if categories is not None:
         stmt = stmt.where(Item.category.in_(list(categories)))
-    return [
-        Listing(
+    for row in session.execute(stmt.execution_options(yield_per=chunk)):
+        yield Listing(
             id=row.id,
             user_id=row.user_id,
             kind=row.kind,
@@ -91,8 +98,6 @@ def load_listings(session: Session, *, categories: Collection[str] | None = None
             lat=row.latitude,
             lon=row.longitude,
         )
-        for row in session.execute(stmt)
-    ]
 
 
 def is_matchable(session: Session, item: Item) -> bool:
