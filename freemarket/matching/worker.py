@@ -12,13 +12,12 @@ from sqlalchemy.orm import Session
 
 from freemarket.db.models import Item, Job, Match, utcnow
 from freemarket.db.session import unit_of_work
-from freemarket.domain import jobs, search
+from freemarket.domain import jobs, matched, search
 from freemarket.infra import metrics, wakeup
 from freemarket.infra.settings import Settings
 from freemarket.matching.core.index import MatchIndex
 from freemarket.matching.params import thresholds_from
 from freemarket.matching.store import (
-    delete_matches_of_items,
     is_matchable,
     load_listings,
     matches_of_item_scope,
@@ -136,7 +135,7 @@ class MatchWorker:
             if matchable:
                 self._rematch_want(session, item, result)
             else:
-                result.removed += delete_matches_of_items(session, [item.id])
+                result.removed += matched.delete_matches_of_items(session, [item.id])
             return
         # An offer changes other people's top-k: re-match every want it now fits and every
         # want it used to be matched with (which may now get another offer in its place).
@@ -147,7 +146,7 @@ class MatchWorker:
             candidates = self.index.match(to_listing(item), self.thresholds, explain=False)
             affected.update(c.want_id for c in candidates)
         else:
-            result.removed += delete_matches_of_items(session, [item.id])
+            result.removed += matched.delete_matches_of_items(session, [item.id])
         for want_id in sorted(affected):
             want = session.get(Item, want_id)
             if want is not None and self._apply_to_index(session, want):
