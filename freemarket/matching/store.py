@@ -52,6 +52,13 @@ def to_listing(item: Item) -> Listing:
 
 def load_listings(session: Session, *, categories: Collection[str] | None = None) -> list[Listing]:
     """Every active item of a user who is not banned, as an engine listing (oldest first)."""
+    return list(iter_listings(session, categories=categories))
+
+
+def iter_listings(
+    session: Session, *, categories: Collection[str] | None = None, chunk: int = 20_000
+) -> Iterator[Listing]:
+    """``load_listings`` streamed: a partition builds from 1M items without holding them all."""
     # Plain column rows, not ORM objects: a recompute loads every item in the marketplace.
     columns = [getattr(Item, column).label(listing) for column, listing in LISTING_COLUMNS.items()]
     stmt = (
@@ -62,7 +69,8 @@ def load_listings(session: Session, *, categories: Collection[str] | None = None
     )
     if categories is not None:
         stmt = stmt.where(Item.category.in_(list(categories)))
-    return [Listing(**row._asdict()) for row in session.execute(stmt)]
+    for row in session.execute(stmt.execution_options(yield_per=chunk)):
+        yield Listing(**row._asdict())
 
 
 def is_matchable(session: Session, item: Item) -> bool:
