@@ -99,7 +99,9 @@ class UserCreate(Strict):
     display_name: DisplayName | None = None
     contact: Contact | None = None
     city: City | None = None
-    language: Language = "ru"
+    language: Language | None = Field(
+        default=None, description="ru or en; null: from Telegram or the browser, else Russian"
+    )
 
 
 class UserUpdate(Strict):
@@ -150,7 +152,7 @@ class UserPrivate(UserPublic):
 
     telegram_id: int | None
     contact: str | None
-    language: str
+    language: str | None = Field(description="null until chosen or learnt from a client")
     role: str
     is_banned: bool
     notify_telegram: bool
@@ -158,6 +160,14 @@ class UserPrivate(UserPublic):
     quiet_start: int | None
     quiet_end: int | None
     time_zone: str | None
+
+
+class TelegramLinkOut(BaseModel):
+    """A one-time code that links a Telegram account to yours: send it to the bot."""
+
+    start_payload: str = Field(description="what follows /start: send `/start <start_payload>`")
+    url: str | None = Field(description="t.me deep link that sends it; null: bot name unknown")
+    expires_at: datetime
 
 
 class ProfileCreate(Strict):

@@ -128,7 +128,8 @@ class User(Base):
     display_name: Mapped[str | None] = mapped_column(String(DISPLAY_NAME_MAX))
     contact: Mapped[str | None] = mapped_column(String(CONTACT_MAX))
     city: Mapped[str | None] = mapped_column(String(CITY_MAX))
-    language: Mapped[str] = mapped_column(String(8), default="ru")
+    # None until the person chooses, or Telegram or their browser tells us (then Russian).
+    language: Mapped[str | None] = mapped_column(String(8))
     role: Mapped[str] = mapped_column(String(16), default="user")
     is_banned: Mapped[bool] = mapped_column(Boolean, default=False)
     # None until the first counted rating; then a Bayesian average (see freemarket.domain.ratings).
