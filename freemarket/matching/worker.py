@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from freemarket.db.models import Category, Item, Job, Match, utcnow
 from freemarket.db.session import unit_of_work
-from freemarket.domain import jobs, search
+from freemarket.domain import jobs, matched, search
 from freemarket.infra import metrics, wakeup
 from freemarket.infra.settings import Settings
 from freemarket.matching.core.engine import MatchCandidate
@@ -22,7 +22,6 @@ from freemarket.matching.params import thresholds_from
 from freemarket.matching.partition import Partition, is_fanned_out
 from freemarket.matching.store import (
     SCORE_EPSILON,
-    delete_matches_of_items,
     is_matchable,
     iter_listings,
     load_listings,
@@ -197,7 +196,7 @@ class MatchWorker:
             if matchable:
                 self._rematch(session, [item], result)
             else:
-                result.removed += delete_matches_of_items(session, [item.id])
+                result.removed += matched.delete_matches_of_items(session, [item.id])
             return
         # An offer changes other people's top-k: re-match every want it used to be matched
         # with (which may now get another offer in its place) and every want it now fits
@@ -210,7 +209,7 @@ class MatchWorker:
             candidates = self.index.match(to_listing(item), self.thresholds, explain=False)
             fits = self._may_enter(session, [c for c in candidates if c.want_id not in stored])
         else:
-            result.removed += delete_matches_of_items(session, [item.id])
+            result.removed += matched.delete_matches_of_items(session, [item.id])
         wants = []
         for want_id in sorted(stored | {c.want_id for c in fits}):
             want = session.get(Item, want_id)
