@@ -24,6 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from freemarket.matching.core import ITEM_KINDS
+
 # Stable constraint names, so Alembic can drop and alter them on both SQLite and PostgreSQL.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -33,7 +35,6 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-ITEM_KINDS = ("offer", "want")
 USER_ROLES = ("user", "admin")
 VISIBILITIES = ("public", "matches", "private")
 # skipped: not sent on purpose (the person turned Telegram notifications off; the web has it).

@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from freemarket.db.models import USER_ROLES, VISIBILITIES, Item, Profile, User
-from freemarket.domain import exchanges, jobs, jsonpolicy, preferences, sessions
+from freemarket.domain import exchanges, jobs, jsonpolicy, matched, preferences, sessions
 from freemarket.domain.permissions import authorize_owner_or_admin
 from freemarket.domain.telegram_auth import TELEGRAM_USERNAME_MAX, TelegramIdentity
 from freemarket.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -214,12 +214,8 @@ def set_banned(session: Session, *, user: User, banned: bool) -> User:
     user.is_banned = banned
     item_ids = list(session.scalars(select(Item.id).where(Item.user_id == user.id)))
     if banned:
-        # Imported here: the matching package loads numpy/scipy/scikit-learn (about a second),
-        # which every `freemarket user ...` command would otherwise pay for.
-        from freemarket.matching.store import delete_matches_of_items
-
         sessions.revoke_all(session, user=user)
-        delete_matches_of_items(session, item_ids)
+        matched.delete_matches_of_items(session, item_ids)
         exchanges.cancel_open_for_user(session, user=user)
     # Re-match the items: the worker drops them from its index, or brings them back on unban.
     for item_id in item_ids:
