@@ -401,9 +401,15 @@ class MatchIndex:
         found = [found[i] for i in order if scores[i] >= params.show]
         scores = scores[[i for i in order if scores[i] >= params.show]]
         others_side = [
-            Side(f[1], self._entries[f[1]].listing.title, f[2].vectors[f[3]][0]) for f in found
+            Side(
+                f[1],
+                self._entries[f[1]].listing.title,
+                f[2].vectors[f[3]][0],
+                self._entries[f[1]].listing.description,
+            )
+            for f in found
         ]
-        me_side = Side(listing.id, listing.title, vec[0])
+        me_side = Side(listing.id, listing.title, vec[0], listing.description)
         if listing.kind == WANT:
             decisions = decide(
                 me_side,
