@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -17,16 +17,13 @@ from freemarket.domain import items, jsonpolicy, users
 from freemarket.domain.fields import (
     City,
     Contact,
-    Description,
     ExternalId,
     JsonSafeModel,
-    Kind,
     Language,
-    Slug,
     TelegramId,
-    Title,
     Username,
 )
+from freemarket.domain.item_fields import ITEM_FIELDS, with_item_fields
 from freemarket.errors import DomainError, InvalidInput
 
 
@@ -45,19 +42,12 @@ class UserRecord(_Record):
     contact: Contact | None = None
 
 
-class ItemRecord(_Record):
-    """A `{"type": "item"}` line."""
+class ItemRecord(with_item_fields(_Record)):  # type: ignore[misc]
+    """A `{"type": "item"}` line: the item fields of POST /api/items/, and whose it is."""
 
     type: Literal["item"]
     external_id: ExternalId
     username: Username
-    kind: Kind
-    category: Slug
-    title: Title
-    description: Description = ""
-    city: City | None = None
-    delivery: bool = False
-    metadata: dict[str, Any] = Field(default_factory=dict)
     active: bool = True
 
 
@@ -132,14 +122,10 @@ def _import_item(session: Session, record: ItemRecord) -> str:
             username=record.username,
         )
     existing = session.scalar(select(Item).where(Item.external_id == record.external_id))
-    fields = {
-        "category": record.category,
-        "title": record.title,
-        "description": record.description.strip(),
-        "city": record.city if record.city is not None else owner.city,
-        "delivery": record.delivery,
-        "meta": record.metadata,
-    }
+    fields = {f.column: getattr(record, f.column) for f in ITEM_FIELDS if f.editable}
+    fields["description"] = fields["description"].strip()
+    if fields["city"] is None:
+        fields["city"] = owner.city
     if existing is None:
         item = items.create_item(
             session, owner=owner, kind=record.kind, external_id=record.external_id, **fields

@@ -419,10 +419,36 @@ def decide(
     """
     if not offers:
         return []
-    model = load_model(Path(model_path) if model_path else DEFAULT_MODEL_PATH)
     px = pair_features(want, offers, lexicon, load_attributes())
+    return decide_on_features(
+        [o.id for o in offers],
+        scores,
+        px,
+        threshold=threshold,
+        show=show,
+        model_path=model_path,
+    )
+
+
+def decide_on_features(
+    ids: Sequence[int],
+    scores: Sequence[float],
+    px: np.ndarray,
+    *,
+    threshold: float,
+    show: float,
+    model_path: str | None = None,
+) -> list[Decision]:
+    """``decide`` given each candidate's ``pair_features`` row (computed where its offer lives).
+
+    A partitioned index computes the rows of its own offers; the merge decides on the want's
+    whole list here, so the result is the one a single index gives.
+    """
+    if not ids:
+        return []
+    model = load_model(Path(model_path) if model_path else DEFAULT_MODEL_PATH)
     rel = model.relevance(np.asarray(scores, dtype=np.float64), px, show)
-    order = rerank([o.id for o in offers], rel)[:DECIDE_TOP]
+    order = rerank(ids, rel)[:DECIDE_TOP]
     # rounded like scores, so both paths store the same value and decide the same way
     cos = np.asarray(scores, dtype=np.float64)
     p = np.round(model.probability(notify_features(cos[order], rel[order], px[order])), 6)
