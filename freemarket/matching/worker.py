@@ -13,14 +13,15 @@ from sqlalchemy.orm import Session
 
 from freemarket.db.models import Category, Item, Job, Match, utcnow
 from freemarket.db.session import unit_of_work
-from freemarket.domain import jobs, search
+from freemarket.domain import jobs, matched, search
 from freemarket.infra import metrics, wakeup
 from freemarket.infra.settings import Settings
+from freemarket.matching.core.engine import MatchCandidate
 from freemarket.matching.core.index import Hit, MatchIndex, merge_hits
 from freemarket.matching.params import thresholds_from
 from freemarket.matching.partition import Partition, is_fanned_out
 from freemarket.matching.store import (
-    delete_matches_of_items,
+    SCORE_EPSILON,
     is_matchable,
     iter_listings,
     load_listings,
@@ -131,25 +132,54 @@ class MatchWorker:
             self.recent[item.id] = item.updated_at
         return True
 
-    def _rematch_want(self, session: Session, want: Item, result: BatchResult) -> None:
-        """Make a want's stored matches its current top-k offers."""
+    def _rematch_wants(self, session: Session, wants: list[Item], result: BatchResult) -> None:
+        """Make the wants' stored matches their current top-k offers (one statement set)."""
         assert self.index is not None
-        candidates = self.index.match(to_listing(want), self.thresholds)
-        self._store(session, want, candidates, result)
+        if not wants:
+            return
+        candidates = [c for w in wants for c in self.index.match(to_listing(w), self.thresholds)]
+        self._store(session, [Match.want_item_id.in_([w.id for w in wants])], candidates, result)
 
     def _store(
-        self, session: Session, want: Item, candidates: list[Any], result: BatchResult
+        self,
+        session: Session,
+        scope: list[Any],
+        candidates: list[MatchCandidate],
+        result: BatchResult,
     ) -> None:
         changes = replace_matches(
-            session,
-            scope=matches_of_item_scope(want),
-            candidates=candidates,
-            thresholds=self.thresholds,
+            session, scope=scope, candidates=candidates, thresholds=self.thresholds
         )
         result.added += changes.added
         result.removed += changes.removed
         result.notified += changes.notified
         metrics.MATCHES_CREATED.inc(changes.added)
+
+    def _may_enter(self, session: Session, fits: list[MatchCandidate]) -> list[MatchCandidate]:
+        """The offer's candidate wants whose stored top-k it might enter.
+
+        A want's top k are its k best offers by cosine, and a stored score (the relevance) is
+        never above its pair's cosine: an offer whose cosine is below every stored score of a
+        want with k matches cannot displace any of them, and re-matching that want would
+        write nothing.
+        """
+        if not fits:
+            return fits
+        full = {
+            want_id: lowest
+            for want_id, stored, lowest in session.execute(
+                select(Match.want_item_id, func.count(), func.min(Match.score))
+                .where(Match.want_item_id.in_([c.want_id for c in fits]))
+                .group_by(Match.want_item_id)
+            ).tuples()
+            if stored >= self.thresholds.top_k
+        }
+        return [
+            c
+            for c in fits
+            if c.want_id not in full
+            or (c.score if c.cosine is None else c.cosine) + SCORE_EPSILON >= full[c.want_id]
+        ]
 
     def _process(self, session: Session, job: Job, result: BatchResult) -> None:
         if job.kind == jobs.MATCH_PART:
@@ -164,35 +194,43 @@ class MatchWorker:
         matchable = self._apply_to_index(session, item)
         if item.kind == "want":
             if matchable:
-                self._rematch(session, item, result)
+                self._rematch(session, [item], result)
             else:
-                result.removed += delete_matches_of_items(session, [item.id])
+                result.removed += matched.delete_matches_of_items(session, [item.id])
             return
-        # An offer changes other people's top-k: re-match every want it now fits and every
-        # want it used to be matched with (which may now get another offer in its place).
-        affected = set(
+        # An offer changes other people's top-k: re-match every want it used to be matched
+        # with (which may now get another offer in its place) and every want it now fits
+        # whose top-k it can enter.
+        stored = set(
             session.scalars(select(Match.want_item_id).where(Match.offer_item_id == item.id))
         )
+        fits: list[MatchCandidate] = []
         if matchable:
             candidates = self.index.match(to_listing(item), self.thresholds, explain=False)
-            affected.update(c.want_id for c in candidates)
+            fits = self._may_enter(session, [c for c in candidates if c.want_id not in stored])
         else:
-            result.removed += delete_matches_of_items(session, [item.id])
-        for want_id in sorted(affected):
+            result.removed += matched.delete_matches_of_items(session, [item.id])
+        wants = []
+        for want_id in sorted(stored | {c.want_id for c in fits}):
             want = session.get(Item, want_id)
             if want is not None and self._apply_to_index(session, want):
-                self._rematch(session, want, result)
+                wants.append(want)
+        self._rematch(session, wants, result)
 
-    def _rematch(self, session: Session, want: Item, result: BatchResult) -> None:
-        """Re-match a (matchable) want here, or hand it to the partition(s) it belongs to."""
+    def _rematch(self, session: Session, wants: list[Item], result: BatchResult) -> None:
+        """Re-match (matchable) wants here, or hand them to the partition(s) they belong to."""
         if self.partition is None:
-            self._rematch_want(session, want, result)
-        elif is_fanned_out(want.kind, want.category):
-            self._fan_out(session, want)
-        elif self.partition.owns_category(want.category):
-            self._rematch_want(session, want, result)
-        else:  # its own partition's job (an offer moved out of its category, say)
-            jobs.enqueue(session, kind=jobs.MATCH_ITEM, payload={"item_id": want.id})
+            self._rematch_wants(session, wants, result)
+            return
+        here = []
+        for want in wants:
+            if is_fanned_out(want.kind, want.category):
+                self._fan_out(session, want)
+            elif self.partition.owns_category(want.category):
+                here.append(want)
+            else:  # its own partition's job (an offer moved out of its category, say)
+                jobs.enqueue(session, kind=jobs.MATCH_ITEM, payload={"item_id": want.id})
+        self._rematch_wants(session, here, result)
 
     def _fan_out(self, session: Session, want: Item) -> None:
         """Ask every partition for its best offers for a want; the last one merges them."""
@@ -231,7 +269,7 @@ class MatchWorker:
         candidates = merge_hits(
             want.id, [_hit(h) for part in parts.values() for h in part], self.thresholds
         )
-        self._store(session, want, candidates, result)
+        self._store(session, matches_of_item_scope(want), candidates, result)
 
     def _claimable(self, session: Session) -> list[ColumnElement[bool]]:
         """What this worker may claim: every job, or the ones routed to its partition."""
