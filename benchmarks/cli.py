@@ -42,12 +42,13 @@ def hyperfine(commands: dict[str, str], env: dict[str, str], runs: int) -> dict[
     """Run hyperfine over name -> command line; return name -> its JSON result."""
     if shutil.which("hyperfine") is None:
         raise SystemExit("hyperfine is not installed (run `make test-tools`)")
-    with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        argv = ["hyperfine", "-N", "--warmup", "2", "--runs", str(runs), "--export-json", out.name]
+    with tempfile.TemporaryDirectory(prefix="fm-hyperfine-") as scratch:
+        out = Path(scratch) / "results.json"
+        argv = ["hyperfine", "-N", "--warmup", "2", "--runs", str(runs), "--export-json", str(out)]
         for name, line in commands.items():
             argv += ["--command-name", name, line]
         subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
-        results = json.loads(Path(out.name).read_text())["results"]
+        results = json.loads(out.read_text())["results"]
     return {r["command"]: r for r in results}
 
 
