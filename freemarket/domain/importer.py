@@ -37,7 +37,8 @@ class UserRecord(_Record):
     type: Literal["user"]
     username: Username
     city: City | None = None
-    language: Language = "ru"
+    # Left out: unset, so Telegram's or the browser's language fills it in later.
+    language: Language | None = None
     telegram_id: TelegramId | None = None
     contact: Contact | None = None
 
@@ -102,11 +103,10 @@ def _import_user(session: Session, record: UserRecord) -> str:
             contact=record.contact,
         )
         return "created"
-    changes = {
-        k: v
-        for k, v in {"city": record.city, "language": record.language}.items()
-        if getattr(existing, k) != v
-    }
+    fields: dict[str, object] = {"city": record.city}
+    if record.language is not None:  # a line without a language keeps the account's own
+        fields["language"] = record.language
+    changes = {k: v for k, v in fields.items() if getattr(existing, k) != v}
     if not changes:
         return "skipped"
     users.update_user(session, user=existing, changes=changes)

@@ -468,3 +468,16 @@ def test_settings_page_notifications_language_and_telegram_link(browser, service
         assert not page.js_errors  # type: ignore[attr-defined]
     finally:
         context.close()
+    # A visitor with an English browser who switched the sign-in page to Russian gets Russian.
+    service.cli("user", "create", "dora")
+    context, page = _context(browser, service, locale="en-GB")
+    try:
+        page.goto("/login")
+        page.get_by_role("button", name="Переключить на русский").click()
+        expect(page.get_by_role("heading", name="Вход")).to_be_visible()
+        page.goto(service.login_link("dora"))
+        page.wait_for_url(service.url + "/")
+        expect(page.get_by_role("button", name="Выйти")).to_be_visible()
+        assert json.loads(service.cli("user", "show", "dora", "--json"))["language"] == "ru"
+    finally:
+        context.close()

@@ -15,6 +15,7 @@ from freemarket.api.schemas import (
     PathId,
     QueryId,
 )
+from freemarket.db.models import CITY_MAX
 from freemarket.domain import items
 from freemarket.domain.fields import Kind, Slug
 
@@ -32,7 +33,7 @@ def list_items(
     db: DbSession,
     kind: Kind | None = None,
     category: Slug | None = None,
-    city: Annotated[str | None, Query(max_length=100)] = None,
+    city: Annotated[str | None, Query(max_length=CITY_MAX)] = None,
     user_id: QueryId = None,
     q: Annotated[str | None, Query(max_length=200, description="text to look for")] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
