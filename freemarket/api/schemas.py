@@ -14,22 +14,24 @@ from pydantic import (
     StringConstraints,
     computed_field,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from freemarket.db.models import COMMENT_MAX
 from freemarket.domain import jsonpolicy, telegram_auth
 from freemarket.domain.fields import (
     MAX_ID,
+    CategorySlug,
     City,
     Contact,
     DbId,
     Description,
     DisplayName,
+    Integral,
     JsonSafeModel,
     Kind,
     Language,
     Latitude,
     Longitude,
-    Slug,
     TelegramId,
     Title,
     Username,
@@ -42,14 +44,21 @@ PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
+# An optional field that may be left out but not cleared: the schema does not offer null.
+NotNull = SkipJsonSchema[None]
+
 # A stored JSON field as responses show it: cut to the JSON policy, so it always serialises.
 StoredJson = Annotated[dict[str, Any], BeforeValidator(jsonpolicy.shown)]
 
 
 class Strict(JsonSafeModel):
-    """Request bodies reject unknown fields, so a typo is an error and not silently lost."""
+    """Request bodies reject unknown fields, so a typo is an error and not silently lost.
 
-    model_config = ConfigDict(extra="forbid")
+    And take JSON types as the schema declares them: `"longitude": false`, `"score": "5"` or
+    `"delivery": 1` are refused, not converted (an integral 5.0 is still an integer).
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Message(BaseModel):
@@ -110,13 +119,13 @@ class UserUpdate(Strict):
     display_name: DisplayName | None = None
     contact: Contact | None = None
     city: City | None = None
-    language: Language | None = None
-    notify_telegram: bool | None = Field(default=None, description="Telegram notifications on")
-    digest_enabled: bool | None = Field(default=None, description="bursts become one digest")
-    quiet_start: Annotated[int, Field(ge=0, le=23)] | None = Field(
+    language: Language | NotNull = None
+    notify_telegram: bool | NotNull = Field(default=None, description="Telegram notifications on")
+    digest_enabled: bool | NotNull = Field(default=None, description="bursts become one digest")
+    quiet_start: Annotated[int, Field(ge=0, le=23), Integral] | None = Field(
         default=None, description="quiet hours start (local hour); null with quiet_end: none"
     )
-    quiet_end: Annotated[int, Field(ge=0, le=23)] | None = None
+    quiet_end: Annotated[int, Field(ge=0, le=23), Integral] | None = None
     time_zone: Annotated[str, StringConstraints(max_length=64)] | None = Field(
         default=None, description="IANA name or offset like +03:00; null: from the city"
     )
@@ -176,11 +185,11 @@ class ProfileCreate(Strict):
 class ProfileUpdate(Strict):
     """Changed profile fields."""
 
-    data: dict[str, Any] | None = None
+    data: dict[str, Any] | NotNull = None
     location: City | None = None
     latitude: Latitude | None = None
     longitude: Longitude | None = None
-    visibility: Visibility | None = None
+    visibility: Visibility | NotNull = None
 
 
 class ProfileOut(BaseModel):
@@ -199,7 +208,7 @@ class ItemCreate(Strict):
     """A new item."""
 
     kind: Kind
-    category: Slug
+    category: CategorySlug
     title: Title
     description: Description = ""
     metadata: dict[str, Any] = Field(default_factory=dict)
@@ -212,14 +221,14 @@ class ItemCreate(Strict):
 class ItemUpdate(Strict):
     """Changed item fields (kind cannot change: post a new item instead)."""
 
-    category: Slug | None = None
-    title: Title | None = None
-    description: Description | None = None
-    metadata: dict[str, Any] | None = None
+    category: CategorySlug | NotNull = None
+    title: Title | NotNull = None
+    description: Description | NotNull = None
+    metadata: dict[str, Any] | NotNull = None
     city: City | None = None
     latitude: Latitude | None = None
     longitude: Longitude | None = None
-    delivery: bool | None = None
+    delivery: bool | NotNull = None
 
 
 class PhotoOut(BaseModel):
@@ -303,7 +312,7 @@ class RatingCreate(Strict):
 
     to_user_id: DbId
     tx_id: DbId
-    score: Annotated[int, Field(ge=1, le=5)]
+    score: Annotated[int, Field(ge=1, le=5), Integral]
     comment: Annotated[str, StringConstraints(max_length=COMMENT_MAX)] | None = None
 
 
@@ -403,7 +412,9 @@ class SessionOut(BaseModel):
 class ExchangeCreate(Strict):
     """Propose an exchange from 1 (direct), 2 (swap) or 3 (cycle) matches."""
 
-    match_ids: Annotated[list[DbId], Field(min_length=1, max_length=3)]
+    match_ids: Annotated[
+        list[DbId], Field(min_length=1, max_length=3, json_schema_extra={"uniqueItems": True})
+    ]
 
 
 class ExchangeLegOut(BaseModel):
@@ -449,6 +460,16 @@ class ExchangeOut(BaseModel):
 
 class ReportCreate(Strict):
     """A report about an item or a user (exactly one of them)."""
+
+    # The domain refuses both or neither; the schema says so.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["item_id"], "properties": {"user_id": {"type": "null"}}},
+                {"required": ["user_id"], "properties": {"item_id": {"type": "null"}}},
+            ]
+        }
+    )
 
     item_id: DbId | None = None
     user_id: DbId | None = None

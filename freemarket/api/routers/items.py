@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
-from freemarket.api.deps import CurrentUser, DbSession, OptionalUser, limit_search
+from freemarket.api.deps import OPTIONAL_AUTH, CurrentUser, DbSession, OptionalUser, limit_search
 from freemarket.api.schemas import (
+    CategorySlug,
     ItemCreate,
     ItemOut,
     ItemPageOut,
@@ -15,7 +16,6 @@ from freemarket.api.schemas import (
     Kind,
     PathId,
     QueryId,
-    Slug,
 )
 from freemarket.domain import items
 
@@ -34,7 +34,7 @@ def create_item(body: ItemCreate, db: DbSession, owner: CurrentUser) -> ItemOut:
 def list_items(
     db: DbSession,
     kind: Kind | None = None,
-    category: Slug | None = None,
+    category: CategorySlug | None = None,
     city: Annotated[str | None, Query(max_length=100)] = None,
     user_id: QueryId = None,
     q: Annotated[str | None, Query(max_length=200, description="text to look for")] = None,
@@ -57,7 +57,7 @@ def list_items(
     )
 
 
-@router.get("/{item_id}", response_model=ItemOut)
+@router.get("/{item_id}", response_model=ItemOut, openapi_extra=OPTIONAL_AUTH)
 def get_item(item_id: PathId, db: DbSession, viewer: OptionalUser) -> ItemOut:
     """One item; after an exchange, still shown to its parties, marked with the exchange."""
     item = items.get_visible_item(db, item_id=item_id, viewer=viewer)
