@@ -22,7 +22,8 @@ from freemarket.db.models import (
     TITLE_MAX,
     USERNAME_MAX,
 )
-from freemarket.domain.categories import DEFAULT_CATEGORIES
+from freemarket.db.seed import DEFAULT_CATEGORIES
+from freemarket.matching.core import ITEM_KINDS
 
 # Ids are 64-bit in the databases, but the largest one we accept is the largest integer a double
 # holds exactly: JavaScript (our web UI) cannot tell larger ids apart, and JSON Schema tools
@@ -59,7 +60,7 @@ ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 TelegramId = Annotated[int, Field(ge=1, le=MAX_ID), Integral]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
-Kind = Literal["offer", "want"]
+Kind = Literal[ITEM_KINDS]
 Language = Literal["ru", "en"]
 Visibility = Literal["public", "matches", "private"]
 

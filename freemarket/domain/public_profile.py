@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from freemarket.db.models import Exchange, ExchangeParty, Profile, Rating, User
-from freemarket.domain import ratings, users
+from freemarket.domain import matched, ratings, users
 from freemarket.errors import NotFound
 
 # A contact that is a Telegram handle: "@name", "t.me/name" or "https://t.me/name".
@@ -26,11 +26,7 @@ def may_see_profile(
         return False
     if viewer.id == owner_id or viewer.is_admin:
         return True
-    # Imported here: the matching package loads numpy and scikit-learn, which the CLI's user
-    # commands would otherwise pay for.
-    from freemarket.matching import queries
-
-    return visibility == "matches" and queries.have_matched(session, owner_id, viewer.id)
+    return visibility == "matches" and matched.have_matched(session, owner_id, viewer.id)
 
 
 def visible_city(session: Session, *, user: User, viewer: User | None) -> str | None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from freemarket.domain.categories import DEFAULT_CATEGORIES
+from freemarket.db.seed import DEFAULT_CATEGORIES
 from tests.api.conftest import Headers, item_body, post_item
 
 

@@ -8,16 +8,16 @@ from fastapi import APIRouter, Depends, Query, status
 
 from freemarket.api.deps import OPTIONAL_AUTH, CurrentUser, DbSession, OptionalUser, limit_search
 from freemarket.api.schemas import (
-    CategorySlug,
     ItemCreate,
     ItemOut,
     ItemPageOut,
     ItemUpdate,
-    Kind,
     PathId,
     QueryId,
 )
+from freemarket.db.models import CITY_MAX
 from freemarket.domain import items
+from freemarket.domain.fields import CategorySlug, Kind
 
 router = APIRouter(prefix="/api/items", tags=["items"])
 
@@ -25,9 +25,7 @@ router = APIRouter(prefix="/api/items", tags=["items"])
 @router.post("/", status_code=status.HTTP_201_CREATED, response_model=ItemOut)
 def create_item(body: ItemCreate, db: DbSession, owner: CurrentUser) -> ItemOut:
     """Post an item you offer or want; matching starts at once."""
-    fields = body.model_dump()
-    fields["meta"] = fields.pop("metadata")
-    return ItemOut.model_validate(items.create_item(db, owner=owner, **fields))
+    return ItemOut.model_validate(items.create_item(db, owner=owner, **body.model_dump()))
 
 
 @router.get("", response_model=ItemPageOut, dependencies=[Depends(limit_search)])
@@ -35,7 +33,7 @@ def list_items(
     db: DbSession,
     kind: Kind | None = None,
     category: CategorySlug | None = None,
-    city: Annotated[str | None, Query(max_length=100)] = None,
+    city: Annotated[str | None, Query(max_length=CITY_MAX)] = None,
     user_id: QueryId = None,
     q: Annotated[str | None, Query(max_length=200, description="text to look for")] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
@@ -69,8 +67,6 @@ def get_item(item_id: PathId, db: DbSession, viewer: OptionalUser) -> ItemOut:
 def update_item(item_id: PathId, body: ItemUpdate, db: DbSession, actor: CurrentUser) -> ItemOut:
     """Change your item; it is matched again."""
     changes = body.model_dump(exclude_unset=True)
-    if "metadata" in changes:
-        changes["meta"] = changes.pop("metadata")
     return ItemOut.model_validate(
         items.edit_item(db, actor=actor, item_id=item_id, changes=changes)
     )
