@@ -461,6 +461,10 @@ class ExchangeOut(BaseModel):
     rated_user_ids: list[int] = Field(
         default_factory=list, description="the parties you have already rated in this exchange"
     )
+    actions: list[str] = Field(
+        default_factory=list,
+        description="what you may do now (accept, decline, complete, cancel): the buttons to show",
+    )
 
 
 class ReportCreate(Strict):

@@ -363,3 +363,49 @@ def test_an_identical_open_proposal_is_refused_naming_the_open_one(
     assert world.propose(anna, matches[:1])["kind"] == "direct"
     world.do(boris, first, "decline")
     assert world.propose(boris, matches)["id"] != first
+
+
+def test_the_buttons_offered_are_exactly_what_a_transition_allows(
+    world: World, anna: Person, boris: Person, vera: Person, stranger: Person, db: Session
+) -> None:
+    """exchanges.actions_for (the web's and the bot's buttons) agrees with transition, always."""
+    from freemarket.db.models import User
+    from freemarket.errors import DomainError
+
+    xid = world.propose(vera, cycle(world, anna, boris, vera))["id"]
+
+    def check(*expected: tuple[Person, list[str]]) -> None:
+        for person, wanted in expected:
+            shown = world.client.get(f"/api/exchanges/{xid}", headers=person.headers)
+            assert shown.status_code == 200 and shown.json()["actions"] == wanted, shown.text
+            user = db.get(User, person.id)
+            assert user is not None
+            exchange = db.get(Exchange, xid)
+            assert exchange is not None
+            allowed = exchanges.actions_for(exchange, viewer=user)
+            assert allowed == wanted
+            for action in ACTIONS:
+                attempt = db.begin_nested()
+                try:
+                    exchanges.transition(db, exchange_id=xid, actor=user, action=action)
+                    done = True
+                except DomainError:
+                    done = False
+                attempt.rollback()
+                assert done == (action in allowed), (person.user.username, action)
+        db.rollback()  # end the read transaction: the API writes next
+        assert exchanges.actions_for(db.get(Exchange, xid), viewer=stranger.user) == []  # type: ignore[arg-type]
+        db.rollback()
+
+    answer = ["accept", "decline", "cancel"]
+    check((anna, answer), (boris, answer), (vera, ["cancel"]))
+    world.do(anna, xid, "accept")
+    check((anna, ["cancel"]), (boris, answer), (vera, ["cancel"]))
+    world.do(boris, xid, "accept")
+    agreed = ["complete", "cancel"]
+    check((anna, agreed), (boris, agreed), (vera, agreed))
+    world.do(anna, xid, "complete")
+    check((anna, ["cancel"]), (boris, agreed), (vera, agreed))
+    world.do(boris, xid, "complete")
+    world.do(vera, xid, "complete")
+    check((anna, []), (boris, []), (vera, []))

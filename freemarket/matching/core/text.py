@@ -374,34 +374,23 @@ def _count_segment(
                     span = n
                     entries = tuple(("=" + c, c) for c in concepts)
                     break
-        for key, label in entries:
+        found = list(entries)
+        if in_title:
+            for j in range(i, i + span):
+                found.extend(infos[j].grams)
+        # A Latin word followed by a number is usually a model ("iphone 13", "rtx 3060"):
+        # add the joined code so it meets "iphone13" / "rtx3060" written without a space.
+        if span == 1 and i + 1 < n_tokens and tokens[i].isascii() and tokens[i].isalpha():
+            nxt = tokens[i + 1]
+            if nxt[0].isdigit():
+                found.append((tokens[i] + nxt, f"{tokens[i]} {nxt}"))
+        for key, label in found:
             c = counts.get(key)
             if c is None:
                 counts[key] = f
                 labels[key] = label
             else:
                 counts[key] = c + f
-        if in_title:
-            for j in range(i, i + span):
-                for key, label in infos[j].grams:
-                    c = counts.get(key)
-                    if c is None:
-                        counts[key] = f
-                        labels[key] = label
-                    else:
-                        counts[key] = c + f
-        # A Latin word followed by a number is usually a model ("iphone 13", "rtx 3060"):
-        # add the joined code so it meets "iphone13" / "rtx3060" written without a space.
-        if span == 1 and i + 1 < n_tokens and tokens[i].isascii() and tokens[i].isalpha():
-            nxt = tokens[i + 1]
-            if nxt[0].isdigit():
-                key = tokens[i] + nxt
-                c = counts.get(key)
-                if c is None:
-                    counts[key] = f
-                    labels[key] = f"{tokens[i]} {nxt}"
-                else:
-                    counts[key] = c + f
         i += span
 
 

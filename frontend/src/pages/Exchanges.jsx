@@ -8,19 +8,6 @@ import { forgetCaches, formatDate, getItem, getUser, namers, useAction, useFetch
 import { useI18n } from '../i18n.jsx';
 import { LIMITS, validateRating } from '../validation.js';
 
-/** Which buttons a party may press, mirroring the server's transitions. */
-export function allowedActions(exchange, meId) {
-  const party = exchange.parties.find((p) => p.user_id === meId);
-  if (!party) return [];
-  if (exchange.status === 'proposed') {
-    return party.accepted_at ? ['cancel'] : ['accept', 'decline', 'cancel'];
-  }
-  if (exchange.status === 'accepted') {
-    return party.completed_at ? ['cancel'] : ['complete', 'cancel'];
-  }
-  return [];
-}
-
 function RatingForm({ exchange, user, name, onDone }) {
   const { t, te, fieldErrors } = useI18n();
   const [score, setScore] = useState(0);
@@ -110,7 +97,8 @@ export default function Exchanges() {
       )}
       <ul className="stack" data-testid="exchange-list">
         {all.map((x) => {
-          const actions = allowedActions(x, me.id);
+          // The server says which buttons this person may press now (the bot shows the same).
+          const actions = x.actions || [];
           const others = x.parties.filter((p) => p.user_id !== me.id);
           return (
             <li key={x.id} className="card exchange" data-exchange-id={x.id} data-status={x.status}>

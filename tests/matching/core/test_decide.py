@@ -13,7 +13,7 @@ from freemarket.matching.core.decide import (
     load_attributes,
     pair_features,
 )
-from freemarket.matching.core.objects import title_facts
+from freemarket.matching.core.objects import excluded, title_facts
 from freemarket.matching.core.text import load_lexicon
 from freemarket.matching.core.vectorize import FeatureSpace
 
@@ -88,3 +88,43 @@ def test_head_agreement_and_compound_titles(lexicon) -> None:  # type: ignore[no
         assert compound["head_title"] == 1
         assert compound["head_match"] == 0 and compound["head_modifier"] == 1
     assert np.isclose(bike["want_coverage"], 1.0)
+
+
+@pytest.mark.parametrize(
+    ("description", "expected"),
+    [
+        ("Электрическую, жерновую. Ножевую не предлагать.", {"ножев"}),
+        ("Любой, кроме прозрачного, можно книжку.", {"прозрачн"}),
+        ("An electric one, not the crystal tubs.", {"crystal", "tub"}),
+        ("Sturdy frame please, mattresses not needed.", {"=матрас"}),
+        ("Можно не новый, состояние не важно, возраст не важен.", set()),
+        ("", set()),
+    ],
+)
+def test_a_want_description_excludes_things_in_words(
+    lexicon,  # type: ignore[no-untyped-def]
+    description: str,
+    expected: set[str],
+) -> None:
+    assert excluded(description, lexicon) == expected
+
+
+def test_excluded_and_material_features(lexicon) -> None:  # type: ignore[no-untyped-def]
+    space = FeatureSpace(lexicon)
+    want = Side(
+        0, "Ищу кофемолку", space.raw_vector("Ищу кофемолку", "")[0], "Ножевую не предлагать"
+    )
+    offers = ["Кофемолка ножевая Bosch", "Кофемолка жерновая"]
+    x = pair_features(
+        want,
+        [Side(i + 1, t, space.raw_vector(t, "")[0]) for i, t in enumerate(offers)],
+        lexicon,
+        load_attributes(),
+    )
+    col = PAIR_FEATURES.index("excluded")
+    assert x[:, col].tolist() == [1.0, 0.0]
+    f = _features(
+        "Кожаная куртка мужская 50", ["Куртка мужская 50, пуховая", "Косуха кожаная"], lexicon
+    )
+    down, leather = f.values()
+    assert down["attribute_conflict"] == 1 and leather["attribute_conflict"] == 0
