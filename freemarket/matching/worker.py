@@ -87,9 +87,6 @@ class MatchWorker:
         # Other workers (and the API) change items too: fold every change since the last look
         # into this worker's index before matching against it.
         if self.index is None:
-            # Search terms written by an older analyser or lexicon (or never: a fresh
-            # migration, a bulk load) are rewritten once, by whichever worker starts first.
-            search.sync_index(session)
             if self.partition is None:
                 self.index = MatchIndex.build(load_listings(session))
             else:
@@ -304,6 +301,13 @@ class MatchWorker:
     def run_once(self) -> BatchResult:
         """Claim a batch of due jobs and run each; one transaction for the whole batch."""
         result = BatchResult()
+        if self.index is None:
+            # Search terms written by an older analyser or lexicon (or never: a fresh
+            # migration, a bulk load) are rewritten once, by whichever worker starts first. In
+            # a transaction of its own: its lock on the state row would otherwise be held for
+            # the whole index build and workers starting together would build one at a time.
+            with unit_of_work(self.engine) as session:
+                search.sync_index(session)
         with unit_of_work(self.engine) as session:
             self._sync_index(session)
             claimed = jobs.claim(

@@ -77,6 +77,7 @@ PAIR_FEATURES = (
     "excluded",
 )
 NOTIFY_FEATURES = ("cosine", *PAIR_FEATURES, "margin", "top")
+_EXCLUDED = NOTIFY_FEATURES.index("excluded")
 # Typos in the object ("бинзопила") still name it: stems this long may differ by one edit.
 _FUZZY_HEAD_MIN = 5
 # Only a want's best few candidates can be worth a push; deciding on them alone keeps the bulk
@@ -129,11 +130,16 @@ class NotifyModel:
         return np.minimum(np.round(show + (cos - show) * factor, 6), 1.0)
 
     def probability(self, x: np.ndarray) -> np.ndarray:
-        """Calibrated probability that each row's offer is what the want asks for."""
+        """Calibrated probability that each row's offer is what the want asks for.
+
+        An offer the want's description excludes in words gets 0: the person said no to it,
+        whatever the rest of the pair looks like (too rare in labelled sets to be learnt).
+        """
         if x.size == 0:
             return np.zeros(0)
         z = x @ np.asarray(self.coef) + self.intercept
-        return 1.0 / (1.0 + np.exp(-z))
+        p = 1.0 / (1.0 + np.exp(-z))
+        return np.where(x[:, _EXCLUDED] > 0, 0.0, p)
 
     def to_json(self) -> str:
         """The model file's text."""

@@ -34,10 +34,10 @@ from functools import lru_cache
 
 from freemarket.matching.core.text import (
     _SEGMENT_RE,
-    MORPH,
     STOP_WORDS,
     TARGET_PREPOSITIONS,
     Lexicon,
+    morph,
     normalize,
     tokenize,
 )
@@ -70,7 +70,7 @@ def _is_modifier(token: str) -> bool:
     """Whether a Russian word modifies a head (adjective, verb...) by its likeliest tag."""
     if token[0].isdigit() or not _CYRILLIC.search(token):
         return token[0].isdigit()
-    return MORPH.parse(token)[0].tag.POS in _MODIFIER_POS
+    return morph().parse(token)[0].tag.POS in _MODIFIER_POS
 
 
 @dataclass(frozen=True, slots=True)

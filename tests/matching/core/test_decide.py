@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 
 from freemarket.matching.core.decide import (
+    NOTIFY_FEATURES,
     PAIR_FEATURES,
     Side,
     _quantities,
     _quantity_conflict,
     load_attributes,
+    load_model,
     pair_features,
 )
 from freemarket.matching.core.objects import excluded, title_facts
@@ -128,3 +130,11 @@ def test_excluded_and_material_features(lexicon) -> None:  # type: ignore[no-unt
     )
     down, leather = f.values()
     assert down["attribute_conflict"] == 1 and leather["attribute_conflict"] == 0
+
+
+def test_an_excluded_offer_is_never_pushed() -> None:
+    model = load_model()
+    x = np.ones((2, len(NOTIFY_FEATURES)))
+    x[:, NOTIFY_FEATURES.index("excluded")] = [0.0, 1.0]
+    p = model.probability(x)
+    assert p[0] > 0 and p[1] == 0.0
