@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from freemarket.api.deps import CurrentUser, DbSession, OptionalUser, limit_search
+from freemarket.api.deps import OPTIONAL_AUTH, CurrentUser, DbSession, OptionalUser, limit_search
 from freemarket.api.render import json_response
 from freemarket.api.schemas import (
     ItemCreate,
@@ -18,7 +18,7 @@ from freemarket.api.schemas import (
 )
 from freemarket.db.models import CITY_MAX
 from freemarket.domain import items
-from freemarket.domain.fields import Kind, Slug
+from freemarket.domain.fields import CategorySlug, Kind
 
 router = APIRouter(prefix="/api/items", tags=["items"])
 
@@ -33,7 +33,7 @@ def create_item(body: ItemCreate, db: DbSession, owner: CurrentUser) -> ItemOut:
 def list_items(
     db: DbSession,
     kind: Kind | None = None,
-    category: Slug | None = None,
+    category: CategorySlug | None = None,
     city: Annotated[str | None, Query(max_length=CITY_MAX)] = None,
     user_id: QueryId = None,
     q: Annotated[str | None, Query(max_length=200, description="text to look for")] = None,
@@ -58,7 +58,7 @@ def list_items(
     )
 
 
-@router.get("/{item_id}", response_model=ItemOut)
+@router.get("/{item_id}", response_model=ItemOut, openapi_extra=OPTIONAL_AUTH)
 def get_item(item_id: PathId, db: DbSession, viewer: OptionalUser) -> Response:
     """One item; after an exchange, still shown to its parties, marked with the exchange."""
     item = items.get_visible_item(db, item_id=item_id, viewer=viewer)
