@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from freemarket.db.models import (
     Category,
@@ -128,7 +128,10 @@ def get_visible_item(session: Session, *, item_id: int, viewer: User | None) -> 
     or a banned user's item stays visible to its owner, admins, and the parties of an accepted
     or completed exchange it was part of: they still need to see what they exchanged.
     """
-    item = get_item(session, item_id)
+    # The owner (is_banned) and the photos (the answer shows them) in the same round trip.
+    item = session.get(Item, item_id, options=(joinedload(Item.owner), joinedload(Item.photos)))
+    if item is None:
+        raise NotFound(f"item {item_id} not found", code="item_not_found", item_id=item_id)
     if item.active and not item.owner.is_banned:
         return item
     if viewer is not None and (
