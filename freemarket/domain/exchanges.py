@@ -28,7 +28,7 @@ from freemarket.db.models import (
     User,
     utcnow,
 )
-from freemarket.domain import items, notifications
+from freemarket.domain import audit, items, notifications
 from freemarket.domain.notifications import OutboxMessage
 from freemarket.errors import Conflict, Forbidden, InvalidInput, NotFound
 
@@ -98,19 +98,38 @@ def party_ids(exchange: Exchange) -> set[int]:
     return {p.user_id for p in exchange.parties}
 
 
+def status_of(exchange: Exchange) -> str:
+    """The state to show: a proposal past its deadline is expired even before the worker says so.
+
+    Reads never write; the worker's `expire_due` (and any transition) stores the expiry and
+    tells the parties. Until then every reader shows the same state through this function.
+    """
+    if is_overdue(exchange):
+        return "expired"
+    return exchange.status
+
+
+def is_overdue(exchange: Exchange) -> bool:
+    """True for a proposal whose deadline has passed."""
+    return (
+        exchange.status == "proposed"
+        and exchange.expires_at is not None
+        and exchange.expires_at <= utcnow()
+    )
+
+
 def get_exchange(session: Session, *, exchange_id: int, viewer: User) -> Exchange:
-    """An exchange, to one of its parties or an admin (others: not found)."""
+    """An exchange, to one of its parties or an admin (others: not found); writes nothing."""
     exchange = _load(session, exchange_id)
     if viewer.id not in party_ids(exchange) and not viewer.is_admin:
         raise NotFound(
             f"exchange {exchange_id} not found", code="exchange_not_found", exchange_id=exchange_id
         )
-    expire_if_due(session, exchange)
     return exchange
 
 
 def list_for_user(session: Session, *, user: User, limit: int = 100) -> list[Exchange]:
-    """The user's exchanges, newest first."""
+    """The user's exchanges, newest first; writes nothing."""
     stmt = (
         select(Exchange)
         .join(ExchangeParty, ExchangeParty.exchange_id == Exchange.id)
@@ -119,10 +138,7 @@ def list_for_user(session: Session, *, user: User, limit: int = 100) -> list[Exc
         .order_by(Exchange.id.desc())
         .limit(limit)
     )
-    found = list(session.scalars(stmt))
-    for exchange in found:
-        expire_if_due(session, exchange)
-    return found
+    return list(session.scalars(stmt))
 
 
 def reserved_item_ids(
@@ -243,9 +259,7 @@ def _open_duplicate(session: Session, legs: list[tuple[Item, Item]]) -> int | No
 
 def expire_if_due(session: Session, exchange: Exchange) -> bool:
     """Mark a proposal past its deadline as expired; True if it just expired."""
-    if exchange.status != "proposed" or exchange.expires_at is None:
-        return False
-    if exchange.expires_at > utcnow():
+    if not is_overdue(exchange):
         return False
     # Compare-and-set: a concurrent accept that got there first keeps its state.
     expired = session.execute(
@@ -261,7 +275,7 @@ def expire_if_due(session: Session, exchange: Exchange) -> bool:
 
 
 def expire_due(session: Session) -> int:
-    """Expire every proposal past its deadline (run by the worker); returns how many."""
+    """Expire every proposal past its deadline (the worker's loop runs it); returns how many."""
     due = session.scalars(
         select(Exchange).where(Exchange.status == "proposed", Exchange.expires_at <= utcnow())
     )
@@ -279,6 +293,14 @@ def transition(session: Session, *, exchange_id: int, actor: User, action: str) 
     if party is None and not (actor.is_admin and action == "cancel"):
         raise NotFound(
             f"exchange {exchange_id} not found", code="exchange_not_found", exchange_id=exchange_id
+        )
+    if party is None:
+        audit.record(
+            session,
+            actor=actor,
+            action=f"{action}_exchange",
+            target_type="exchange",
+            target_id=exchange.id,
         )
     expire_if_due(session, exchange)
     if exchange.status not in rule.allowed_from:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from freemarket.db.models import Item, Match, MatchDismissal, User, utcnow
 from freemarket.db.session import insert_ignoring_conflicts
-from freemarket.domain import notifications
+from freemarket.domain import notifications, visibility
 from freemarket.domain.notifications import OutboxMessage, Recipient
 from freemarket.matching.core.engine import Listing, MatchCandidate
 from freemarket.matching.core.rules import Thresholds
@@ -57,9 +57,9 @@ def to_listing(item: Item) -> Listing:
 
 
 def load_listings(session: Session, *, categories: Collection[str] | None = None) -> list[Listing]:
-    """Every active item of a user who is not banned, as an engine listing (oldest first)."""
+    """Every listed item (active, owner not banned), as an engine listing (oldest first)."""
     # Plain column rows, not ORM objects: a recompute loads every item in the marketplace.
-    stmt = (
+    stmt = visibility.listed(
         select(
             Item.id,
             Item.user_id,
@@ -72,10 +72,7 @@ def load_listings(session: Session, *, categories: Collection[str] | None = None
             Item.latitude,
             Item.longitude,
         )
-        .join(User, User.id == Item.user_id)
-        .where(Item.active.is_(True), User.is_banned.is_(False))
-        .order_by(Item.id)
-    )
+    ).order_by(Item.id)
     if categories is not None:
         stmt = stmt.where(Item.category.in_(list(categories)))
     return [
@@ -93,12 +90,6 @@ def load_listings(session: Session, *, categories: Collection[str] | None = None
         )
         for row in session.execute(stmt)
     ]
-
-
-def is_matchable(session: Session, item: Item) -> bool:
-    """True when the item is active and its owner is not banned."""
-    owner = session.get(User, item.user_id)
-    return item.active and owner is not None and not owner.is_banned
 
 
 def replace_matches(

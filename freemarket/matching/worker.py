@@ -12,14 +12,13 @@ from sqlalchemy.orm import Session
 
 from freemarket.db.models import Item, Job, Match, utcnow
 from freemarket.db.session import unit_of_work
-from freemarket.domain import jobs, search
+from freemarket.domain import exchanges, jobs, search, visibility
 from freemarket.infra import metrics, wakeup
 from freemarket.infra.settings import Settings
 from freemarket.matching.core.index import MatchIndex
 from freemarket.matching.params import thresholds_from
 from freemarket.matching.store import (
     delete_matches_of_items,
-    is_matchable,
     load_listings,
     matches_of_item_scope,
     replace_matches,
@@ -31,6 +30,9 @@ log = logging.getLogger("freemarket.matching.worker")
 # Items changed within this margin before the watermark are looked at again: two transactions
 # can commit out of timestamp order, and re-adding an unchanged item to the index is harmless.
 SYNC_OVERLAP = timedelta(seconds=5)
+# How often the loop expires overdue exchange proposals. Readers already show them expired
+# (exchanges.status_of), so this only bounds how late the parties are told; deadlines are hours.
+EXPIRY_INTERVAL = timedelta(seconds=5)
 
 
 @dataclass(slots=True)
@@ -42,6 +44,7 @@ class BatchResult:
     added: int = 0
     removed: int = 0
     notified: int = 0
+    expired: int = 0
 
     def merge(self, other: BatchResult) -> None:
         """Add another pass's counts to this one."""
@@ -50,6 +53,7 @@ class BatchResult:
         self.added += other.added
         self.removed += other.removed
         self.notified += other.notified
+        self.expired += other.expired
 
 
 class MatchWorker:
@@ -64,6 +68,7 @@ class MatchWorker:
         # Versions (id → updated_at) already folded in within the overlap window, so a pass
         # that looks back over the window skips them instead of re-indexing them every time.
         self.recent: dict[int, datetime] = {}
+        self.next_expiry: datetime | None = None
 
     def _sync_index(self, session: Session) -> None:
         # Other workers (and the API) change items too: fold every change since the last look
@@ -100,7 +105,7 @@ class MatchWorker:
     def _apply_to_index(self, session: Session, item: Item) -> bool:
         """Bring the index in line with the item; True when it is matchable."""
         assert self.index is not None
-        if not is_matchable(session, item):
+        if not visibility.is_listed(item):
             self.index.remove(item.id)
             return False
         # Vectorise a version only once, however many passes and jobs look at it.
@@ -153,9 +158,18 @@ class MatchWorker:
             if want is not None and self._apply_to_index(session, want):
                 self._rematch_want(session, want, result)
 
+    def expire_exchanges(self) -> int:
+        """Expire overdue proposals and tell their parties, in a transaction of its own."""
+        with unit_of_work(self.engine) as session:
+            return exchanges.expire_due(session)
+
     def run_once(self) -> BatchResult:
-        """Claim a batch of due jobs and run each; one transaction for the whole batch."""
+        """Expire overdue proposals when due, then claim a batch of jobs and run each."""
         result = BatchResult()
+        now = utcnow()
+        if self.next_expiry is None or now >= self.next_expiry:
+            self.next_expiry = now + EXPIRY_INTERVAL
+            result.expired = self.expire_exchanges()
         with unit_of_work(self.engine) as session:
             self._sync_index(session)
             for job in jobs.claim(session, limit=self.batch_size):
