@@ -33,3 +33,8 @@ def label(actor: Actor) -> str:
 def user_id(actor: Actor | None) -> int | None:
     """The acting user's id (None for the operator and for nobody)."""
     return actor.id if isinstance(actor, User) else None
+
+
+def is_self_or_admin(actor: Actor | None, user_id: int) -> bool:
+    """True when the actor is this user, an admin, or the operator."""
+    return is_admin(actor) or (isinstance(actor, User) and actor.id == user_id)

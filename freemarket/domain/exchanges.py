@@ -28,7 +28,8 @@ from freemarket.db.models import (
     User,
     utcnow,
 )
-from freemarket.domain import audit, items, notifications
+from freemarket.domain import actors, audit, items, notifications
+from freemarket.domain.actors import Actor
 from freemarket.domain.notifications import OutboxMessage
 from freemarket.errors import Conflict, Forbidden, InvalidInput, NotFound
 
@@ -118,10 +119,10 @@ def is_overdue(exchange: Exchange) -> bool:
     )
 
 
-def get_exchange(session: Session, *, exchange_id: int, viewer: User) -> Exchange:
+def get_exchange(session: Session, *, exchange_id: int, viewer: User | None) -> Exchange:
     """An exchange, to one of its parties or an admin (others: not found); writes nothing."""
     exchange = _load(session, exchange_id)
-    if viewer.id not in party_ids(exchange) and not viewer.is_admin:
+    if actors.user_id(viewer) not in party_ids(exchange) and not actors.is_admin(viewer):
         raise NotFound(
             f"exchange {exchange_id} not found", code="exchange_not_found", exchange_id=exchange_id
         )
@@ -282,15 +283,15 @@ def expire_due(session: Session) -> int:
     return sum(expire_if_due(session, exchange) for exchange in list(due))
 
 
-def transition(session: Session, *, exchange_id: int, actor: User, action: str) -> Exchange:
+def transition(session: Session, *, exchange_id: int, actor: Actor, action: str) -> Exchange:
     """Apply a party's action (accept, decline, complete, cancel) or refuse it with the reason."""
     rule = TRANSITIONS.get(action)
     if rule is None:
         raise InvalidInput(f"unknown action {action!r}", code="unknown_action", action=action)
     exchange = _load(session, exchange_id, lock=True)
-    party = next((p for p in exchange.parties if p.user_id == actor.id), None)
+    party = next((p for p in exchange.parties if p.user_id == actors.user_id(actor)), None)
     # Only parties act on an exchange; an admin may only cancel one (moderation).
-    if party is None and not (actor.is_admin and action == "cancel"):
+    if party is None and not (actors.is_admin(actor) and action == "cancel"):
         raise NotFound(
             f"exchange {exchange_id} not found", code="exchange_not_found", exchange_id=exchange_id
         )
@@ -370,8 +371,9 @@ def _retire_items(session: Session, exchange: Exchange) -> None:
                 items.deactivate_item(session, item=item)
 
 
-def _announce(session: Session, exchange: Exchange, *, actor: User | None, event: str) -> None:
-    recipients = [uid for uid in sorted(party_ids(exchange)) if actor is None or uid != actor.id]
+def _announce(session: Session, exchange: Exchange, *, actor: Actor | None, event: str) -> None:
+    actor_id = actors.user_id(actor)
+    recipients = [uid for uid in sorted(party_ids(exchange)) if uid != actor_id]
     people = {u.id: u for u in session.scalars(select(User).where(User.id.in_(recipients)))}
     notifications.enqueue(
         session,
@@ -383,9 +385,9 @@ def _announce(session: Session, exchange: Exchange, *, actor: User | None, event
                     "exchange_id": exchange.id,
                     "status": exchange.status,
                     "event": event,
-                    "by": actor.username if actor else None,
+                    "by": actors.label(actor) if actor else None,
                 },
-                dedupe_key=f"exchange:{exchange.id}:{event}:{actor.id if actor else 0}:{uid}",
+                dedupe_key=f"exchange:{exchange.id}:{event}:{actor_id or 0}:{uid}",
             )
             for uid in recipients
         ],

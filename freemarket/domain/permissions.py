@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from freemarket.domain import actors, audit
-from freemarket.domain.actors import Actor, is_admin
+from freemarket.domain.actors import Actor, is_admin, is_self_or_admin
 from freemarket.errors import Forbidden
 
 
@@ -77,5 +77,5 @@ def authorize_admin(
 
 def require_self_or_admin(actor: Actor, *, owner_id: int, message: str, code: str) -> None:
     """Allow a person to read their own things and an admin anyone's; refuse others."""
-    if actors.user_id(actor) != owner_id and not is_admin(actor):
+    if not is_self_or_admin(actor, owner_id):
         raise Forbidden(message, code=code)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from freemarket.db.models import Exchange, ExchangeParty, Profile, Rating, User
 from freemarket.domain import exchanges, ratings, users, visibility
+from freemarket.domain.actors import is_self_or_admin
 from freemarket.errors import NotFound
 
 # A contact that is a Telegram handle: "@name", "t.me/name" or "https://t.me/name".
@@ -25,7 +26,7 @@ def may_see_profile(
         return True
     if viewer is None:
         return False
-    if viewer.id == owner_id or viewer.is_admin:
+    if is_self_or_admin(viewer, owner_id):
         return True
     # Imported here: the matching package loads numpy and scikit-learn, which the CLI's user
     # commands would otherwise pay for.
@@ -36,7 +37,7 @@ def may_see_profile(
 
 def visible_city(session: Session, *, user: User, viewer: User | None) -> str | None:
     """The user's city unless they hid it (`hide_city` in their profile, or a hidden profile)."""
-    if viewer is not None and (viewer.id == user.id or viewer.is_admin):
+    if is_self_or_admin(viewer, user.id):
         return user.city
     profile = session.scalar(select(Profile).where(Profile.user_id == user.id))
     if profile is None:
@@ -52,7 +53,7 @@ def may_see_contact(session: Session, *, user: User, viewer: User | None) -> boo
     """Contacts are for the person, admins, and partners in an accepted or completed exchange."""
     if viewer is None:
         return False
-    if viewer.id == user.id or viewer.is_admin:
+    if is_self_or_admin(viewer, user.id):
         return True
     return viewer.id in exchanges.accepted_counterparts(session, user_id=user.id)
 
@@ -68,7 +69,7 @@ class PersonView:
 
 def view_person(session: Session, *, user: User, viewer: User | None) -> PersonView:
     """A user as `viewer` sees them: self and admins all, exchange partners the contact too."""
-    if viewer is not None and (viewer.id == user.id or viewer.is_admin):
+    if is_self_or_admin(viewer, user.id):
         return PersonView(level="private", city=user.city)
     city = visible_city(session, user=user, viewer=viewer)
     if may_see_contact(session, user=user, viewer=viewer):

@@ -15,6 +15,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from freemarket.db.models import Exchange, ExchangeLeg, ExchangeParty, Item, User
+from freemarket.domain.actors import is_admin, is_self_or_admin
 
 S = TypeVar("S", bound=Select[Any])
 # Exchange states after which the parties keep seeing the items they exchanged.
@@ -51,7 +52,7 @@ def listed_owners(session: Session, item_ids: Collection[int]) -> dict[int, int]
 
 def sees_unlisted_of(viewer: User | None, *, owner_id: int) -> bool:
     """True when `viewer` sees every item of this owner, listed or not (the owner, admins)."""
-    return viewer is not None and (viewer.id == owner_id or viewer.is_admin)
+    return is_self_or_admin(viewer, owner_id)
 
 
 def shared_an_exchange(session: Session, *, item_id: int, viewer_id: int) -> bool:
@@ -94,4 +95,4 @@ def visible_items(
 
 def may_see_user(user: User, *, viewer: User | None) -> bool:
     """A banned person's pages are gone for everyone but admins."""
-    return not user.is_banned or (viewer is not None and viewer.is_admin)
+    return not user.is_banned or is_admin(viewer)

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from freemarket.db.models import Match, User
-from freemarket.domain import exchanges, items, users
+from freemarket.domain import exchanges, items, reports, users
 from freemarket.domain.actors import OPERATOR
 
 # Who acts or looks: the owner of the items, their exchange partner, an admin, someone with no
@@ -24,6 +24,8 @@ class Cast:
     people: dict[str, User] = field(default_factory=dict)
     items: dict[str, int] = field(default_factory=dict)
     exchange_id: int = 0
+    open_exchange_id: int = 0
+    report_id: int = 0
 
     def viewer(self, name: str) -> User | None:
         """The person called `name` (None for "anonymous")."""
@@ -58,6 +60,20 @@ def build_cast(db: Session) -> Cast:
     exchanges.transition(db, exchange_id=exchange.id, actor=owner, action="complete")
     exchanges.transition(db, exchange_id=exchange.id, actor=partner, action="complete")
     cast.exchange_id = exchange.id
+    # An open proposal: the owner offers the listed item for the partner's want.
+    scooter = items.create_item(db, owner=partner, kind="want", category="other", title="самокат")
+    offer = Match(
+        want_item_id=scooter.id, offer_item_id=cast.items["listed"], score=0.9, computed_by="test"
+    )
+    db.add(offer)
+    db.flush()
+    cast.open_exchange_id = exchanges.propose(
+        db, proposer=owner, match_ids=[offer.id], deadline=timedelta(hours=1)
+    ).id
+    users.create_profile(db, user=owner, data={"about": "hello"}, visibility="private")
+    cast.report_id = reports.create_report(
+        db, reporter=cast.people["stranger"], reason="spam", user_id=partner.id
+    ).id
     cast.items["owner_banned"] = _offer(db, cast.people["banned_owner"], "велосипед горный")
     for name in ("banned", "banned_owner"):
         users.set_banned(db, actor=OPERATOR, user=cast.people[name], banned=True)
