@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## Create the virtualenv and install FreeMarket with its test tools.
 
-frontend:  ## Build the web UI into frontend/dist (skipped when up to date).
+frontend: install  ## Write the UI's input limits, build the web UI into frontend/dist (when stale).
 	@bash scripts/build-frontend.sh
 
 run: install frontend  ## Migrate, load demo data, start everything on SQLite, print a sign-in link.

@@ -1,10 +1,10 @@
 """End-to-end matching benchmarks against PostgreSQL: bulk recompute and post-to-match latency.
 
     .venv/bin/python -m benchmarks.pipeline recompute --n 1000000
-    .venv/bin/python -m benchmarks.pipeline latency --n 1000000 --queries 200
+    .venv/bin/python -m benchmarks.pipeline latency --n 1000000 --queries 200 --posters 8
 
-Each run loads a fresh database (fm_bench) with the synthetic corpus using COPY (not timed),
-then measures. The baseline is the same work without the database, run in the same process.
+Each run loads a fresh database (fm_bench_pipeline) with the synthetic corpus using COPY (not
+timed), then measures. The baseline is the same work without the database, run in the same process.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import random
 import statistics
 import threading
@@ -107,7 +108,7 @@ def _escape(value: str) -> str:
 
 def bench_recompute(n: int) -> None:
     """Full recompute of n items with PostgreSQL reads and writes, against the no-DB run."""
-    url = fresh_database("fm_bench")
+    url = fresh_database("fm_bench_pipeline")
     load_corpus(url, n)
     settings = Settings(_env_file=None, database_url=url)
     engine = make_engine(url)
@@ -155,11 +156,15 @@ def _serve(settings: Settings, port: int) -> Any:
     return server
 
 
-def bench_latency(n: int, queries: int) -> None:
-    """From POST /api/items/ until the item's matches are committed, against an index of n."""
+def bench_latency(n: int, queries: int, posters: int = 8) -> None:
+    """From POST /api/items/ until the item's matches are committed, against an index of n.
+
+    ``posters`` people post at once (each waits for its own item's matches, then posts the
+    next one after a short random pause), as the issue's target asks: not one at a time.
+    """
     from freemarket.domain import sessions, users
 
-    url = fresh_database("fm_bench")
+    url = fresh_database("fm_bench_pipeline")
     load_corpus(url, n)
     settings = Settings(
         _env_file=None, database_url=url, redis_url=REDIS_URL, rate_limit_write_per_minute=100_000
@@ -176,48 +181,61 @@ def bench_latency(n: int, queries: int) -> None:
     )
     worker_thread.start()
     server = _serve(settings, 8765)
+    tokens = []
     with session_factory(engine)() as session:
-        poster = users.get_user(session, 1)
-        token = sessions.issue_token(
-            session, user=poster, ttl=__import__("datetime").timedelta(hours=1)
-        ).token
+        for uid in range(1, posters + 1):
+            poster = users.get_user(session, uid)
+            issued = sessions.issue_token(
+                session, user=poster, ttl=__import__("datetime").timedelta(hours=1)
+            )
+            tokens.append(issued.token)
         session.commit()
     samples = generate(queries, seed=7)
-    rng = random.Random(7)
     latencies: list[float] = []
-    engine_times: list[float] = []
-    probe = make_engine(url)
-    with httpx.Client(
-        base_url="http://127.0.0.1:8765", headers={"Authorization": f"Bearer {token}"}
-    ) as client:
-        for listing in samples:
-            body = {
-                "kind": listing.kind,
-                "category": listing.category,
-                "title": listing.title,
-                "description": listing.description,
-                "city": listing.city or "Москва",
-                "delivery": listing.delivery,
-            }
-            t0 = time.perf_counter()
-            response = client.post("/api/items/", json=body)
-            response.raise_for_status()
-            item_id = response.json()["id"]
-            while True:
-                with probe.connect() as conn:
-                    pending = conn.execute(
-                        select(func.count())
-                        .select_from(Job)
-                        .where(
-                            Job.payload["item_id"].as_integer() == item_id  # type: ignore[index]
-                        )
-                    ).scalar()
-                if not pending:
-                    break
-                time.sleep(0.001)
-            latencies.append((time.perf_counter() - t0) * 1000)
-            time.sleep(rng.uniform(0.0, 0.02))
+    probe = make_engine(url, pool_size=posters)
+    barrier = threading.Barrier(posters)
+
+    def post_all(number: int) -> None:
+        rng = random.Random(number)
+        headers = {"Authorization": f"Bearer {tokens[number]}"}
+        with httpx.Client(base_url="http://127.0.0.1:8765", headers=headers) as client:
+            barrier.wait()
+            for listing in samples[number::posters]:
+                body = {
+                    "kind": listing.kind,
+                    "category": listing.category,
+                    "title": listing.title,
+                    "description": listing.description,
+                    "city": listing.city or "Москва",
+                    "delivery": listing.delivery,
+                }
+                t0 = time.perf_counter()
+                response = client.post("/api/items/", json=body)
+                response.raise_for_status()
+                item_id = response.json()["id"]
+                while True:
+                    with probe.connect() as conn:
+                        pending = conn.execute(
+                            select(func.count())
+                            .select_from(Job)
+                            .where(
+                                Job.payload["item_id"].as_integer() == item_id  # type: ignore[index]
+                            )
+                        ).scalar()
+                    if not pending:
+                        break
+                    time.sleep(0.001)
+                latencies.append((time.perf_counter() - t0) * 1000)
+                time.sleep(rng.uniform(0.0, 0.02))
+
+    load = os.getloadavg()
+    threads = [threading.Thread(target=post_all, args=(i,)) for i in range(posters)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     index: MatchIndex = worker.index  # type: ignore[assignment]
+    engine_times: list[float] = []
     for listing in samples[: min(200, queries)]:
         t0 = time.perf_counter()
         index.match(listing, thresholds_from(settings))
@@ -226,9 +244,11 @@ def bench_latency(n: int, queries: int) -> None:
     server.should_exit = True
     p = statistics.quantiles(latencies, n=100)
     q = statistics.quantiles(engine_times, n=100)
-    print(json.dumps({"n": n, "queries": queries}))
+    print(json.dumps({"n": n, "queries": queries, "posters": posters}))
+    print(f"load average before the posts: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} (2 cores)")
     print(
-        f"POST → matches committed: p50 {p[49]:.1f} ms, p95 {p[94]:.1f} ms, p99 {p[98]:.1f} ms "
+        f"POST → matches committed, {posters} concurrent posters: p50 {p[49]:.1f} ms, "
+        f"p95 {p[94]:.1f} ms, p99 {p[98]:.1f} ms "
         f"(target p99 ≤ 100 ms: {'OK' if p[98] <= 100 else 'MISS'})"
     )
     print(
@@ -243,11 +263,12 @@ def main() -> None:
     parser.add_argument("benchmark", choices=["recompute", "latency"])
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--posters", type=int, default=8, help="concurrent posters (latency)")
     args = parser.parse_args()
     if args.benchmark == "recompute":
         bench_recompute(args.n)
     else:
-        bench_latency(args.n, args.queries)
+        bench_latency(args.n, args.queries, args.posters)
 
 
 if __name__ == "__main__":

@@ -223,17 +223,27 @@ def worker(
     metrics_port: int = typer.Option(
         9101, min=0, max=65535, help="Serve /metrics on this port (0: don't)."
     ),
+    partition: str = typer.Option(
+        "1/1",
+        envvar="MATCH_PARTITION",
+        help="I/N: index and match only partition I of N of the categories (run N workers).",
+    ),
 ) -> None:
     """Run background jobs: matching new and changed items, writing notifications."""
     import signal
     import threading
 
     from freemarket.infra import wakeup
+    from freemarket.matching.partition import Partition
     from freemarket.matching.worker import MatchWorker
 
+    try:
+        share = Partition.parse(partition)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--partition") from None
     settings().validate_for_startup()
     wakeup.configure(settings().redis_url)
-    match_worker = MatchWorker(engine(), settings())
+    match_worker = MatchWorker(engine(), settings(), partition=share)
     if once:
         result = match_worker.run_until_idle()
         console.print(

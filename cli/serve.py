@@ -15,6 +15,7 @@ from cli.common import console, engine, settings
 from freemarket.errors import ConfigurationError
 
 DEFAULT_PORT = 8000
+SERVED_BY_HEADER = "X-Served-By"
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -87,6 +88,10 @@ def serve(
         # anyone could pick the address the per-address rate limits count against.
         proxy_headers=bool(settings().forwarded_allow_ips),
         forwarded_allow_ips=settings().forwarded_allow_ips or None,
+        # Which replica answered, on every response: behind nginx with `scale backend=N` an
+        # operator (and the deploy suite) can tell replicas apart without an access log line
+        # per request. The container's hostname is its short id, as `deploy status` shows it.
+        headers=[(SERVED_BY_HEADER, socket.gethostname())],
     )
 
 

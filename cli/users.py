@@ -52,7 +52,9 @@ def create(
     city: str | None = typer.Option(None, help="Home city."),
     contact: str | None = typer.Option(None, help="How other parties reach this user."),
     telegram_id: int | None = typer.Option(None, help="Telegram user id."),
-    language: Language = typer.Option(Language.ru, help="Language of messages."),
+    language: Language | None = typer.Option(
+        None, help="Language of messages; unset: from Telegram or the browser, else Russian."
+    ),
     admin: bool = typer.Option(False, "--admin", help="Make the user an admin."),
     json_output: bool = JsonOption,
 ) -> None:
@@ -68,7 +70,7 @@ def create(
             city=city,
             contact=contact,
             telegram_id=telegram_id,
-            language=language.value,
+            language=language.value if language else None,
             role="admin" if admin else "user",
         )
         data = _as_dict(user)

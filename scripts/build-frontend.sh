@@ -16,6 +16,14 @@ if [ "$major" -lt 20 ]; then
   exit 1
 fi
 
+# 0. The input limits the forms check, from the API's request bodies (rewritten only on change,
+#    so an unchanged file does not force a rebuild).
+if [ -x ../.venv/bin/python ]; then
+  (cd .. && .venv/bin/python -m freemarket.api.limits)
+else
+  echo "build-frontend: no .venv; keeping frontend/src/limits.json as committed (make install)" >&2
+fi
+
 # 1. Dependencies, exactly as locked (npm ci), when node_modules is missing or older than the lock.
 stamp=node_modules/.package-lock.json
 if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from fastapi import Path, Query
 from pydantic import (
@@ -13,6 +13,7 @@ from pydantic import (
     Field,
     StringConstraints,
     computed_field,
+    create_model,
 )
 
 from freemarket.db.models import COMMENT_MAX
@@ -22,19 +23,16 @@ from freemarket.domain.fields import (
     City,
     Contact,
     DbId,
-    Description,
     DisplayName,
     JsonSafeModel,
-    Kind,
     Language,
     Latitude,
     Longitude,
-    Slug,
     TelegramId,
-    Title,
     Username,
     Visibility,
 )
+from freemarket.domain.item_fields import ITEM_FIELDS, ItemField, with_item_fields
 from freemarket.domain.photos import photo_path
 
 # An id in a URL path or query: a 64-bit positive integer, else 422 before any query runs.
@@ -101,7 +99,9 @@ class UserCreate(Strict):
     display_name: DisplayName | None = None
     contact: Contact | None = None
     city: City | None = None
-    language: Language = "ru"
+    language: Language | None = Field(
+        default=None, description="ru or en; null: from Telegram or the browser, else Russian"
+    )
 
 
 class UserUpdate(Strict):
@@ -152,7 +152,7 @@ class UserPrivate(UserPublic):
 
     telegram_id: int | None
     contact: str | None
-    language: str
+    language: str | None = Field(description="null until chosen or learnt from a client")
     role: str
     is_banned: bool
     notify_telegram: bool
@@ -160,6 +160,14 @@ class UserPrivate(UserPublic):
     quiet_start: int | None
     quiet_end: int | None
     time_zone: str | None
+
+
+class TelegramLinkOut(BaseModel):
+    """A one-time code that links a Telegram account to yours: send it to the bot."""
+
+    start_payload: str = Field(description="what follows /start: send `/start <start_payload>`")
+    url: str | None = Field(description="t.me deep link that sends it; null: bot name unknown")
+    expires_at: datetime
 
 
 class ProfileCreate(Strict):
@@ -195,31 +203,12 @@ class ProfileOut(BaseModel):
     updated_at: datetime
 
 
-class ItemCreate(Strict):
+class ItemCreate(with_item_fields(Strict)):  # type: ignore[misc]
     """A new item."""
 
-    kind: Kind
-    category: Slug
-    title: Title
-    description: Description = ""
-    metadata: dict[str, Any] = Field(default_factory=dict)
-    city: City | None = None
-    latitude: Latitude | None = None
-    longitude: Longitude | None = None
-    delivery: bool = False
 
-
-class ItemUpdate(Strict):
+class ItemUpdate(with_item_fields(Strict, editing=True)):  # type: ignore[misc]
     """Changed item fields (kind cannot change: post a new item instead)."""
-
-    category: Slug | None = None
-    title: Title | None = None
-    description: Description | None = None
-    metadata: dict[str, Any] | None = None
-    city: City | None = None
-    latitude: Latitude | None = None
-    longitude: Longitude | None = None
-    delivery: bool | None = None
 
 
 class PhotoOut(BaseModel):
@@ -245,20 +234,36 @@ class PhotoOut(BaseModel):
         return photo_path(self.key, "display")
 
 
-class ItemOut(BaseModel):
-    """An item."""
-
+class _ItemIds(BaseModel):
     model_config = ConfigDict(from_attributes=True, populate_by_name=True)
 
     id: int
     user_id: int
-    kind: str
-    category: str
-    title: str
-    description: str
-    metadata: StoredJson = Field(validation_alias="meta")
-    city: str | None
-    delivery: bool
+
+
+def _shown(field: ItemField) -> tuple[Any, Any]:
+    """A response field: read from the stored attribute, named as clients know it, unvalidated."""
+    # What is stored is shown as it is: the input rules (lengths, patterns) are not re-checked.
+    plain = field.type
+    if get_origin(plain) is Annotated:
+        plain = get_args(plain)[0]
+    if get_origin(plain) is Literal:
+        plain = str
+    if plain == dict[str, Any]:
+        # cut to the JSON policy on the way out, so it always serialises
+        plain = StoredJson
+    annotation = plain | None if field.nullable else plain
+    return annotation, Field(validation_alias=field.column) if field.attr else ...
+
+
+_ItemOutFields = create_model(
+    "_ItemOutFields", __base__=_ItemIds, **{f.name: _shown(f) for f in ITEM_FIELDS if f.shown}
+)
+
+
+class ItemOut(_ItemOutFields):  # type: ignore[misc,valid-type]
+    """An item."""
+
     active: bool
     photos: list[PhotoOut] = Field(default_factory=list)
     exchange_id: int | None = Field(

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from freemarket.bot.i18n import Translator, language_of, message_ids
 from freemarket.db.models import utcnow
 from freemarket.db.session import is_retryable, retry_delays, unit_of_work
-from freemarket.domain import users
+from freemarket.domain import telegram_link, users
 from freemarket.domain.telegram_auth import TelegramIdentity
 from freemarket.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RateLimited
 from freemarket.infra.settings import Settings
@@ -134,12 +134,29 @@ class UnitOfWork(BaseMiddleware):
     ) -> Any:
         data["db"] = session
         if sender is not None and not sender.is_bot:
-            actor = users.sign_in_telegram(
-                session, identity=identity_of(sender), language=sender.language_code
-            )
+            link_code = _link_code(event)
+            if link_code is not None:
+                # `/start link_<code>` from the web settings: this Telegram account becomes a
+                # way into that account, instead of getting one of its own.
+                actor = telegram_link.link_telegram(
+                    session,
+                    code=link_code,
+                    identity=identity_of(sender),
+                    language=sender.language_code,
+                )
+            else:
+                actor = users.sign_in_telegram(
+                    session, identity=identity_of(sender), language=sender.language_code
+                )
             data["actor"] = actor
             data["t"] = Translator(actor.language)
         return await handler(event, data)
+
+
+def _link_code(event: TelegramObject) -> str | None:
+    """The link code of an update that is a `/start link_<code>` message."""
+    message = event.message if isinstance(event, Update) else None
+    return telegram_link.code_in_command(message.text) if message is not None else None
 
 
 ERROR_TEXTS: list[tuple[type[DomainError], str]] = [

@@ -24,6 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from freemarket.matching.core import ITEM_KINDS
+
 # Stable constraint names, so Alembic can drop and alter them on both SQLite and PostgreSQL.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -33,7 +35,6 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-ITEM_KINDS = ("offer", "want")
 USER_ROLES = ("user", "admin")
 VISIBILITIES = ("public", "matches", "private")
 # skipped: not sent on purpose (the person turned Telegram notifications off; the web has it).
@@ -127,7 +128,8 @@ class User(Base):
     display_name: Mapped[str | None] = mapped_column(String(DISPLAY_NAME_MAX))
     contact: Mapped[str | None] = mapped_column(String(CONTACT_MAX))
     city: Mapped[str | None] = mapped_column(String(CITY_MAX))
-    language: Mapped[str] = mapped_column(String(8), default="ru")
+    # None until the person chooses, or Telegram or their browser tells us (then Russian).
+    language: Mapped[str | None] = mapped_column(String(8))
     role: Mapped[str] = mapped_column(String(16), default="user")
     is_banned: Mapped[bool] = mapped_column(Boolean, default=False)
     # None until the first counted rating; then a Bayesian average (see freemarket.domain.ratings).

@@ -15,6 +15,7 @@ from freemarket.db.models import (
     TITLE_MAX,
     USERNAME_MAX,
 )
+from freemarket.matching.core import ITEM_KINDS
 
 # Ids are 64-bit in PostgreSQL and SQLite; anything larger cannot name a row (and SQLite's driver
 # raises OverflowError on it), so it is rejected as input instead of reaching the database.
@@ -34,7 +35,7 @@ ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 TelegramId = Annotated[int, Field(gt=0, lt=2**63)]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
-Kind = Literal["offer", "want"]
+Kind = Literal[ITEM_KINDS]
 Language = Literal["ru", "en"]
 Visibility = Literal["public", "matches", "private"]
 

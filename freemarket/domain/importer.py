@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -17,16 +17,13 @@ from freemarket.domain import items, jsonpolicy, users
 from freemarket.domain.fields import (
     City,
     Contact,
-    Description,
     ExternalId,
     JsonSafeModel,
-    Kind,
     Language,
-    Slug,
     TelegramId,
-    Title,
     Username,
 )
+from freemarket.domain.item_fields import ITEM_FIELDS, with_item_fields
 from freemarket.errors import DomainError, InvalidInput
 
 
@@ -40,24 +37,18 @@ class UserRecord(_Record):
     type: Literal["user"]
     username: Username
     city: City | None = None
-    language: Language = "ru"
+    # Left out: unset, so Telegram's or the browser's language fills it in later.
+    language: Language | None = None
     telegram_id: TelegramId | None = None
     contact: Contact | None = None
 
 
-class ItemRecord(_Record):
-    """A `{"type": "item"}` line."""
+class ItemRecord(with_item_fields(_Record)):  # type: ignore[misc]
+    """A `{"type": "item"}` line: the item fields of POST /api/items/, and whose it is."""
 
     type: Literal["item"]
     external_id: ExternalId
     username: Username
-    kind: Kind
-    category: Slug
-    title: Title
-    description: Description = ""
-    city: City | None = None
-    delivery: bool = False
-    metadata: dict[str, Any] = Field(default_factory=dict)
     active: bool = True
 
 
@@ -112,11 +103,10 @@ def _import_user(session: Session, record: UserRecord) -> str:
             contact=record.contact,
         )
         return "created"
-    changes = {
-        k: v
-        for k, v in {"city": record.city, "language": record.language}.items()
-        if getattr(existing, k) != v
-    }
+    fields: dict[str, object] = {"city": record.city}
+    if record.language is not None:  # a line without a language keeps the account's own
+        fields["language"] = record.language
+    changes = {k: v for k, v in fields.items() if getattr(existing, k) != v}
     if not changes:
         return "skipped"
     users.update_user(session, user=existing, changes=changes)
@@ -132,14 +122,10 @@ def _import_item(session: Session, record: ItemRecord) -> str:
             username=record.username,
         )
     existing = session.scalar(select(Item).where(Item.external_id == record.external_id))
-    fields = {
-        "category": record.category,
-        "title": record.title,
-        "description": record.description.strip(),
-        "city": record.city if record.city is not None else owner.city,
-        "delivery": record.delivery,
-        "meta": record.metadata,
-    }
+    fields = {f.column: getattr(record, f.column) for f in ITEM_FIELDS if f.editable}
+    fields["description"] = fields["description"].strip()
+    if fields["city"] is None:
+        fields["city"] = owner.city
     if existing is None:
         item = items.create_item(
             session, owner=owner, kind=record.kind, external_id=record.external_id, **fields

@@ -11,7 +11,6 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from freemarket.db.models import (
-    ITEM_KINDS,
     Category,
     Exchange,
     ExchangeLeg,
@@ -20,14 +19,10 @@ from freemarket.db.models import (
 )
 from freemarket.domain import jobs, jsonpolicy, search, visibility
 from freemarket.domain.fields import MAX_ID, check_text
+from freemarket.domain.item_fields import EDITABLE_COLUMNS, REQUIRED_COLUMNS, public_name
 from freemarket.domain.permissions import authorize_owner_or_admin
 from freemarket.errors import InvalidInput, NotFound
-
-EDITABLE_FIELDS = frozenset(
-    {"category", "title", "description", "meta", "city", "latitude", "longitude", "delivery"}
-)
-# Editable fields an item cannot be without: null is not a value for them.
-REQUIRED_FIELDS = frozenset({"category", "title", "description", "meta", "delivery"})
+from freemarket.matching.core import ITEM_KINDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +69,7 @@ def create_item(
         category=category,
         title=title.strip(),
         description=description.strip(),
-        meta=jsonpolicy.check_stored(meta or {}, field="metadata"),
+        meta=jsonpolicy.check_stored(meta or {}, field=public_name("meta")),
         city=city if city is not None else owner.city,
         latitude=latitude,
         longitude=longitude,
@@ -154,7 +149,7 @@ def set_item_active(session: Session, *, actor: User, item_id: int, active: bool
 
 def update_item(session: Session, *, item: Item, changes: dict[str, Any]) -> Item:
     """Apply editable fields and queue a re-match of the item."""
-    unknown = set(changes) - EDITABLE_FIELDS
+    unknown = set(changes) - EDITABLE_COLUMNS
     if unknown:
         raise InvalidInput(
             f"cannot change {', '.join(sorted(unknown))}",
@@ -162,9 +157,7 @@ def update_item(session: Session, *, item: Item, changes: dict[str, Any]) -> Ite
             fields=sorted(unknown),
         )
     cleared = sorted(
-        "metadata" if k == "meta" else k
-        for k in REQUIRED_FIELDS
-        if k in changes and changes[k] is None
+        public_name(k) for k in REQUIRED_COLUMNS if k in changes and changes[k] is None
     )
     if cleared:
         raise InvalidInput(
@@ -173,7 +166,7 @@ def update_item(session: Session, *, item: Item, changes: dict[str, Any]) -> Ite
     if "category" in changes:
         _check_category(session, changes["category"])
     if "meta" in changes:
-        jsonpolicy.check_stored(changes["meta"] or {}, field="metadata")
+        jsonpolicy.check_stored(changes["meta"] or {}, field=public_name("meta"))
     for key, value in changes.items():
         setattr(item, key, value.strip() if isinstance(value, str) else value)
     session.flush()

@@ -8,16 +8,21 @@ half-way was committed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
 from freemarket.db.models import Job, utcnow
 from freemarket.infra import wakeup  # noqa: F401  (registers the after-commit wake-up hook
 
 MATCH_ITEM = "match_item"
+# A partitioned worker's share of matching a want that every partition holds, and the record
+# the shares are gathered in (held: never claimed, completed by the last share).
+MATCH_PART = "match_part"
+MATCH_MERGE = "match_merge"
 MAX_ATTEMPTS = 5
 RETRY_BASE = timedelta(seconds=5)
 
@@ -30,11 +35,21 @@ def enqueue(session: Session, *, kind: str, payload: dict[str, Any]) -> Job:
     return job
 
 
-def claim(session: Session, *, limit: int) -> list[Job]:
-    """Lock up to `limit` due jobs for this transaction, oldest first."""
+def hold(session: Session, *, kind: str, payload: dict[str, Any]) -> Job:
+    """Record a job no worker claims (status running) that other jobs complete and finish."""
+    job = Job(kind=kind, payload=payload, status="running", locked_by="held", locked_at=utcnow())
+    session.add(job)
+    session.flush()  # its id is what the completing jobs point at
+    return job
+
+
+def claim(
+    session: Session, *, limit: int, conditions: Sequence[ColumnElement[bool]] = ()
+) -> list[Job]:
+    """Lock up to `limit` due jobs (meeting `conditions`) for this transaction, oldest first."""
     stmt = (
         select(Job)
-        .where(Job.status == "pending", Job.run_after <= utcnow())
+        .where(Job.status == "pending", Job.run_after <= utcnow(), *conditions)
         .order_by(Job.id)
         .limit(limit)
         .with_for_update(skip_locked=True)

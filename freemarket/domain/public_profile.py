@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from freemarket.db.models import Exchange, ExchangeParty, Profile, Rating, User
-from freemarket.domain import exchanges, ratings, users, visibility
+from freemarket.domain import exchanges, matched, ratings, users, visibility
 from freemarket.domain.actors import is_self_or_admin
 from freemarket.errors import NotFound
 
@@ -28,11 +28,7 @@ def may_see_profile(
         return False
     if is_self_or_admin(viewer, owner_id):
         return True
-    # Imported here: the matching package loads numpy and scikit-learn, which the CLI's user
-    # commands would otherwise pay for.
-    from freemarket.matching import queries
-
-    return visibility == "matches" and queries.have_matched(session, owner_id, viewer.id)
+    return visibility == "matches" and matched.have_matched(session, owner_id, viewer.id)
 
 
 def visible_city(session: Session, *, user: User, viewer: User | None) -> str | None:

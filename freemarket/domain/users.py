@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from freemarket.db.models import USER_ROLES, VISIBILITIES, Item, Profile, User
-from freemarket.domain import audit, exchanges, jobs, jsonpolicy, preferences, sessions
+from freemarket.domain import audit, exchanges, jobs, jsonpolicy, matched, preferences, sessions
 from freemarket.domain.actors import Actor
 from freemarket.domain.permissions import authorize_admin, authorize_owner_or_admin, require_admin
 from freemarket.domain.telegram_auth import TELEGRAM_USERNAME_MAX, TelegramIdentity
@@ -36,10 +36,10 @@ def create_user(
     display_name: str | None = None,
     contact: str | None = None,
     city: str | None = None,
-    language: str = "ru",
+    language: str | None = None,
     role: str = "user",
 ) -> User:
-    """Create a user; usernames and Telegram ids are unique."""
+    """Create a user; usernames and Telegram ids are unique; no language: not chosen yet."""
     validate_username(username)
     if role not in USER_ROLES:
         raise InvalidInput(
@@ -83,13 +83,14 @@ def sign_in_telegram(
 ) -> User:
     """The user with this Telegram id, created on first sign-in (username from Telegram).
 
-    `language` is Telegram's language_code: a new account speaks English when it is "en…" and
-    Russian otherwise; an existing account keeps the language it chose.
+    `language` is Telegram's language_code: it becomes the account's language when the account
+    has none yet (a new one, or one made on the web); a chosen language is kept.
     """
     user = session.scalar(select(User).where(User.telegram_id == identity.telegram_id))
     if user is not None:
         if user.is_banned:
             raise Forbidden("this account is banned", code="account_banned")
+        adopt_language(user, language)
         return user
     # A Telegram username (at most 32 characters) leaves room for a "_2" suffix on a clash.
     telegram_name = identity.username or ""
@@ -107,8 +108,24 @@ def sign_in_telegram(
         display_name=display,
         # Telegram people reach each other by @username: the natural contact until they set one.
         contact=f"@{identity.username}" if identity.username else None,
-        language="en" if (language or "").lower().startswith("en") else "ru",
+        language=supported_language(language),
     )
+
+
+def supported_language(code: str | None) -> str | None:
+    """ "en-GB" -> "en", "ru" -> "ru"; None for a language we do not speak."""
+    base = (code or "").strip().lower().replace("_", "-").split("-")[0]
+    return base if base in LANGUAGES else None
+
+
+def adopt_language(user: User, code: str | None) -> None:
+    """Give an account without a language the one its client reports (Telegram, a browser).
+
+    A language the person chose is never overridden; an unknown one leaves it unset, and every
+    message to them then falls back to Russian.
+    """
+    if user.language is None:
+        user.language = supported_language(code)
 
 
 def get_user(session: Session, user_id: int) -> User:
@@ -213,12 +230,8 @@ def set_banned(session: Session, *, actor: Actor, user: User, banned: bool) -> U
     user.is_banned = banned
     item_ids = list(session.scalars(select(Item.id).where(Item.user_id == user.id)))
     if banned:
-        # Imported here: the matching package loads numpy/scipy/scikit-learn (about a second),
-        # which every `freemarket user ...` command would otherwise pay for.
-        from freemarket.matching.store import delete_matches_of_items
-
         sessions.revoke_all(session, user=user)
-        delete_matches_of_items(session, item_ids)
+        matched.delete_matches_of_items(session, item_ids)
         exchanges.cancel_open_for_user(session, user=user)
     # Re-match the items: the worker drops them from its index, or brings them back on unban.
     for item_id in item_ids:

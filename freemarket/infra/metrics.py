@@ -35,6 +35,7 @@ from starlette.routing import Mount
 # Re-exported: callers that already import this module find them here.
 from freemarket.infra.multiproc import MULTIPROC_ENV as MULTIPROC_ENV
 from freemarket.infra.multiproc import prepare_multiprocess_dir as prepare_multiprocess_dir
+from freemarket.matching.core import ITEM_KINDS
 
 UNMATCHED_ROUTE = "unmatched"
 
@@ -147,7 +148,6 @@ BUILD_INFO.labels(version=_app_version()).set(1)
 # Label values known up front are always exported (as 0 when a refresh has no row for them).
 # They are not set at import: in multiprocess mode a freshly started process writing 0 would
 # be "most recent" and hide the figure another process refreshed a moment ago.
-ITEM_KINDS = ("offer", "want")
 NOTIFICATION_STATUSES = ("pending", "sent", "failed", "dead")
 _KNOWN_LABEL_VALUES: dict[str, tuple[str, ...]] = {
     "items_active": ITEM_KINDS,

@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     certs_dir: Path | None = None
     deploy_keep_images: int = Field(default=5, ge=2)
     telegram_api_url: str = "https://api.telegram.org"
+    # The bot's @name without "@": the web UI's t.me links to the bot (linking an account).
+    telegram_bot_username: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_]{5,32}$")] = None
     # polling: `freemarket bot` asks Telegram for updates; webhook: Telegram posts them to
     # PUBLIC_URL/telegram/webhook with TELEGRAM_WEBHOOK_SECRET, which the API checks.
     telegram_mode: Literal["polling", "webhook"] = "polling"

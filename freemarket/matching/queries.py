@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
-from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.orm import Session, joinedload
 
 from freemarket.db.models import Exchange, ExchangeLeg, Item, Match, MatchDismissal, User
 from freemarket.domain import users, visibility
@@ -136,25 +136,6 @@ def matches_for_user(
         )
     }
     return [loaded[c.match_id] for c in shown]
-
-
-def have_matched(session: Session, user_a: int, user_b: int) -> bool:
-    """True when an item of one user is matched with an item of the other."""
-    want = aliased(Item)
-    offer = aliased(Item)
-    stmt = (
-        select(Match.id)
-        .join(want, want.id == Match.want_item_id)
-        .join(offer, offer.id == Match.offer_item_id)
-        .where(
-            or_(
-                (want.user_id == user_a) & (offer.user_id == user_b),
-                (want.user_id == user_b) & (offer.user_id == user_a),
-            )
-        )
-        .limit(1)
-    )
-    return session.scalar(stmt) is not None
 
 
 @dataclass(frozen=True, slots=True)

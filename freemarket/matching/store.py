@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from freemarket.db.models import Item, Match, MatchDismissal, User, utcnow
 from freemarket.db.session import insert_ignoring_conflicts
 from freemarket.domain import notifications, visibility
+from freemarket.domain.item_fields import LISTING_COLUMNS
 from freemarket.domain.notifications import OutboxMessage, Recipient
 from freemarket.matching.core.engine import Listing, MatchCandidate
 from freemarket.matching.core.rules import Thresholds
@@ -45,51 +46,26 @@ def to_listing(item: Item) -> Listing:
     return Listing(
         id=item.id,
         user_id=item.user_id,
-        kind=item.kind,
-        category=item.category,
-        city=item.city,
-        title=item.title,
-        description=item.description,
-        delivery=item.delivery,
-        lat=item.latitude,
-        lon=item.longitude,
+        **{listing: getattr(item, column) for column, listing in LISTING_COLUMNS.items()},
     )
 
 
 def load_listings(session: Session, *, categories: Collection[str] | None = None) -> list[Listing]:
     """Every listed item (active, owner not banned), as an engine listing (oldest first)."""
+    return list(iter_listings(session, categories=categories))
+
+
+def iter_listings(
+    session: Session, *, categories: Collection[str] | None = None, chunk: int = 20_000
+) -> Iterator[Listing]:
+    """``load_listings`` streamed: a partition builds from 1M items without holding them all."""
     # Plain column rows, not ORM objects: a recompute loads every item in the marketplace.
-    stmt = visibility.listed(
-        select(
-            Item.id,
-            Item.user_id,
-            Item.kind,
-            Item.category,
-            Item.city,
-            Item.title,
-            Item.description,
-            Item.delivery,
-            Item.latitude,
-            Item.longitude,
-        )
-    ).order_by(Item.id)
+    columns = [getattr(Item, column).label(listing) for column, listing in LISTING_COLUMNS.items()]
+    stmt = visibility.listed(select(Item.id, Item.user_id, *columns)).order_by(Item.id)
     if categories is not None:
         stmt = stmt.where(Item.category.in_(list(categories)))
-    return [
-        Listing(
-            id=row.id,
-            user_id=row.user_id,
-            kind=row.kind,
-            category=row.category,
-            city=row.city,
-            title=row.title,
-            description=row.description,
-            delivery=row.delivery,
-            lat=row.latitude,
-            lon=row.longitude,
-        )
-        for row in session.execute(stmt)
-    ]
+    for row in session.execute(stmt.execution_options(yield_per=chunk)):
+        yield Listing(**row._asdict())
 
 
 def replace_matches(
@@ -238,14 +214,3 @@ def matches_of_item_scope(item: Item) -> list[object]:
     """SQL conditions selecting the stored matches on this item's side."""
     column = Match.want_item_id if item.kind == "want" else Match.offer_item_id
     return [column == item.id]
-
-
-def delete_matches_of_items(session: Session, item_ids: Collection[int]) -> int:
-    """Remove every match involving these items (deactivated, or their owner banned)."""
-    if not item_ids:
-        return 0
-    ids = list(item_ids)
-    result = session.execute(
-        delete(Match).where(or_(Match.want_item_id.in_(ids), Match.offer_item_id.in_(ids)))
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]

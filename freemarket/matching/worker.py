@@ -6,19 +6,23 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import ColumnElement, Engine, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from freemarket.db.models import Item, Job, Match, utcnow
+from freemarket.db.models import Category, Item, Job, Match, utcnow
 from freemarket.db.session import unit_of_work
-from freemarket.domain import exchanges, jobs, search, visibility
+from freemarket.domain import exchanges, jobs, matched, search, visibility
 from freemarket.infra import metrics, wakeup
 from freemarket.infra.settings import Settings
-from freemarket.matching.core.index import MatchIndex
+from freemarket.matching.core.engine import MatchCandidate
+from freemarket.matching.core.index import Hit, MatchIndex, merge_hits
 from freemarket.matching.params import thresholds_from
+from freemarket.matching.partition import Partition, is_fanned_out
 from freemarket.matching.store import (
-    delete_matches_of_items,
+    SCORE_EPSILON,
+    iter_listings,
     load_listings,
     matches_of_item_scope,
     replace_matches,
@@ -57,12 +61,26 @@ class BatchResult:
 
 
 class MatchWorker:
-    """Claims matching jobs and applies them; one per process, several per deployment."""
+    """Claims matching jobs and applies them; one per process, several per deployment.
 
-    def __init__(self, engine: Engine, settings: Settings, *, batch_size: int = 200) -> None:
+    With a ``partition`` (see ``partition.py``) the worker indexes and matches only its share
+    of the listing space; N workers with partitions 1/N..N/N store exactly the matches and
+    notifications one worker would.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        *,
+        batch_size: int = 200,
+        partition: Partition | None = None,
+    ) -> None:
         self.engine = engine
         self.thresholds = thresholds_from(settings)
         self.batch_size = batch_size
+        # one partition of one is the whole space: the plain worker
+        self.partition = partition if partition is not None and partition.count > 1 else None
         self.index: MatchIndex | None = None
         self.watermark: datetime | None = None
         # Versions (id → updated_at) already folded in within the overlap window, so a pass
@@ -77,7 +95,10 @@ class MatchWorker:
             # Search terms written by an older analyser or lexicon (or never: a fresh
             # migration, a bulk load) are rewritten once, by whichever worker starts first.
             search.sync_index(session)
-            self.index = MatchIndex.build(load_listings(session))
+            if self.partition is None:
+                self.index = MatchIndex.build(load_listings(session))
+            else:
+                self.index = MatchIndex.build(iter_listings(session), owns=self.partition.holds)
             self.watermark = session.scalar(select(func.max(Item.updated_at)))
             if self.watermark is not None:
                 recent = session.execute(
@@ -87,7 +108,9 @@ class MatchWorker:
                 )
                 self.recent = {item_id: updated_at for item_id, updated_at in recent}
             return
-        query = select(Item.id, Item.updated_at).order_by(Item.updated_at)
+        # by id within a timestamp: every partition folds changes into its statistics in the
+        # same order, so an item added here is weighted as any other worker weights it
+        query = select(Item.id, Item.updated_at).order_by(Item.updated_at, Item.id)
         if self.watermark is not None:  # None: the index was built from an empty database
             query = query.where(Item.updated_at >= self.watermark - SYNC_OVERLAP)
         versions = session.execute(query).tuples()
@@ -114,22 +137,59 @@ class MatchWorker:
             self.recent[item.id] = item.updated_at
         return True
 
-    def _rematch_want(self, session: Session, want: Item, result: BatchResult) -> None:
-        """Make a want's stored matches its current top-k offers."""
+    def _rematch_wants(self, session: Session, wants: list[Item], result: BatchResult) -> None:
+        """Make the wants' stored matches their current top-k offers (one statement set)."""
         assert self.index is not None
-        candidates = self.index.match(to_listing(want), self.thresholds)
+        if not wants:
+            return
+        candidates = [c for w in wants for c in self.index.match(to_listing(w), self.thresholds)]
+        self._store(session, [Match.want_item_id.in_([w.id for w in wants])], candidates, result)
+
+    def _store(
+        self,
+        session: Session,
+        scope: list[Any],
+        candidates: list[MatchCandidate],
+        result: BatchResult,
+    ) -> None:
         changes = replace_matches(
-            session,
-            scope=matches_of_item_scope(want),
-            candidates=candidates,
-            thresholds=self.thresholds,
+            session, scope=scope, candidates=candidates, thresholds=self.thresholds
         )
         result.added += changes.added
         result.removed += changes.removed
         result.notified += changes.notified
         metrics.MATCHES_CREATED.inc(changes.added)
 
+    def _may_enter(self, session: Session, fits: list[MatchCandidate]) -> list[MatchCandidate]:
+        """The offer's candidate wants whose stored top-k it might enter.
+
+        A want's top k are its k best offers by cosine, and a stored score (the relevance) is
+        never above its pair's cosine: an offer whose cosine is below every stored score of a
+        want with k matches cannot displace any of them, and re-matching that want would
+        write nothing.
+        """
+        if not fits:
+            return fits
+        full = {
+            want_id: lowest
+            for want_id, stored, lowest in session.execute(
+                select(Match.want_item_id, func.count(), func.min(Match.score))
+                .where(Match.want_item_id.in_([c.want_id for c in fits]))
+                .group_by(Match.want_item_id)
+            ).tuples()
+            if stored >= self.thresholds.top_k
+        }
+        return [
+            c
+            for c in fits
+            if c.want_id not in full
+            or (c.score if c.cosine is None else c.cosine) + SCORE_EPSILON >= full[c.want_id]
+        ]
+
     def _process(self, session: Session, job: Job, result: BatchResult) -> None:
+        if job.kind == jobs.MATCH_PART:
+            self._contribute(session, job, result)
+            return
         if job.kind != jobs.MATCH_ITEM:
             raise ValueError(f"unknown job kind {job.kind!r}")
         item = session.get(Item, int(job.payload["item_id"]))
@@ -139,24 +199,112 @@ class MatchWorker:
         matchable = self._apply_to_index(session, item)
         if item.kind == "want":
             if matchable:
-                self._rematch_want(session, item, result)
+                self._rematch(session, [item], result)
             else:
-                result.removed += delete_matches_of_items(session, [item.id])
+                result.removed += matched.delete_matches_of_items(session, [item.id])
             return
-        # An offer changes other people's top-k: re-match every want it now fits and every
-        # want it used to be matched with (which may now get another offer in its place).
-        affected = set(
+        # An offer changes other people's top-k: re-match every want it used to be matched
+        # with (which may now get another offer in its place) and every want it now fits
+        # whose top-k it can enter.
+        stored = set(
             session.scalars(select(Match.want_item_id).where(Match.offer_item_id == item.id))
         )
+        fits: list[MatchCandidate] = []
         if matchable:
             candidates = self.index.match(to_listing(item), self.thresholds, explain=False)
-            affected.update(c.want_id for c in candidates)
+            fits = self._may_enter(session, [c for c in candidates if c.want_id not in stored])
         else:
-            result.removed += delete_matches_of_items(session, [item.id])
-        for want_id in sorted(affected):
+            result.removed += matched.delete_matches_of_items(session, [item.id])
+        wants = []
+        for want_id in sorted(stored | {c.want_id for c in fits}):
             want = session.get(Item, want_id)
             if want is not None and self._apply_to_index(session, want):
-                self._rematch_want(session, want, result)
+                wants.append(want)
+        self._rematch(session, wants, result)
+
+    def _rematch(self, session: Session, wants: list[Item], result: BatchResult) -> None:
+        """Re-match (matchable) wants here, or hand them to the partition(s) they belong to."""
+        if self.partition is None:
+            self._rematch_wants(session, wants, result)
+            return
+        here = []
+        for want in wants:
+            if is_fanned_out(want.kind, want.category):
+                self._fan_out(session, want)
+            elif self.partition.owns_category(want.category):
+                here.append(want)
+            else:  # its own partition's job (an offer moved out of its category, say)
+                jobs.enqueue(session, kind=jobs.MATCH_ITEM, payload={"item_id": want.id})
+        self._rematch_wants(session, here, result)
+
+    def _fan_out(self, session: Session, want: Item) -> None:
+        """Ask every partition for its best offers for a want; the last one merges them."""
+        assert self.partition is not None
+        merge = jobs.hold(session, kind=jobs.MATCH_MERGE, payload={"item_id": want.id, "parts": {}})
+        for number in range(1, self.partition.count + 1):
+            jobs.enqueue(
+                session,
+                kind=jobs.MATCH_PART,
+                payload={"item_id": want.id, "partition": number, "merge": merge.id},
+            )
+
+    def _contribute(self, session: Session, job: Job, result: BatchResult) -> None:
+        """This partition's share of a fanned-out want; the last share writes its matches."""
+        assert self.index is not None
+        want = session.get(Item, int(job.payload["item_id"]))
+        # checked again at the merge: a want edited meanwhile gets a job of its own
+        current = (
+            want is not None
+            and is_fanned_out(want.kind, want.category)
+            and self._apply_to_index(session, want)
+        )
+        hits = self.index.hits(to_listing(want), self.thresholds) if current else []
+        # the row lock orders the partitions' shares; the one that completes the set merges
+        merge = session.get(Job, int(job.payload["merge"]), with_for_update=True)
+        if merge is None:
+            return
+        parts = {**merge.payload["parts"], str(job.payload["partition"]): _hits_json(hits)}
+        if self.partition is not None and len(parts) < self.partition.count:
+            merge.payload = {**merge.payload, "parts": parts}
+            return
+        jobs.finish(session, job=merge)
+        if not current:
+            return
+        assert want is not None
+        candidates = merge_hits(
+            want.id, [_hit(h) for part in parts.values() for h in part], self.thresholds
+        )
+        self._store(session, matches_of_item_scope(want), candidates, result)
+
+    def _claimable(self, session: Session) -> list[ColumnElement[bool]]:
+        """What this worker may claim: every job, or the ones routed to its partition."""
+        if self.partition is None:
+            return []
+        owned = [
+            slug
+            for slug in session.scalars(select(Category.slug))
+            if self.partition.owns_category(slug)
+        ]
+        category = (
+            select(Item.category)
+            .where(Item.id == Job.payload["item_id"].as_integer())  # type: ignore[index]
+            .scalar_subquery()
+        )
+        # a job whose item is gone is dropped by the first partition
+        mine = (
+            category.in_(owned)
+            if self.partition.number != 1
+            else or_(category.in_(owned), category.is_(None))
+        )
+        return [
+            or_(
+                and_(Job.kind == jobs.MATCH_ITEM, mine),
+                and_(
+                    Job.kind == jobs.MATCH_PART,
+                    Job.payload["partition"].as_integer() == self.partition.number,  # type: ignore[index]
+                ),
+            )
+        ]
 
     def expire_exchanges(self) -> int:
         """Expire overdue proposals and tell their parties, in a transaction of its own."""
@@ -172,7 +320,10 @@ class MatchWorker:
             result.expired = self.expire_exchanges()
         with unit_of_work(self.engine) as session:
             self._sync_index(session)
-            for job in jobs.claim(session, limit=self.batch_size):
+            claimed = jobs.claim(
+                session, limit=self.batch_size, conditions=self._claimable(session)
+            )
+            for job in claimed:
                 try:
                     with session.begin_nested():
                         self._process(session, job, result)
@@ -211,3 +362,21 @@ class MatchWorker:
                     waker.wait(poll_seconds)
                 else:
                     stop.wait(poll_seconds)
+
+
+def _hits_json(hits: list[Hit]) -> list[dict[str, Any]]:
+    # floats go through JSON as their shortest repr, which reads back as the same float
+    return [
+        {
+            "r": h.retrieval,
+            "o": h.offer_id,
+            "c": h.cosine,
+            "f": list(h.features),
+            "e": h.explanation,
+        }
+        for h in hits
+    ]
+
+
+def _hit(row: dict[str, Any]) -> Hit:
+    return Hit(row["r"], row["o"], row["c"], tuple(row["f"]), row["e"])

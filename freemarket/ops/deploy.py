@@ -696,6 +696,8 @@ def status(options: DeployOptions) -> dict[str, Any]:
             {
                 "service": c.service,
                 "name": c.name,
+                # The container's hostname too: what a replica names itself in X-Served-By.
+                "id": c.id,
                 "state": c.state,
                 "health": c.health or "-",
                 "tag": c.tag,

@@ -1,16 +1,23 @@
-// Client-side checks mirroring the API's limits (freemarket/fields.py, freemarket/models.py).
+// Client-side checks with the API's own limits: limits.json is written from the request bodies
+// by `python -m freemarket.api.limits` (`make frontend`), and a backend test fails when stale.
+import GENERATED from './limits.json';
+
+const { item, user, rating } = GENERATED;
+
 export const LIMITS = {
-  titleMin: 2,
-  titleMax: 200,
-  descriptionMax: 5000,
-  cityMax: 100,
-  contactMax: 200,
-  displayNameMax: 128,
-  commentMax: 1000,
+  titleMin: item.title.minLength,
+  titleMax: item.title.maxLength,
+  descriptionMax: item.description.maxLength,
+  cityMax: item.city.maxLength,
+  contactMax: user.contact.maxLength,
+  displayNameMax: user.display_name.maxLength,
+  commentMax: rating.comment.maxLength,
+  scoreMin: rating.score.minimum,
+  scoreMax: rating.score.maximum,
 };
 
-const KINDS = ['offer', 'want'];
-const SLUG = /^[a-z_]{2,32}$/;
+const KINDS = item.kind.enum;
+const SLUG = new RegExp(item.category.pattern);
 
 /** Errors of an item form as {field: messageKey or [messageKey, param]}; empty when valid. */
 export function validateItem(values, { creating = true } = {}) {
@@ -57,7 +64,7 @@ export function validateProfile(values) {
 export function validateRating(values) {
   const errors = {};
   const score = Number(values.score);
-  if (!Number.isInteger(score) || score < 1 || score > 5) errors.score = 'v.stars';
+  if (!Number.isInteger(score) || score < LIMITS.scoreMin || score > LIMITS.scoreMax) errors.score = 'v.stars';
   if ((values.comment || '').length > LIMITS.commentMax) errors.comment = ['v.tooLong', LIMITS.commentMax];
   return errors;
 }

@@ -42,6 +42,9 @@ describe('profile and rating checks', () => {
   it('limits contact and stars', () => {
     expect(validateProfile({ contact: 'x'.repeat(201) }).contact).toEqual(['v.tooLong', 200]);
     expect(validateProfile({ contact: '@me', city: 'Москва' })).toEqual({});
+    // a Telegram first and last name and the space between them, as the API allows
+    expect(validateProfile({ display_name: 'x'.repeat(129) })).toEqual({});
+    expect(validateProfile({ display_name: 'x'.repeat(130) }).display_name).toEqual(['v.tooLong', 129]);
     expect(validateRating({ score: 0 }).score).toBe('v.stars');
     expect(validateRating({ score: 6 }).score).toBe('v.stars');
     expect(validateRating({ score: 5, comment: '' })).toEqual({});

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from freemarket.api.routers import categories as categories_router
 from freemarket.db.models import Category
-from freemarket.domain.categories import DEFAULT_CATEGORIES
+from freemarket.db.seed import DEFAULT_CATEGORIES
 
 
 def test_lists_default_categories(client: TestClient) -> None:

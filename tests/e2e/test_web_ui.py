@@ -402,3 +402,82 @@ def test_signed_out_visitor_is_sent_to_sign_in(browser, service: Service) -> Non
         expect(page.get_by_role("link", name="Войти")).to_be_visible()
     finally:
         context.close()
+
+
+def test_settings_page_notifications_language_and_telegram_link(browser, service: Service) -> None:
+    """A CLI-made account with no language: the browser's becomes its own; notification settings
+    and a Telegram link code from the profile page, checked on the server."""
+    from playwright.sync_api import expect
+    from sqlalchemy import select
+
+    from freemarket.db.models import User, utcnow
+    from freemarket.db.session import make_engine, unit_of_work
+    from freemarket.domain import telegram_link
+    from freemarket.domain.telegram_auth import TelegramIdentity
+
+    service.cli("user", "create", "carol", "--city", "Казань")
+    assert json.loads(service.cli("user", "show", "carol", "--json"))["language"] is None
+    context, page = _sign_in(browser, service, "carol", locale="en-GB", sign_out="Sign out")
+    try:
+        assert json.loads(service.cli("user", "show", "carol", "--json"))["language"] == "en"
+        page.goto("/profile")
+        settings = page.locator("form", has=page.get_by_role("heading", name="Notifications"))
+        settings.get_by_label("Send me notifications in Telegram").uncheck()
+        settings.get_by_label("Quiet hours: hold messages until they end").check()
+        settings.get_by_label("From", exact=True).select_option(label="23:00")
+        settings.get_by_label("Until", exact=True).select_option(label="07:00")
+        settings.get_by_label("Time zone").fill("Mars/Olympus")
+        settings.get_by_role("button", name="Save notification settings").click()
+        expect(settings.get_by_role("alert")).to_contain_text("Unknown time zone")
+        settings.get_by_label("Time zone").fill("+03:00")
+        settings.get_by_role("button", name="Save notification settings").click()
+        expect(settings.get_by_text("Saved.")).to_be_visible()
+        me = page.request.get("/api/users/me").json()
+        assert (me["notify_telegram"], me["digest_enabled"]) == (False, True)
+        assert (me["quiet_start"], me["quiet_end"], me["time_zone"]) == (23, 7, "+03:00")
+        violations = axe_violations(page)
+        assert not violations, violations
+
+        telegram = page.get_by_role("region", name="Telegram")
+        telegram.get_by_role("button", name="Link Telegram").click()
+        command = telegram.locator("code").inner_text()
+        assert re.fullmatch(r"/start link_[A-Za-z0-9_-]{16,59}", command), command
+        # What the bot does with `/start link_<code>` (tests/bot/test_linking.py runs it there).
+        engine = make_engine(service.env["DATABASE_URL"])
+        try:
+            with unit_of_work(engine) as db:
+                telegram_link.link_telegram(
+                    db,
+                    code=telegram_link.code_in_command(command) or "",
+                    identity=TelegramIdentity(
+                        telegram_id=880011,
+                        username="carol_tg",
+                        first_name="Carol",
+                        last_name=None,
+                        auth_date=utcnow(),
+                        signature="",
+                    ),
+                )
+            with unit_of_work(engine) as db:
+                carol = db.scalar(select(User).where(User.username == "carol"))
+                assert carol is not None and carol.telegram_id == 880011
+        finally:
+            engine.dispose()
+        page.reload()
+        expect(telegram).to_contain_text("Your Telegram account is linked")
+        assert not page.js_errors  # type: ignore[attr-defined]
+    finally:
+        context.close()
+    # A visitor with an English browser who switched the sign-in page to Russian gets Russian.
+    service.cli("user", "create", "dora")
+    context, page = _context(browser, service, locale="en-GB")
+    try:
+        page.goto("/login")
+        page.get_by_role("button", name="Переключить на русский").click()
+        expect(page.get_by_role("heading", name="Вход")).to_be_visible()
+        page.goto(service.login_link("dora"))
+        page.wait_for_url(service.url + "/")
+        expect(page.get_by_role("button", name="Выйти")).to_be_visible()
+        assert json.loads(service.cli("user", "show", "dora", "--json"))["language"] == "ru"
+    finally:
+        context.close()

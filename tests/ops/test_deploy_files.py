@@ -24,6 +24,7 @@ CONTAINER_PATHS = (
     "/usr/share/nginx/html",
     "/usr/share/nginx/maintenance",
     "/var/www/certbot",
+    "/var/log/nginx",
 )
 
 

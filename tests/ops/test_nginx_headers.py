@@ -9,7 +9,9 @@ the backend's copies, with different values.
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +50,8 @@ class Site:
 
     url: str
     maintenance_flag: Path
+    access_log: Path
+    app_port: int
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +85,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         yield Site(
             url=f"https://127.0.0.1:{tls_port}",
             maintenance_flag=base / "etc/nginx/maintenance/maintenance.on",
+            access_log=base / "var/log/nginx/access.log",
+            app_port=app_port,
         )
 
 
@@ -125,3 +131,25 @@ def test_the_maintenance_page_carries_them_too(site: Site) -> None:
                 _assert_headers_once(response)
     finally:
         site.maintenance_flag.unlink()
+
+
+def test_the_answering_replica_is_named_in_the_header_and_the_access_log(site: Site) -> None:
+    # No access log line per request in the backend (ACCESS_LOG=false): nginx logs each one,
+    # naming the replica that answered, and the replica names itself in X-Served-By.
+    path = f"/api/categories?probe={time.monotonic_ns()}"
+    with httpx.Client(verify=False, timeout=30) as client:
+        response = client.get(site.url + path)
+    assert response.status_code == 200
+    assert response.headers.get_list("x-served-by") == [socket.gethostname()]
+
+    def logged() -> list[str]:
+        lines = site.access_log.read_text().splitlines() if site.access_log.exists() else []
+        return [line for line in lines if path in line]
+
+    deadline = time.monotonic() + 10
+    while not logged() and time.monotonic() < deadline:
+        time.sleep(0.1)  # nginx writes the line after sending the answer
+    [line] = logged()
+    assert f'"GET {path} HTTP/1.1" 200 ' in line
+    assert f"upstream=127.0.0.1:{site.app_port} upstream_status=200 " in line
+    assert re.search(r"request_time=\d+\.\d{3} upstream_time=\d+\.\d{3}$", line), line

@@ -39,10 +39,36 @@ def _bot_token(settings: Settings) -> str:
     return settings.telegram_bot_token
 
 
+def browser_language(header: str | None) -> str | None:
+    """The first language we speak among an Accept-Language header's, by preference (q)."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate((header or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                continue  # a malformed weight: ignore that entry, not the whole header
+        ranked.append((-quality, position, tag))
+    for quality, _, tag in sorted(ranked):
+        language = users.supported_language(tag)
+        if quality < 0 and language is not None:
+            return language
+    return None
+
+
 def _start_session(
-    db: DbSession, response: Response, settings: Settings, user: User, origin: str
+    db: DbSession,
+    response: Response,
+    settings: Settings,
+    user: User,
+    origin: str,
+    request: Request,
 ) -> SessionOut:
     """Issue a session, set it as an HttpOnly cookie, and return it for API clients too."""
+    # An account nobody chose a language for speaks the browser's from now on (the bot too).
+    users.adopt_language(user, browser_language(request.headers.get("accept-language")))
     issued = sessions.issue_token(
         db, user=user, ttl=timedelta(hours=settings.session_ttl_hours), origin=origin
     )
@@ -67,6 +93,7 @@ def _telegram_session(
     verify: Callable[..., telegram_auth.TelegramIdentity],
     payload: object,
     origin: str,
+    request: Request,
 ) -> SessionOut:
     """Verify a Telegram payload once, find or create its user, and start a session."""
     identity = verify(
@@ -80,24 +107,34 @@ def _telegram_session(
     expires = identity.auth_date + timedelta(seconds=settings.telegram_auth_max_age_seconds)
     sessions.spend_nonce(db, nonce=f"tg:{identity.signature}", expires_at=expires)
     user = users.sign_in_telegram(db, identity=identity)
-    return _start_session(db, response, settings, user, origin)
+    return _start_session(db, response, settings, user, origin, request)
 
 
 @router.post("/telegram", response_model=SessionOut, dependencies=[Depends(limit_signin)])
 def telegram_widget(
-    body: TelegramWidgetLogin, db: DbSession, settings: AppSettings, response: Response
+    body: TelegramWidgetLogin,
+    db: DbSession,
+    settings: AppSettings,
+    request: Request,
+    response: Response,
 ) -> SessionOut:
     """Sign in with the Telegram Login Widget's payload."""
     # The fields exactly as sent (strict model: nothing converted), for the signature check.
     fields = body.model_dump(exclude_unset=True)
     return _telegram_session(
-        db, response, settings, telegram_auth.verify_login_widget, fields, "telegram-widget"
+        db,
+        response,
+        settings,
+        telegram_auth.verify_login_widget,
+        fields,
+        "telegram-widget",
+        request,
     )
 
 
 @router.post("/webapp", response_model=SessionOut, dependencies=[Depends(limit_signin)])
 def telegram_webapp(
-    body: WebAppLogin, db: DbSession, settings: AppSettings, response: Response
+    body: WebAppLogin, db: DbSession, settings: AppSettings, request: Request, response: Response
 ) -> SessionOut:
     """Sign in from a Telegram Mini App with its `initData`."""
     return _telegram_session(
@@ -107,16 +144,17 @@ def telegram_webapp(
         telegram_auth.verify_webapp_init_data,
         body.init_data,
         "telegram-webapp",
+        request,
     )
 
 
 @router.post("/code", response_model=SessionOut, dependencies=[Depends(limit_signin)])
 def login_code(
-    body: CodeLogin, db: DbSession, settings: AppSettings, response: Response
+    body: CodeLogin, db: DbSession, settings: AppSettings, request: Request, response: Response
 ) -> SessionOut:
     """Sign in with a one-time code from a login link (`freemarket user login-link`, bot /login)."""
     user = sessions.redeem_login_code(db, code=body.code)
-    return _start_session(db, response, settings, user, "login-link")
+    return _start_session(db, response, settings, user, "login-link", request)
 
 
 @router.post("/logout", response_model=Message)

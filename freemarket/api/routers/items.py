@@ -12,12 +12,11 @@ from freemarket.api.schemas import (
     ItemOut,
     ItemPageOut,
     ItemUpdate,
-    Kind,
     PathId,
     QueryId,
-    Slug,
 )
 from freemarket.domain import items
+from freemarket.domain.fields import Kind, Slug
 
 router = APIRouter(prefix="/api/items", tags=["items"])
 
@@ -25,9 +24,7 @@ router = APIRouter(prefix="/api/items", tags=["items"])
 @router.post("/", status_code=status.HTTP_201_CREATED, response_model=ItemOut)
 def create_item(body: ItemCreate, db: DbSession, owner: CurrentUser) -> ItemOut:
     """Post an item you offer or want; matching starts at once."""
-    fields = body.model_dump()
-    fields["meta"] = fields.pop("metadata")
-    return ItemOut.model_validate(items.create_item(db, owner=owner, **fields))
+    return ItemOut.model_validate(items.create_item(db, owner=owner, **body.model_dump()))
 
 
 @router.get("", response_model=ItemPageOut, dependencies=[Depends(limit_search)])
@@ -69,8 +66,6 @@ def get_item(item_id: PathId, db: DbSession, viewer: OptionalUser) -> ItemOut:
 def update_item(item_id: PathId, body: ItemUpdate, db: DbSession, actor: CurrentUser) -> ItemOut:
     """Change your item; it is matched again."""
     changes = body.model_dump(exclude_unset=True)
-    if "metadata" in changes:
-        changes["meta"] = changes.pop("metadata")
     return ItemOut.model_validate(
         items.edit_item(db, actor=actor, item_id=item_id, changes=changes)
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, status
 
 from freemarket.api.deps import AdminUser, AppSettings, CurrentUser, DbSession, OptionalUser
@@ -11,6 +13,7 @@ from freemarket.api.schemas import (
     RatingOut,
     ReviewerOut,
     ReviewOut,
+    TelegramLinkOut,
     TrustOut,
     UserContact,
     UserCreate,
@@ -20,6 +23,7 @@ from freemarket.api.schemas import (
 )
 from freemarket.db.models import User
 from freemarket.domain import public_profile, ratings, users
+from freemarket.domain import telegram_link as telegram_link_domain
 
 router = APIRouter(prefix="/api/users", tags=["users"])
 
@@ -48,6 +52,20 @@ def create_user(body: UserCreate, db: DbSession, admin: AdminUser) -> UserPrivat
 def me(user: CurrentUser) -> UserPrivate:
     """The signed-in user's own account."""
     return UserPrivate.model_validate(user)
+
+
+@router.post("/me/telegram-link", response_model=TelegramLinkOut)
+def telegram_link(db: DbSession, user: CurrentUser, settings: AppSettings) -> TelegramLinkOut:
+    """A one-time code linking the Telegram account that sends it to the bot to this account."""
+    link = telegram_link_domain.issue_link_code(
+        db,
+        actor=user,
+        ttl=timedelta(minutes=settings.login_code_ttl_minutes),
+        bot_username=settings.telegram_bot_username,
+    )
+    return TelegramLinkOut(
+        start_payload=link.start_payload, url=link.url, expires_at=link.expires_at
+    )
 
 
 @router.get("/{user_id}", response_model=UserPrivate | UserContact | UserPublic)

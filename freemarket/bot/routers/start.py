@@ -15,7 +15,7 @@ from freemarket.bot.keyboards import LangCb, button, markup, url_button, web_app
 from freemarket.bot.sending import send_view
 from freemarket.bot.views import exchange_view, item_view, name_of
 from freemarket.db.models import User
-from freemarket.domain import exchanges, items, sessions, users
+from freemarket.domain import exchanges, items, sessions, telegram_link, users
 from freemarket.infra.settings import Settings
 
 router = Router(name="start")
@@ -35,6 +35,10 @@ async def start(
     """Greet (the account exists by now) and open the place a deep link points to."""
     await state.clear()
     payload = (command.args or "").strip()
+    if payload.startswith(telegram_link.START_PREFIX):
+        # The middleware already linked this chat to the account that issued the code.
+        await message.answer(t("linked", name=name_of(actor, t)) + "\n\n" + t("help"))
+        return
     if payload == "login":
         await send_login_link(message, db, actor, t, settings)
         return

@@ -32,7 +32,12 @@ Pair features (``PAIR_FEATURES``), all general (nothing names a listing):
 - ``want_coverage`` / ``want_title_coverage``: the share of the want title's words found in the
   offer, anywhere or in its title (a "bunk bed" is not any bed);
 - ``offer_coverage``: the share of the offer title's own words the want mentions (an offer of
-  "strings" for a want of a ukulele has words the want never used).
+  "strings" for a want of a ukulele has words the want never used);
+- ``head_match``: the two objects agree (directly, or through the lexicon, a translation or
+  one typo): a "hybrid bike" for "велосипед", not a "bike rack";
+- ``head_modifier``: the want's object is in the offer title only as a modifier of another
+  object the want never names (compound and accessory titles: "Bike rack", "Ukulele
+  strings", "Велосипедный шлем", "Sofa legs").
 """
 
 from __future__ import annotations
@@ -65,6 +70,8 @@ PAIR_FEATURES = (
     "want_coverage",
     "want_title_coverage",
     "offer_coverage",
+    "head_match",
+    "head_modifier",
 )
 NOTIFY_FEATURES = ("cosine", *PAIR_FEATURES, "margin", "top")
 # Typos in the object ("бинзопила") still name it: stems this long may differ by one edit.
@@ -200,13 +207,104 @@ def _attribute_conflict(
     return False
 
 
-_NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)?")
+# Units of measure a number may carry (both languages): two titles disagree on a quantity only
+# when they measure it in the same unit ("для 10 лет" / "24 дюйма" is no conflict, "4-6 лет" /
+# "10 лет" is). A unit not listed leaves the number bare; bare numbers compare with bare ones.
+_UNIT_WORDS = {
+    "years": "лет год года годик годика годиков years year yrs yr yo",
+    "months": "мес месяц месяца месяцев months month",
+    "inch": 'дюйм дюйма дюймов inch inches " ″',
+    "kg": "кг kg килограмм килограмма килограммов kilo kilos",
+    "g": "гр грамм грамма граммов",
+    "cm": "см cm сантиметров",
+    "mm": "мм mm",
+    "m": "метр метра метров metre metres meter meters",
+    "l": "литр литра литров liter litre liters litres",
+    "ml": "мл ml",
+    "gb": "гб gb гиг",
+    "tb": "тб tb",
+    "w": "вт ватт watt watts",
+    "v": "вольт volt volts",
+    "ah": "ач ah",
+    "mah": "мач mah",
+    "class": "класс класса классов кл grade",
+    "pcs": "шт штук штуки pcs pieces pc предмет предмета предметов",
+}
+_UNITS = {w: unit for unit, words in _UNIT_WORDS.items() for w in words.split()}
+# Short units that are also words ("в" is "in"): only glued to the number ("18в", "5l").
+_GLUED_UNITS = {
+    "в": "v",
+    "v": "v",
+    "w": "w",
+    "м": "m",
+    "m": "m",
+    "г": "g",
+    "g": "g",
+    "л": "l",
+    "l": "l",
+}
+# Words naming a size before its number ("размер 42", "р. 50", "UK 9"): a size is a bare number.
+_SIZE_WORDS = frozenset({"размер", "размера", "р", "рр", "size", "uk", "eu", "us"})
+_RANGE_WORDS = frozenset({"-", "–", "—", "до", "to"})
+_QUANTITY_TOKEN = re.compile(r"\d+(?:[.,]\d+)?|[a-zа-я]+|[\"″\-–—]")
+_DIMENSIONS = re.compile(r"\d+(?:[.,]\d+)?(?:\s*[xх×*]\s*\d+(?:[.,]\d+)?)+")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+
+Quantities = dict[str, tuple[tuple[float, float], ...]]
 
 
 @lru_cache(maxsize=200_000)
-def _numbers(title: str) -> frozenset[str]:
-    """Numbers of a title, single digits too (the tokenizer drops those: "8 класс")."""
-    return frozenset(n.replace(",", ".") for n in _NUMBER_RE.findall(title))
+def _quantities(title: str) -> Quantities:
+    """A title's numbers by unit, each a (low, high) interval ("4-6 лет" -> years (4, 6)).
+
+    A number glued after letters is part of a model code ("V8", "DGA504": unit "code:v"); a
+    "120x60" is one dimension. Single digits count too (the tokenizer drops them: "8 класс").
+    """
+    text = normalize(title)
+    out: dict[str, list[tuple[float, float]]] = {}
+
+    def dimension(m: re.Match[str]) -> str:
+        # one value per dimension: its sides sorted and packed into one number
+        sides = sorted(float(n.replace(",", ".")) for n in _NUMBER.findall(m.group()))
+        value = float(sum(x * 1e5**k for k, x in enumerate(reversed(sides))))
+        out.setdefault("dim", []).append((value, value))
+        return " "
+
+    text = _DIMENSIONS.sub(dimension, text)
+    toks = [(m.group(), m.start(), m.end()) for m in _QUANTITY_TOKEN.finditer(text)]
+    i = 0
+    while i < len(toks):
+        tok, start, end = toks[i]
+        if not tok[0].isdigit():
+            i += 1
+            continue
+        lo = hi = float(tok.replace(",", "."))
+        j = i + 1
+        if j + 1 < len(toks) and toks[j][0] in _RANGE_WORDS and toks[j + 1][0][0].isdigit():
+            hi = float(toks[j + 1][0].replace(",", "."))
+            end = toks[j + 1][2]
+            j += 2
+        nxt = toks[j] if j < len(toks) else None
+        prev = toks[i - 1] if i else None
+        unit = ""
+        if nxt and nxt[0] in _UNITS:
+            unit = _UNITS[nxt[0]]
+        elif nxt and nxt[1] == end and nxt[0] in _GLUED_UNITS:
+            unit = _GLUED_UNITS[nxt[0]]
+        elif prev and prev[2] == start and prev[0].isalpha() and prev[0] not in _SIZE_WORDS:
+            unit = "code:" + prev[0]
+        out.setdefault(unit, []).append((min(lo, hi), max(lo, hi)))
+        i = j
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _quantity_conflict(want: Quantities, offer: Quantities) -> bool:
+    """Both name a quantity in one unit, and no value of one is within a range of the other."""
+    for unit, mine in want.items():
+        theirs = offer.get(unit)
+        if theirs and not any(a <= d and c <= b for a, b in mine for c, d in theirs):
+            return True
+    return False
 
 
 def _words(facts: TitleFacts) -> list[str]:
@@ -226,24 +324,28 @@ def pair_features(
     want_cols = set(want.columns.tolist())
     want_keys = wf.main | wf.objects
     want_words = _words(wf)
-    want_numbers = _numbers(want.title)
+    want_numbers = _quantities(want.title)
     out = np.zeros((len(offers), len(PAIR_FEATURES)))
     for i, offer in enumerate(offers):
         of: TitleFacts = title_facts(offer.title, lexicon)
         offer_cols = set(offer.columns.tolist())
         head_title = _mentions(wf.objects, of.main)
         head_anywhere = head_title or any(column(k) in offer_cols for k in wf.objects)
-        offer_numbers = _numbers(offer.title)
+        offer_numbers = _quantities(offer.title)
         offer_title = of.main | of.targets
+        head_match = _mentions(wf.objects, of.objects) or _mentions(of.objects, wf.objects)
+        offer_head_in_want = _mentions(of.objects, want_keys) or any(
+            column(k) in want_cols for k in of.objects
+        )
         out[i] = (
             head_title,
             head_anywhere,
             not head_title and _mentions(wf.objects, of.targets),
-            _mentions(of.objects, want_keys) or any(column(k) in want_cols for k in of.objects),
+            offer_head_in_want,
             _mentions(of.objects, wf.targets) and not _mentions(of.objects, want_keys),
             _attribute_conflict(want_cols, offer_cols, classes),
             bool(wf.targets and of.targets) and not _mentions(wf.targets, of.targets),
-            bool(want_numbers and offer_numbers) and not (want_numbers & offer_numbers),
+            _quantity_conflict(want_numbers, offer_numbers),
             _share([column(k) in offer_cols for k in want_words]),
             _share([_mentions(frozenset((k,)), offer_title) for k in want_words]),
             _share(
@@ -252,6 +354,8 @@ def pair_features(
                     for k in _words(of)
                 ]
             ),
+            head_match,
+            head_title and not head_match and not offer_head_in_want,
         )
     return out
 
@@ -309,10 +413,36 @@ def decide(
     """
     if not offers:
         return []
-    model = load_model(Path(model_path) if model_path else DEFAULT_MODEL_PATH)
     px = pair_features(want, offers, lexicon, load_attributes())
+    return decide_on_features(
+        [o.id for o in offers],
+        scores,
+        px,
+        threshold=threshold,
+        show=show,
+        model_path=model_path,
+    )
+
+
+def decide_on_features(
+    ids: Sequence[int],
+    scores: Sequence[float],
+    px: np.ndarray,
+    *,
+    threshold: float,
+    show: float,
+    model_path: str | None = None,
+) -> list[Decision]:
+    """``decide`` given each candidate's ``pair_features`` row (computed where its offer lives).
+
+    A partitioned index computes the rows of its own offers; the merge decides on the want's
+    whole list here, so the result is the one a single index gives.
+    """
+    if not ids:
+        return []
+    model = load_model(Path(model_path) if model_path else DEFAULT_MODEL_PATH)
     rel = model.relevance(np.asarray(scores, dtype=np.float64), px, show)
-    order = rerank([o.id for o in offers], rel)[:DECIDE_TOP]
+    order = rerank(ids, rel)[:DECIDE_TOP]
     # rounded like scores, so both paths store the same value and decide the same way
     cos = np.asarray(scores, dtype=np.float64)
     p = np.round(model.probability(notify_features(cos[order], rel[order], px[order])), 6)

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
 from freemarket.matching.core import OFFER, OTHER_CATEGORY, WANT
-from freemarket.matching.core.decide import Decision, Side, decide, relevance, rerank
+from freemarket.matching.core.decide import (
+    PAIR_FEATURES,
+    Decision,
+    Side,
+    decide_on_features,
+    load_attributes,
+    pair_features,
+    relevance,
+    rerank,
+)
 from freemarket.matching.core.engine import (
     COMPUTED_BY,
     Listing,
@@ -240,6 +249,146 @@ def _dense_query(vec: Vector, cols: np.ndarray) -> np.ndarray:
     return out
 
 
+class _ColumnLedger:
+    """Feature columns of listings counted in the statistics but indexed elsewhere.
+
+    A partition indexes only its share of the listings, yet its idf must be the whole
+    marketplace's (or its scores would differ from a single index's). When another
+    partition's listing changes or goes, its old columns leave the counts: they are kept here,
+    in one int32 arena addressed by listing id, not one array object per listing.
+    """
+
+    def __init__(self) -> None:
+        self._start = _Growable(np.int64, -1)  # by listing id; -1: not here
+        self._length = _Growable(np.int32, 0)
+        self._cols = _Growable(np.int32)
+        self._live = 0  # columns of listings still here (the rest of the arena is garbage)
+        self.count = 0
+
+    def __contains__(self, listing_id: int) -> bool:
+        return 0 <= listing_id < self._start.n and self._start.view()[listing_id] >= 0
+
+    def _reserve(self, listing_id: int) -> None:
+        if listing_id >= self._start.n:
+            grow = listing_id + 1 - self._start.n
+            self._start.extend(np.full(grow, -1, dtype=np.int64))
+            self._length.extend(np.zeros(grow, dtype=np.int32))
+
+    def put(self, listing_id: int, cols: np.ndarray) -> None:
+        """Remember a listing's columns (it must not be here)."""
+        self._reserve(listing_id)
+        self._start.view()[listing_id] = self._cols.n
+        self._length.view()[listing_id] = cols.size
+        self._cols.extend(cols.astype(np.int32, copy=False))
+        self._live += cols.size
+        self.count += 1
+
+    def put_many(self, ids: np.ndarray, matrix: sp.csr_matrix) -> None:
+        """Remember the columns of many listings (rows of ``matrix``; none of them here)."""
+        if ids.size == 0:
+            return
+        self._reserve(int(ids.max()))
+        lengths = np.diff(matrix.indptr)
+        self._start.view()[ids] = self._cols.n + matrix.indptr[:-1]
+        self._length.view()[ids] = lengths
+        self._cols.extend(matrix.indices.astype(np.int32, copy=False))
+        self._live += int(lengths.sum())
+        self.count += ids.size
+
+    def pop(self, listing_id: int) -> np.ndarray | None:
+        """Forget a listing; its columns, or None when it was not here."""
+        if listing_id not in self:
+            return None
+        start = int(self._start.view()[listing_id])
+        cols = self._cols.view()[start : start + int(self._length.view()[listing_id])].copy()
+        self._start.view()[listing_id] = -1
+        self._live -= cols.size
+        self.count -= 1
+        if self._cols.n > 2 * max(self._live, 1 << 16):
+            self._compact()
+        return cols
+
+    def _compact(self) -> None:
+        ids = np.flatnonzero(self._start.view() >= 0)
+        starts, lengths = self._start.view()[ids], self._length.view()[ids].astype(np.int64)
+        offsets = np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
+        kept = self._cols.view()[np.arange(int(lengths.sum())) + offsets]
+        self._cols = _Growable(np.int32)
+        self._cols.extend(kept)
+        self._start.view()[ids] = np.cumsum(lengths) - lengths
+
+    def nbytes(self) -> int:
+        """Memory held (the arena's capacity and the id tables)."""
+        return sum(g._a.nbytes for g in (self._start, self._length, self._cols))
+
+
+# listings vectorised at a time while a partition builds: bounds the raw rows held at once
+_BUILD_CHUNK = 100_000
+
+
+def _batched(items: Iterable[Listing], size: int) -> Iterator[list[Listing]]:
+    it = iter(items)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One offer found for a want in one index (a partition), with what the merge needs.
+
+    Everything that depends on the pair alone is computed where the offer is indexed; what
+    depends on the want's whole list (the top k, the ranking, the push) is ``merge_hits``'s.
+    """
+
+    retrieval: float  # the score that found it (postings sum): picks the top k, as match does
+    offer_id: int
+    cosine: float  # the stored cosine (rules.pair_scores)
+    features: tuple[float, ...]  # its decide.pair_features row
+    explanation: list[dict[str, str | float]]  # shared terms, weights of the cosine
+
+
+def merge_hits(want_id: int, hits: Iterable[Hit], params: Thresholds) -> list[MatchCandidate]:
+    """A want's candidates from the hits of every index that holds some of its offers.
+
+    Equal to ``MatchIndex.match`` of an index holding all those offers: the same top k by
+    retrieval score, then the decision taken on the whole list.
+    """
+    found = sorted(hits, key=lambda h: (-h.retrieval, h.offer_id))[: params.top_k]
+    found = [
+        h for h in sorted(found, key=lambda h: (-h.cosine, h.offer_id)) if h.cosine >= params.show
+    ]
+    ids = [h.offer_id for h in found]
+    px = np.array([h.features for h in found], dtype=np.float64).reshape(
+        len(found), len(PAIR_FEATURES)
+    )
+    decisions = decide_on_features(
+        ids,
+        [h.cosine for h in found],
+        px,
+        threshold=params.notify,
+        show=params.show,
+        model_path=params.model_path,
+    )
+    out = []
+    for i in rerank(ids, np.array([d.score for d in decisions])):
+        h, d = found[i], decisions[i]
+        if d.score < params.show:
+            continue
+        out.append(
+            MatchCandidate(
+                want_id,
+                h.offer_id,
+                d.score,
+                COMPUTED_BY,
+                scale_explanation(h.explanation, d.score, h.cosine),
+                d.confidence,
+                d.notify,
+                h.cosine,
+            )
+        )
+    return out
+
+
 @dataclass
 class _Entry:
     listing: Listing
@@ -248,39 +397,97 @@ class _Entry:
     row: int
 
 
+_Found = tuple[float, int, "_Shard", int]  # (retrieval score, other listing's id, shard, row)
+
+
 class MatchIndex:
     """Listings indexed for matching one new item at a time.
 
     Document frequencies follow every add/remove; stored vectors keep the idf they were built
     with until ``refresh()`` (the drift is small, and ``match_all`` rebuilds everything anyway).
     After ``build`` or ``refresh`` the index gives exactly the scores of ``match_all``.
+
+    A partitioned index (``owns``) holds vectors and postings only for the listings it owns,
+    yet counts every listing it is given in its statistics (the others in a ``_ColumnLedger``),
+    so its vectors and scores are those of one index over everything.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, owns: Callable[[Listing], bool] | None = None) -> None:
         self.space = FeatureSpace()
         self.stats = CorpusStats()
+        self.owns = owns
         self._entries: dict[int, _Entry] = {}
+        self._foreign = _ColumnLedger()
         self._shards: dict[tuple[str, str], _Shard] = {}
         self._cities: dict[str, int] = {}
 
     @classmethod
-    def build(cls, listings: Iterable[Listing]) -> MatchIndex:
-        """Index many listings at once (idf over all of them, like ``match_all``)."""
-        index = cls()
+    def build(
+        cls, listings: Iterable[Listing], *, owns: Callable[[Listing], bool] | None = None
+    ) -> MatchIndex:
+        """Index many listings at once (idf over all of them, like ``match_all``).
+
+        With ``owns`` only the owned listings are indexed; ``listings`` (ids unique) are then
+        consumed in chunks, so a partition never holds every listing's vector at once.
+        """
+        index = cls(owns)
         with _gc_paused():  # a million small objects, no cycles: see engine._gc_paused
-            index._load(list({x.id: x for x in listings}.values()), None)  # last one per id wins
+            if owns is None:
+                # last one per id wins
+                index._load(list({x.id: x for x in listings}.values()), None)
+            else:
+                index._load_partition(listings, owns)
         return index
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def __contains__(self, listing_id: object) -> bool:
-        return listing_id in self._entries
+        return listing_id in self._entries or (
+            isinstance(listing_id, int) and listing_id in self._foreign
+        )
 
-    def _load(self, listings: list[Listing], raw: sp.csr_matrix | None) -> None:
+    def memory(self) -> dict[str, int]:
+        """Listings held and the bytes of the main arrays (for capacity figures)."""
+        shards = self._shards.values()
+        postings = sum(s.post_rows.nbytes + s.post_vals.nbytes + s.feats.nbytes for s in shards)
+        vectors = sum(v[0].nbytes + v[1].nbytes for s in shards for v in s.vectors if v is not None)
+        return {
+            "owned": len(self._entries),
+            "foreign": self._foreign.count,
+            "postings_bytes": postings,
+            "vector_bytes": vectors,
+            "ledger_bytes": self._foreign.nbytes(),
+        }
+
+    def _load_partition(self, listings: Iterable[Listing], owns: Callable[[Listing], bool]) -> None:
+        owned: list[Listing] = []
+        raws: list[sp.csr_matrix] = []
+        df = np.zeros(N_FEATURES, dtype=np.int64)
+        n_docs = 0
+        for chunk in _batched(listings, _BUILD_CHUNK):
+            # in listing order, as a single index analyses them: column labels stay first-seen
+            raw = self.space.raw_matrix([(x.title, x.description) for x in chunk])
+            df += np.bincount(raw.indices, minlength=N_FEATURES)
+            n_docs += len(chunk)
+            mine = np.fromiter((owns(x) for x in chunk), bool, len(chunk))
+            theirs = np.flatnonzero(~mine)
+            self._foreign.put_many(
+                np.fromiter((chunk[i].id for i in theirs.tolist()), np.int64, theirs.size),
+                raw[theirs],
+            )
+            rows = np.flatnonzero(mine)
+            raws.append(raw[rows])
+            owned.extend(chunk[i] for i in rows.tolist())
+        raw_owned = sp.vstack(raws, format="csr") if raws else sp.csr_matrix((0, N_FEATURES))
+        self._load(owned, raw_owned, CorpusStats(df=df.astype(np.int32), n_docs=n_docs))
+
+    def _load(
+        self, listings: list[Listing], raw: sp.csr_matrix | None, stats: CorpusStats | None = None
+    ) -> None:
         if raw is None:
             raw = self.space.raw_matrix([(x.title, x.description) for x in listings])
-        self.stats = CorpusStats.from_matrix(raw)
+        self.stats = stats or CorpusStats.from_matrix(raw)
         weighted = weight_matrix(raw, self.stats)
         raws = _rows(raw)
         self._entries, self._shards = {}, {}
@@ -309,8 +516,10 @@ class MatchIndex:
             ),
             shape=(len(entries), N_FEATURES),
         )
+        # a partition's statistics also count listings it does not hold: they are current
+        stats = None if self.owns is None else CorpusStats(self.stats.df.copy(), self.stats.n_docs)
         with _gc_paused():
-            self._load([e.listing for e in entries], raw)
+            self._load([e.listing for e in entries], raw, stats)
 
     def _insert(self, x: Listing, raw: Vector, vec: Vector) -> None:
         key = (x.kind, x.category)
@@ -325,12 +534,14 @@ class MatchIndex:
         return -1 if k is None else self._cities.setdefault(k, len(self._cities))
 
     def add(self, listing: Listing) -> None:
-        """Index a listing (replacing one with the same id)."""
-        if listing.id in self._entries:
-            self.remove(listing.id)
+        """Index a listing (replacing one with the same id); a partition counts others' only."""
+        self.remove(listing.id)
         raw = self.space.raw_vector(listing.title, listing.description)
         self.stats.add(raw[0])
-        self._insert(listing, raw, weight_vector(raw[0], raw[1], self.stats))
+        if self.owns is None or self.owns(listing):
+            self._insert(listing, raw, weight_vector(raw[0], raw[1], self.stats))
+        else:
+            self._foreign.put(listing.id, raw[0])
 
     def remove(self, listing_id: int) -> None:
         """Drop a listing from the index (no error if absent)."""
@@ -338,6 +549,10 @@ class MatchIndex:
         if entry is not None:
             self.stats.remove(entry.raw[0])
             self._shards[entry.shard].kill(entry.row)
+            return
+        cols = self._foreign.pop(listing_id)
+        if cols is not None:
+            self.stats.remove(cols)
 
     def _vector(self, listing: Listing) -> Vector:
         entry = self._entries.get(listing.id)
@@ -350,11 +565,8 @@ class MatchIndex:
         cols, vals = weight_vector(raw[0], raw[1], self.stats)
         return cols, vals.astype(np.float32)
 
-    def match(
-        self, listing: Listing, params: Thresholds, *, explain: bool = True
-    ) -> list[MatchCandidate]:
-        """For a want, its best allowed offers; for an offer, the best wants it may serve."""
-        vec = self._vector(listing)
+    def _retrieve(self, listing: Listing, vec: Vector, params: Thresholds) -> list[_Found]:
+        """The best ``top_k`` allowed listings of the other side here, by retrieval score."""
         if listing.kind == WANT:
             keys = [
                 k
@@ -371,7 +583,7 @@ class MatchIndex:
             _nan(listing.lon),
         )
         top_k = params.top_k
-        found: list[tuple[float, int, _Shard, int]] = []
+        found: list[_Found] = []
         for key in dict.fromkeys(keys):
             shard = self._shards.get(key)
             if shard is None or shard.ids.n == 0:
@@ -388,63 +600,87 @@ class MatchIndex:
                 rows = rows[np.lexsort((ids, -s[rows]))[:top_k]]
             found.extend((float(s[r]), int(shard.ids.view()[r]), shard, int(r)) for r in rows)
         found.sort(key=lambda t: (-t[0], t[1]))
-        found = found[:top_k]
+        return found[:top_k]
+
+    def hits(self, want: Listing, params: Thresholds, *, explain: bool = True) -> list[Hit]:
+        """A want's best offers in this index, for ``merge_hits`` (here or across partitions)."""
+        vec = self._vector(want)
+        found = self._retrieve(want, vec, params)
+        if not found:
+            return []
+        n = len(found)
         # the stored scores, computed exactly as the batch computes them (rules.pair_scores)
         others = [shard.vectors[row] for _, _, shard, row in found]
-        mine, theirs = _stack([vec]), _stack(others)
-        n = len(found)
+        cosines = pair_scores(
+            _stack([vec]), np.zeros(n, np.int64), _stack(others), np.arange(n)
+        ).tolist()
+        # below the show threshold a hit can only be dropped by the merge: no features for it
+        shown = [i for i in range(n) if cosines[i] >= params.show]
+        px = pair_features(
+            Side(want.id, want.title, vec[0]),
+            [
+                Side(found[i][1], self._entries[found[i][1]].listing.title, others[i][0])  # type: ignore[index]
+                for i in shown
+            ],
+            self.space.lexicon,
+            load_attributes(),
+        )
+        features = {i: tuple(px[j].tolist()) for j, i in enumerate(shown)}
+        none = (0.0,) * len(PAIR_FEATURES)
+        out = []
+        for i, (s, offer_id, _, _) in enumerate(found):
+            other_vec = others[i]
+            assert other_vec is not None
+            expl = (
+                explain_pair(vec, other_vec, self.space, self._entries[offer_id].listing.title)
+                if explain and i in features
+                else []
+            )
+            out.append(Hit(s, offer_id, cosines[i], features.get(i, none), expl))
+        return out
+
+    def match(
+        self, listing: Listing, params: Thresholds, *, explain: bool = True
+    ) -> list[MatchCandidate]:
+        """For a want, its best allowed offers; for an offer, the best wants it may serve."""
         if listing.kind == WANT:
-            scores = pair_scores(mine, np.zeros(n, np.int64), theirs, np.arange(n))
-        else:
-            scores = pair_scores(theirs, np.arange(n), mine, np.zeros(n, np.int64))
+            return merge_hits(listing.id, self.hits(listing, params, explain=explain), params)
+        vec = self._vector(listing)
+        found = self._retrieve(listing, vec, params)
+        others = [shard.vectors[row] for _, _, shard, row in found]
+        n = len(found)
+        scores = pair_scores(_stack(others), np.arange(n), _stack([vec]), np.zeros(n, np.int64))
         order = sorted(range(len(found)), key=lambda i: (-scores[i], found[i][1]))
         found = [found[i] for i in order if scores[i] >= params.show]
         scores = scores[[i for i in order if scores[i] >= params.show]]
-        others_side = [
-            Side(f[1], self._entries[f[1]].listing.title, f[2].vectors[f[3]][0]) for f in found
-        ]
         me_side = Side(listing.id, listing.title, vec[0])
-        if listing.kind == WANT:
-            decisions = decide(
-                me_side,
-                others_side,
-                scores.tolist(),
+        # an offer's candidates are other people's wants: the pair's score is the same from
+        # either side; the push is decided when the worker re-matches each want
+        decisions = [
+            Decision(float(r), 0.0, False)
+            for f, score in zip(found, scores.tolist(), strict=True)
+            for r in relevance(
+                Side(f[1], self._entries[f[1]].listing.title, f[2].vectors[f[3]][0]),  # type: ignore[index]
+                [me_side],
+                [score],
                 lexicon=self.space.lexicon,
-                threshold=params.notify,
                 show=params.show,
                 model_path=params.model_path,
-            )
-        else:
-            # an offer's candidates are other people's wants: the pair's score is the same
-            # from either side; the push is decided when the worker re-matches each want
-            decisions = [
-                Decision(float(r), 0.0, False)
-                for other, score in zip(others_side, scores.tolist(), strict=True)
-                for r in relevance(
-                    other,
-                    [me_side],
-                    [score],
-                    lexicon=self.space.lexicon,
-                    show=params.show,
-                    model_path=params.model_path,
-                ).tolist()
-            ]
+            ).tolist()
+        ]
         out = []
         for i in rerank([f[1] for f in found], np.array([d.score for d in decisions])):
             _, other_id, shard, row = found[i]
             d = decisions[i]
             if d.score < params.show:
                 continue
-            other = self._entries[other_id].listing
-            want_x, offer_x = (listing, other) if listing.kind == WANT else (other, listing)
             other_vec = shard.vectors[row]
             assert other_vec is not None
-            wv, ov = (vec, other_vec) if listing.kind == WANT else (other_vec, vec)
-            expl = explain_pair(wv, ov, self.space, offer_x.title) if explain else []
+            expl = explain_pair(other_vec, vec, self.space, listing.title) if explain else []
             out.append(
                 MatchCandidate(
-                    want_x.id,
-                    offer_x.id,
+                    other_id,
+                    listing.id,
                     d.score,
                     COMPUTED_BY,
                     scale_explanation(expl, d.score, float(scores[i])),

@@ -185,6 +185,8 @@ PAIR_SIGNS = {
     "want_coverage": 1,
     "want_title_coverage": 1,
     "offer_coverage": 1,
+    "head_match": 1,
+    "head_modifier": -1,
 }
 NOTIFY_SIGNS = {"cosine": 1, **PAIR_SIGNS, "margin": 1, "top": 1}
 

@@ -14,6 +14,10 @@ modifiers or targets ("зимняя", "для собаки") are about different
 - Collective words ("набор", "комплект", "set", "pair") are not the object: the next (Russian)
   or previous (English) word is.
 - "и"/"and"/"&" join two heads ("pots and pans").
+- A negation ("без", "кроме", "no", "without") drops the rest of its segment: "table (no
+  chairs)" is not about chairs, "УШМ без АКБ" does not offer a battery.
+- A token with a digit (a model code, a count: "x4", "dga504") is not a head while the part
+  has a word without one: "Sofa legs x4" is about legs.
 
 Keys are the analyser's (``text``): a concept "=велосипед" or a stem.
 """
@@ -40,6 +44,7 @@ N_FEATURES_MASK = (1 << 22) - 1  # equal to vectorize's mask (checked by the tes
 # "на" names what a part or accessory fits ("чехол на iPhone", "аккумулятор на Логан").
 _TARGET_WORDS = TARGET_PREPOSITIONS | {"на"}
 _AND_WORDS = frozenset({"и", "and", "&"})
+_NEGATIONS = frozenset({"без", "кроме", "no", "without", "except"})
 _COLLECTIVE = frozenset(
     {"набор", "комплект", "пара", "set", "pair", "kit", "bundle", "lot", "pack", "коллекция"}
 )
@@ -49,6 +54,7 @@ _MODIFIER_POS = frozenset(
     | {"PREP", "CONJ", "PRCL", "INTJ", "PRED"}
 )
 _CYRILLIC = re.compile(r"[а-я]")
+_HAS_DIGIT = re.compile(r"\d")
 
 
 def column(key: str) -> int:
@@ -89,6 +95,8 @@ def _units(segment: str, lexicon: Lexicon) -> list[Unit]:
     i = 0
     while i < len(tokens):
         t = tokens[i]
+        if t in _NEGATIONS:
+            break
         if t in _TARGET_WORDS and any(not u.target for u in out):
             target = True
         if t in STOP_WORDS and t not in _AND_WORDS:
@@ -124,6 +132,7 @@ def _heads(units: list[Unit], russian: bool) -> list[Unit]:
     heads: list[Unit] = []
     for part in parts:
         words = [u for u in part if not u.token[0].isdigit()]
+        words = [u for u in words if not _HAS_DIGIT.search(u.token)] or words
         if russian:
             nouns = [u for u in words if u.token == "_phrase" or not _is_modifier(u.token)]
             nouns = [u for u in nouns if u.token not in _COLLECTIVE] or nouns

@@ -38,7 +38,10 @@ function TelegramButton({ onAuth }) {
 }
 
 export default function Login() {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
+  // The language this page speaks becomes the account's when it has none yet (the server reads
+  // it as Accept-Language): a choice made before signing in outranks the browser's list.
+  const speak = { headers: { 'Accept-Language': lang } };
   const { me, setSession } = useAuth();
   const [params] = useSearchParams();
   const navigate = useNavigate();
@@ -57,7 +60,7 @@ export default function Login() {
     setBusy(true);
     setError(null);
     try {
-      const res = await api.post('/auth/code', { code: value });
+      const res = await api.post('/auth/code', { code: value }, speak);
       finish(res.data);
     } catch (err) {
       setError(err);
@@ -78,7 +81,7 @@ export default function Login() {
     setBusy(true);
     setError(null);
     try {
-      const res = await api.post('/auth/telegram', user);
+      const res = await api.post('/auth/telegram', user, speak);
       finish(res.data);
     } catch (err) {
       setError(err);

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { Link } from 'react-router-dom';
 import { api } from '../api.js';
 import { useAuth } from '../auth.jsx';
+import { NotificationSettings, TelegramLink } from '../components/AccountSettings.jsx';
 import { ErrorBox, Field, Loading, Notice } from '../components/ui.jsx';
 import { useI18n } from '../i18n.jsx';
 import { LIMITS, validateProfile } from '../validation.js';
@@ -9,7 +10,7 @@ import { LIMITS, validateProfile } from '../validation.js';
 const VISIBILITY = ['public', 'matches', 'private'];
 
 export default function Profile() {
-  const { t, te, setLang, number, fieldErrors } = useI18n();
+  const { t, te, lang, setLang, number, fieldErrors } = useI18n();
   const { me, setMe } = useAuth();
   const [values, setValues] = useState(null);
   const [hasProfile, setHasProfile] = useState(false);
@@ -24,7 +25,7 @@ export default function Profile() {
       display_name: me.display_name || '',
       contact: me.contact || '',
       city: me.city || '',
-      language: me.language || 'ru',
+      language: me.language || lang,
       visibility: 'public',
       about: '',
       hide_city: false,
@@ -176,6 +177,8 @@ export default function Profile() {
           </button>
         </div>
       </form>
+      <NotificationSettings />
+      <TelegramLink />
     </section>
   );
 }

@@ -13,6 +13,7 @@ The steps build on each other, so they run in file order. Timings go to the term
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import ssl
 import threading
@@ -269,17 +270,27 @@ def test_4_rollback_scale_maintenance_logs(host: Host) -> None:
     with timed("4 scale backend=3"):
         host.guide("day-to-day", "freemarket scale backend=3")
         wait_for("three healthy replicas", lambda: len(healthy_backends(host)) == 3)
-    names = healthy_backends(host)
+    replicas = healthy_backends(host)
     with client(host) as http:
         # nginx re-resolves `backend` every 10 s; after that, requests spread over all three.
         time.sleep(11)
+        served_by = set()
         for _ in range(60):
-            assert http.get("/api/items").status_code == 200
+            answer = http.get("/api/items", params={"probe": "scaled"})
+            assert answer.status_code == 200
+            served_by.add(answer.headers["x-served-by"])
+    # Each replica names itself (its hostname, the container id `deploy status` shows).
+    assert served_by == set(replicas), (served_by, replicas)
     logs = host.guide("day-to-day", "freemarket deploy logs backend").stdout
-    for name in names:
-        served = [line for line in logs.splitlines() if "GET /api/items" in line]
+    for name in replicas.values():
+        # Every replica's own lines, prefixed with its name (its startup at least).
         replica = name.removeprefix(f"{PROJECT}-")
-        assert any(line.startswith(replica) for line in served), (replica, logs[-2000:])
+        assert any(line.startswith(replica) for line in logs.splitlines()), (replica, logs[-2000:])
+    # The requests themselves are in nginx's access log, each naming the replica that answered.
+    access = host.guide("day-to-day", "freemarket deploy logs nginx").stdout
+    probes = r'"GET /api/items\?probe=scaled HTTP/[\d.]+" 200 .* upstream=([\d.:]+) '
+    upstreams = set(re.findall(probes, access))
+    assert len(upstreams) == 3, (upstreams, access[-2000:])
 
     with client(host) as http:
         host.guide("day-to-day", "freemarket maintenance on")
@@ -292,13 +303,13 @@ def test_4_rollback_scale_maintenance_logs(host: Host) -> None:
         assert http.get("/api/items").status_code == 200
 
 
-def healthy_backends(host: Host) -> list[str]:
-    """Names of the backend containers that run and pass their healthcheck."""
-    return [
-        c["name"]
+def healthy_backends(host: Host) -> dict[str, str]:
+    """Id -> name of the backend containers that run and pass their healthcheck."""
+    return {
+        c["id"]: c["name"]
         for c in status(host)["containers"]
         if c["service"] == "backend" and c["state"] == "running" and c["health"] == "healthy"
-    ]
+    }
 
 
 def test_5_backup_wipe_restore_then_check_and_doctor(host: Host) -> None:

@@ -18,6 +18,7 @@ cmd-cancel = Stop the current dialogue
 
 ## Start and help
 welcome = Hello, { $name }! { -brand } is a barter marketplace: post what you offer and what you want, and we find people to swap with.
+linked = Done, { $name }: this Telegram account is now linked to your { -brand } account. Notifications come here, and /login signs you in to the website.
 help =
     What I can do:
     /offer — post something you offer
@@ -248,6 +249,9 @@ someone = someone
 
 ## Errors the domain reports, by code (others fall back to their kind)
 error-account-banned = This account is banned.
+error-telegram-link-invalid = This link code is invalid or was already used. Ask for a new one in the website's settings.
+error-telegram-link-expired = This link code has expired. Ask for a new one in the website's settings.
+error-telegram-in-use = This Telegram account already has its own { -brand } account with listings (@{ $username }), so I did not link it.
 error-exchange-wrong-state = This exchange cannot be changed like that any more: it is { $status }.
 error-already-accepted = You have already agreed to this exchange.
 error-already-completed = You have already confirmed this exchange.

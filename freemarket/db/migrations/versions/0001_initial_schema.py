@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import freemarket.db.models
-from freemarket.domain.categories import DEFAULT_CATEGORIES
+from freemarket.db.seed import DEFAULT_CATEGORIES
 
 revision = "0001"
 down_revision = None
