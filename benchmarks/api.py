@@ -192,6 +192,10 @@ class WrkResult:
     statuses: dict[str, int] = field(default_factory=dict)
     errors: str = ""
     no_retry_after: int = 0
+    # CPU time per request of the server's processes and of its PostgreSQL backends: unlike
+    # rps and latency, these hardly move when other processes compete for the cores.
+    app_cpu_us: float | None = None
+    db_cpu_us: float | None = None
 
     @property
     def non_2xx(self) -> int:
@@ -271,11 +275,76 @@ class Wrk:
         return [*cmd, base_url]
 
     def run(self, base_url: str, paths: list[str], **options: Any) -> WrkResult:
-        """Run wrk to completion and parse what it printed."""
+        """Run wrk to completion and parse what it printed, with the server's CPU per request."""
+        server = SERVERS.get(base_url)
+        before = cpu_snapshot(server) if server else None
         out = subprocess.run(
             self.command(base_url, paths, **options), capture_output=True, text=True, check=True
         )
-        return parse_wrk(out.stdout)
+        result = parse_wrk(out.stdout)
+        if server and before and result.requests:
+            after = cpu_snapshot(server)
+            result.app_cpu_us = (after[0] - before[0]) / result.requests * 1e6
+            if server.database:
+                result.db_cpu_us = _grown(before[1], after[1]) / result.requests * 1e6
+        return result
+
+
+# --- CPU accounting -------------------------------------------------------------------------
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Server:
+    """A server process group started by `running`, and the database its backends serve."""
+
+    pgid: int
+    database: str | None
+
+
+# Base URL -> the server answering there, so every wrk run can charge it the CPU it used.
+SERVERS: dict[str, Server] = {}
+
+
+def _proc_stat(pid: str) -> tuple[int, float] | None:
+    """(process group, user+system CPU seconds) of one process, None once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    # After the command name: state ppid pgrp ... utime (11th) stime (12th).
+    return int(fields[2]), (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+def _backend_pids(database: str) -> list[int]:
+    """The PostgreSQL backends connected to `database` right now."""
+    import psycopg2
+
+    with (
+        contextlib.closing(psycopg2.connect(host="127.0.0.1", user="postgres")) as conn,
+        conn.cursor() as cursor,
+    ):
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,))
+        return [pid for (pid,) in cursor.fetchall()]
+
+
+def cpu_snapshot(server: Server) -> tuple[float, dict[int, float]]:
+    """CPU seconds used so far by the server's processes, and by each of its backends."""
+    app = 0.0
+    for pid in os.listdir("/proc"):
+        if pid.isdigit() and (stat := _proc_stat(pid)) is not None and stat[0] == server.pgid:
+            app += stat[1]
+    backends: dict[int, float] = {}
+    for pid in _backend_pids(server.database) if server.database else []:
+        if (stat := _proc_stat(str(pid))) is not None:
+            backends[pid] = stat[1]
+    return app, backends
+
+
+def _grown(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds the backends used between two snapshots (new ones count from zero)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 # --- the data set ---------------------------------------------------------------------------
@@ -394,8 +463,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running(cmd: list[str], *, port: int, env: dict[str, str], log: Path) -> Iterator[str]:
-    """Start a server process, wait for /health or /hello, yield its base URL, stop it."""
+def running(
+    cmd: list[str], *, port: int, env: dict[str, str], log: Path, database: str | None = None
+) -> Iterator[str]:
+    """Start a server process, wait for /health or /hello, yield its base URL, stop it.
+
+    `database`: the one its PostgreSQL backends serve, so their CPU is charged to it too.
+    """
     base = f"http://127.0.0.1:{port}"
     with log.open("ab") as out:
         proc = subprocess.Popen(
@@ -416,8 +490,10 @@ def running(cmd: list[str], *, port: int, env: dict[str, str], log: Path) -> Ite
             if time.monotonic() > deadline:
                 sys.exit(f"server did not start within 60 s; see {log}")
             time.sleep(0.2)
+        SERVERS[base] = Server(proc.pid, database)
         yield base
     finally:
+        SERVERS.pop(base, None)
         # The whole process group: uvicorn with --workers forks children.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
@@ -467,9 +543,14 @@ def print_row(row: Row) -> None:
     ratio = f"{row.ratio:5.2f}" if row.ratio is not None else "    -"
     bad = f" non-2xx {row.result.non_2xx}" if row.result.non_2xx else ""
     errors = f" [{row.result.errors}]" if row.result.errors else ""
+    cpu = ""
+    if row.result.app_cpu_us is not None:
+        cpu = f"  cpu/req app {row.result.app_cpu_us:5.0f} us"
+        if row.result.db_cpu_us is not None:
+            cpu += f" db {row.result.db_cpu_us:5.0f} us"
     print(
         f"{row.name:<52} {row.result.rps:8.0f} rps  ratio {ratio}  "
-        f"p50 {row.result.p50_ms:6.1f} ms  p99 {row.result.p99_ms:7.1f} ms  "
+        f"p50 {row.result.p50_ms:6.1f} ms  p99 {row.result.p99_ms:7.1f} ms{cpu}  "
         f"{row.status}{bad}{errors} {row.note}".rstrip(),
         flush=True,
     )
@@ -618,7 +699,9 @@ def main() -> None:
     hello_port, port = free_port(), free_port()
     with (
         running(hello_command(hello_port, 1), port=hello_port, env=env, log=log) as hello,
-        running(serve_command(port, 1), port=port, env=serve_env, log=log) as base,
+        running(
+            serve_command(port, 1), port=port, env=serve_env, log=log, database=DATABASE
+        ) as base,
     ):
         baseline = Baseline(wrk, hello)
         first = baseline.measure()
@@ -697,7 +780,9 @@ def main() -> None:
 
     if one_worker is not None:
         port = free_port()
-        with running(serve_command(port, 2), port=port, env=serve_env, log=log) as base:
+        with running(
+            serve_command(port, 2), port=port, env=serve_env, log=log, database=DATABASE
+        ) as base:
             two = wrk.run(
                 base, route_paths, connections=READ_CONNECTIONS, callers=subjects.auth("bearer")
             )

@@ -92,24 +92,31 @@ def get_optional_user(
     return user
 
 
-def get_current_user(
+async def get_current_user(
     request: Request,
     settings: AppSettings,
     user: Annotated[User | None, Depends(get_optional_user)],
 ) -> User:
     """The signed-in user (401 without a session); writes count against the rate limits."""
+    # `async`: a read needs no I/O here, so it costs no hop to the thread pool; a write's
+    # rate-limit counters (Redis) go there explicitly.
     if user is None:
         raise Unauthenticated(
             "sign in first: send Authorization: Bearer <token>", code="sign_in_required"
         )
     if request.method not in SAFE_METHODS:
-        limiter = get_limiter(request)
-        per_minute = settings.rate_limit_write_per_minute
-        enforce(limiter, key=f"write:user:{user.id}", limit=per_minute, what="changes")
-        # Many people can share one address (a NAT, an office), so the per-address ceiling
-        # is looser than the per-user one; it still stops one machine posing as many users.
-        enforce(limiter, key=f"write:ip:{client_ip(request)}", limit=per_minute * 5, what="changes")
+        await run_in_threadpool(_limit_writes, request, settings, user)
     return user
+
+
+def _limit_writes(request: Request, settings: Settings, user: User) -> None:
+    """Count a change against the user's and the address's write limits."""
+    limiter = get_limiter(request)
+    per_minute = settings.rate_limit_write_per_minute
+    enforce(limiter, key=f"write:user:{user.id}", limit=per_minute, what="changes")
+    # Many people can share one address (a NAT, an office), so the per-address ceiling
+    # is looser than the per-user one; it still stops one machine posing as many users.
+    enforce(limiter, key=f"write:ip:{client_ip(request)}", limit=per_minute * 5, what="changes")
 
 
 def limit_signin(request: Request, settings: AppSettings) -> None:
@@ -132,12 +139,16 @@ def limit_search(request: Request, settings: AppSettings) -> None:
     )
 
 
-def get_admin(user: Annotated[User, Depends(get_current_user)]) -> User:
+async def get_admin(user: Annotated[User, Depends(get_current_user)]) -> User:
     """The signed-in user if an admin; 403 otherwise."""
     require_admin(user)
     return user
 
 
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+# A route taking OptionalUser answers anyone; a token only changes what it shows. OpenAPI says
+# so with an empty requirement beside the bearer one, which FastAPI declares (as if required):
+# openapi_extra's list is appended to FastAPI's own.
+OPTIONAL_AUTH: dict[str, object] = {"security": [{}]}
 CurrentUser = Annotated[User, Depends(get_current_user)]
 AdminUser = Annotated[User, Depends(get_admin)]

@@ -170,34 +170,33 @@ def exchange_keyboard(
     session: Session, exchange: Exchange, viewer: User, t: Translator
 ) -> InlineKeyboardMarkup | None:
     """Accept/decline while proposed, complete/cancel once agreed, rate once completed."""
-    party = next((p for p in exchange.parties if p.user_id == viewer.id), None)
-    if party is None:
+    if viewer.id not in exchanges.party_ids(exchange):
         return None
     eid = exchange.id
     rows = []
-    status = exchanges.status_of(exchange)
-    if status == "proposed":
-        if party.accepted_at is None:
-            rows.append(
-                [
-                    button(t("btn-accept"), ExchangeCb(action="accept", exchange_id=eid)),
-                    button(t("btn-decline"), ExchangeCb(action="decline", exchange_id=eid)),
-                ]
-            )
-        else:
-            rows.append([button(t("btn-cancel-exchange"), _act("cancel", eid))])
-    elif status == "accepted":
-        row = [button(t("btn-cancel-exchange"), _act("cancel", eid))]
-        if party.completed_at is None:
-            row.insert(0, button(t("btn-complete"), _act("complete", eid)))
-        rows.append(row)
-    elif status == "completed":
+    # Which buttons is the domain's rule (the web UI shows the same); the bot only lays them out.
+    allowed = exchanges.actions_for(exchange, viewer=viewer)
+    answers = [a for a in ("accept", "decline") if a in allowed]
+    if answers:
+        rows.append([button(t(ACTION_LABELS[a]), _act(a, eid)) for a in answers])
+    rest = [a for a in ("complete", "cancel") if a in allowed]
+    if rest:
+        rows.append([button(t(ACTION_LABELS[a]), _act(a, eid)) for a in rest])
+    if exchanges.status_of(exchange) == "completed":
         people = _people(session, exchange)
         rated = ratings.rated_by(session, rater_id=viewer.id, exchange_ids=[eid])[eid]
         for uid in sorted(exchanges.party_ids(exchange) - {viewer.id} - rated):
             label = t("btn-rate", name=name_of(people.get(uid), t))
             rows.append([button(label, ExchangeCb(action="rate", exchange_id=eid, user_id=uid))])
     return markup(rows)
+
+
+ACTION_LABELS = {
+    "accept": "btn-accept",
+    "decline": "btn-decline",
+    "complete": "btn-complete",
+    "cancel": "btn-cancel-exchange",
+}
 
 
 def _act(action: str, exchange_id: int) -> ExchangeCb:

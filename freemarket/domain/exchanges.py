@@ -53,6 +53,35 @@ TRANSITIONS = {
 }
 
 
+# What a party may do only while it has not yet done the thing recorded in that field: accept
+# and complete once; decline only as an answer (a party that accepted cancels instead).
+_UNTIL_PARTY_HAS = {
+    "accept": ("accepted_at", "already_accepted", "you have already accepted this exchange"),
+    "decline": (
+        "accepted_at",
+        "already_accepted",
+        "you have already accepted this exchange; cancel it instead",
+    ),
+    "complete": ("completed_at", "already_completed", "you have already confirmed this exchange"),
+}
+
+
+def actions_for(exchange: Exchange, *, viewer: User) -> list[str]:
+    """What `viewer` may do to the exchange now, as `transition` would allow it.
+
+    The one place the web UI's and the bot's buttons come from, so neither restates the rule.
+    """
+    party = next((p for p in exchange.parties if p.user_id == viewer.id), None)
+    if party is None:
+        return []
+    return [
+        action
+        for action, rule in TRANSITIONS.items()
+        if status_of(exchange) in rule.allowed_from
+        and (action not in _UNTIL_PARTY_HAS or getattr(party, _UNTIL_PARTY_HAS[action][0]) is None)
+    ]
+
+
 def _load(session: Session, exchange_id: int, *, lock: bool = False) -> Exchange:
     stmt = (
         select(Exchange)
@@ -175,7 +204,8 @@ def _check_cycle(legs: list[tuple[Item, Item]]) -> None:
     givers = [offer.user_id for _, offer in legs]
     receivers = [want.user_id for want, _ in legs]
     if len(set(givers)) != len(legs) or set(givers) != set(receivers):
-        raise InvalidInput(
+        # Who owns what decides this, not the body's shape: a conflict with the current state.
+        raise Conflict(
             "these matches do not form a swap or a cycle: everyone who gives must also receive",
             code="exchange_not_a_cycle",
         )
@@ -311,19 +341,19 @@ def transition(session: Session, *, exchange_id: int, actor: Actor, action: str)
             action=action,
             status=exchange.status,
         )
+    if party is not None and action in _UNTIL_PARTY_HAS:
+        field, code, message = _UNTIL_PARTY_HAS[action]
+        if getattr(party, field) is not None:
+            raise Conflict(message, code=code)
     now = utcnow()
     if action == "accept":
         assert party is not None
-        if party.accepted_at is not None:
-            raise Conflict("you have already accepted this exchange", code="already_accepted")
         party.accepted_at = now
         if all(p.accepted_at is not None for p in exchange.parties):
             _reserve(session, exchange)
             exchange.status = "accepted"
     elif action == "complete":
         assert party is not None
-        if party.completed_at is not None:
-            raise Conflict("you have already confirmed this exchange", code="already_completed")
         party.completed_at = now
         if all(p.completed_at is not None for p in exchange.parties):
             exchange.status = "completed"

@@ -43,7 +43,7 @@ def _dismissal_examples(session: Session) -> Examples:
         )
         blocks.append(
             pair_features(
-                Side(want.id, want.title, corpus.vector(w)[0]),
+                Side(want.id, want.title, corpus.vector(w)[0], want.description or ""),
                 [Side(offer.id, offer.title, corpus.vector(o)[0])],
                 corpus.space.lexicon,
                 classes,

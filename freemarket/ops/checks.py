@@ -299,16 +299,25 @@ def _unreachable(exc: httpx.HTTPError) -> str:
     return f"{type(exc).__name__}: {first_line(str(exc)) or 'no answer'}"
 
 
+def _fetch(
+    name: str, url: str, fix: str, timeout: float, verify: ssl.SSLContext | bool
+) -> httpx.Response | CheckResult:
+    """The answer of GET `url`, or the failed check saying nothing answered."""
+    try:
+        return http_get(url, timeout, verify)
+    except httpx.HTTPError as exc:
+        return CheckResult(name, FAIL, f"{url}: {_unreachable(exc)}", fix)
+
+
 def check_health(
     base_url: str, timeout: float, verify: ssl.SSLContext | bool = True
 ) -> CheckResult:
     """GET /health answers 200."""
     url = base_url.rstrip("/") + "/health"
     fix = "start the service (freemarket up, or docker compose up -d) and see its logs"
-    try:
-        response = http_get(url, timeout, verify)
-    except httpx.HTTPError as exc:
-        return CheckResult("/health", FAIL, f"{url}: {_unreachable(exc)}", fix)
+    response = _fetch("/health", url, fix, timeout, verify)
+    if isinstance(response, CheckResult):
+        return response
     if response.status_code != 200:
         return CheckResult("/health", FAIL, f"{url} answered {response.status_code}", fix)
     return CheckResult("/health", PASS, f"{url} answered 200")
@@ -320,10 +329,9 @@ def check_web_ui(
     """GET / returns an HTML page (the web UI)."""
     url = base_url.rstrip("/") + "/"
     fix = "build the web UI (cd frontend && npm ci && npm run build) and check nginx"
-    try:
-        response = http_get(url, timeout, verify)
-    except httpx.HTTPError as exc:
-        return CheckResult("web UI", FAIL, f"{url}: {_unreachable(exc)}", fix)
+    response = _fetch("web UI", url, fix, timeout, verify)
+    if isinstance(response, CheckResult):
+        return response
     kind = response.headers.get("content-type", "")
     if response.status_code != 200 or "html" not in kind:
         return CheckResult(

@@ -68,6 +68,8 @@ class Container:
     has_healthcheck: bool = False
     restart_count: int = 0
     started_at: str = ""
+    # The output of the last healthcheck probe (curl's error, say): why it is not healthy.
+    health_output: str = ""
 
     @property
     def tag(self) -> str:
@@ -98,6 +100,7 @@ def container_from_inspect(data: Mapping[str, Any]) -> Container:
     state = data.get("State") or {}
     config = data.get("Config") or {}
     test = (config.get("Healthcheck") or {}).get("Test") or []
+    probes = (state.get("Health") or {}).get("Log") or []
     return Container(
         id=str(data.get("Id", ""))[:12],
         name=str(data.get("Name", "")).lstrip("/"),
@@ -108,6 +111,7 @@ def container_from_inspect(data: Mapping[str, Any]) -> Container:
         has_healthcheck=bool(test) and test[0] != "NONE",
         restart_count=int(data.get("RestartCount") or 0),
         started_at=str(state.get("StartedAt", "")),
+        health_output=last_line(str(probes[-1].get("Output") or "")) if probes else "",
     )
 
 
@@ -129,6 +133,10 @@ class ContainerEngine(Protocol):
 
     def image_tags(self, repository: str) -> list[ImageTag]:
         """The local tags of `repository`."""
+        ...
+
+    def last_output(self, container_id: str) -> str:
+        """The last line a container wrote (a crash's exception, say), or ''."""
         ...
 
 
@@ -184,6 +192,24 @@ class DockerEngine:
                 if repo == repository:
                     tags.append(ImageTag(repo, tag, str(image.attrs.get("Created", ""))))
         return sorted(tags, key=lambda t: t.created, reverse=True)
+
+    def last_output(self, container_id: str) -> str:
+        """The last non-empty line of the container's output (stdout and stderr)."""
+        container = self._call(
+            "reading a container", lambda: self.client.containers.get(container_id)
+        )
+        output = self._call("reading its logs", lambda: container.logs(tail=TAIL_FOR_REASON))
+        return last_line(output.decode("utf-8", errors="replace"))
+
+
+# Lines of a failed container's log searched for its last words (a traceback ends in them).
+TAIL_FOR_REASON = 20
+
+
+def last_line(text: str) -> str:
+    """The last non-empty line of `text` (a traceback ends with the exception), or ''."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
 
 
 def first_line(text: str) -> str:

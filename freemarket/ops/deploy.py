@@ -373,7 +373,7 @@ class _Deployer:
                 return new
             if bad or time.monotonic() >= deadline:
                 why = (
-                    f"{bad[0].name} {_failure(bad[0])}"
+                    f"{bad[0].name} {self.failure(bad[0])}"
                     if bad
                     else f"new replicas not healthy within {self.options.health_timeout:g}s"
                     + "".join(f"; {c.name} is {c.health or c.state}" for c in new[:1])
@@ -383,6 +383,17 @@ class _Deployer:
                 step.detail = why
                 raise _RolloutFailed(f"{step.name}: {why}")
             time.sleep(self.options.poll_interval)
+
+    def failure(self, container: Container) -> str:
+        """Why a new replica failed, in words, with the engine's own record of the cause."""
+        cause = container.health_output if container.health == "unhealthy" else ""
+        if not cause:
+            # A crash leaves no probe output; its last log line is the exception that ended it.
+            try:
+                cause = self.compose.engine.last_output(container.id)
+            except FreeMarketError as exc:
+                cause = f"(its logs could not be read: {exc.message})"
+        return _failure(container) + (f": {cause}" if cause else "")
 
     def remove(self, step: Step, ids: list[str]) -> None:
         if not ids:

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { errorMessage, fieldErrors, readCookie } from './api.js';
 import { translator } from './i18n.jsx';
-import { allowedActions } from './pages/Exchanges.jsx';
 import { describe as describeNote } from './pages/Inbox.jsx';
 
 const t = translator('en');
@@ -46,24 +45,6 @@ describe('API errors', () => {
     const unknown = { response: { status: 500, data: { detail: 'internal error', code: 'brand_new' } } };
     expect(errorMessage(unknown, ru, ru.has)).toBe('Ошибка 500');
     expect(errorMessage({ message: 'Network Error' }, t, t.has)).toBe('Cannot reach the server');
-  });
-});
-
-describe('exchange buttons', () => {
-  const ex = (status, me) => ({ status, parties: [me, { user_id: 2, accepted_at: null, completed_at: null }] });
-  it('offers only what the server allows', () => {
-    expect(allowedActions(ex('proposed', { user_id: 1, accepted_at: null, completed_at: null }), 1)).toEqual([
-      'accept',
-      'decline',
-      'cancel',
-    ]);
-    expect(allowedActions(ex('proposed', { user_id: 1, accepted_at: 'x', completed_at: null }), 1)).toEqual(['cancel']);
-    expect(allowedActions(ex('accepted', { user_id: 1, accepted_at: 'x', completed_at: null }), 1)).toEqual([
-      'complete',
-      'cancel',
-    ]);
-    expect(allowedActions(ex('completed', { user_id: 1, accepted_at: 'x', completed_at: 'y' }), 1)).toEqual([]);
-    expect(allowedActions(ex('proposed', { user_id: 1 }), 3)).toEqual([]);
   });
 });
 

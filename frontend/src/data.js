@@ -1,5 +1,5 @@
 // Small caches of things many pages show: categories, other users, items by id.
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { api } from './api.js';
 
 let categoriesPromise = null;
@@ -84,6 +84,58 @@ export function useMany(ids, getter, version = 0) {
     };
   }, [key, getter, version]);
   return found;
+}
+
+/**
+ * What GET `path` answers, loaded on mount: {data, setData, error, setError, load}.
+ * `data` is null until the first answer; `load` fetches again (the retry of an ErrorBox).
+ * `onLoad(data)` runs before each answer is shown.
+ */
+export function useFetched(path, onLoad) {
+  const [data, setData] = useState(null);
+  const [error, setError] = useState(null);
+  const load = useCallback(async () => {
+    setError(null);
+    try {
+      const res = await api.get(path);
+      onLoad?.(res.data);
+      setData(res.data);
+    } catch (err) {
+      setError(err);
+    }
+    // onLoad is a page's own function, fixed for the page's life: only the path reloads
+  }, [path]);
+  useEffect(() => {
+    load();
+  }, [load]);
+  return { data, setData, error, setError, load };
+}
+
+/** Run one action at a time: `busy` holds its key while it runs; a failure goes to `setError`. */
+export function useAction(setError) {
+  const [busy, setBusy] = useState(null);
+  const run = async (key, action) => {
+    setBusy(key);
+    setError(null);
+    try {
+      await action();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(null);
+    }
+  };
+  return [busy, run];
+}
+
+/** How a page names loaded people and items: '…' while loading, a placeholder when gone. */
+export function namers(people, items, t, meId) {
+  return {
+    who: (id) =>
+      people[id] === undefined ? '…' : displayName(people[id], t, meId) || t('common.user', { id }),
+    itemTitle: (id) =>
+      items[id] === undefined ? '…' : items[id]?.title || t('common.item', { id }),
+  };
 }
 
 export function displayName(user, t, meId) {

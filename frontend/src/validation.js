@@ -11,6 +11,7 @@ export const LIMITS = {
   cityMax: item.city.maxLength,
   contactMax: user.contact.maxLength,
   displayNameMax: user.display_name.maxLength,
+  timeZoneMax: user.time_zone.maxLength,
   commentMax: rating.comment.maxLength,
   scoreMin: rating.score.minimum,
   scoreMax: rating.score.maximum,

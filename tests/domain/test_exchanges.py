@@ -104,7 +104,7 @@ def test_complete_by_every_party_completes_and_retires_the_items(
         assert world.client.get(f"/api/items/{item_id}").status_code == 404
 
 
-def test_invalid_combinations_are_422(
+def test_invalid_combinations_are_refused(
     world: World, anna: Person, boris: Person, vera: Person
 ) -> None:
     a_to_b = world.gives(anna, boris, "шкаф")
@@ -112,20 +112,22 @@ def test_invalid_combinations_are_422(
     b_to_v = world.gives(boris, vera, "стул")
     v_to_a = world.gives(vera, anna, "диван")
     b_to_a = world.gives(boris, anna, "кресло")
+    # Malformed bodies are 422; matches whose owners do not form a cycle conflict with who
+    # owns what now (409): the schema cannot say that.
     refused = {
-        "two givers are one person": [a_to_b, a_to_v],
-        "the receivers never give": [a_to_b, b_to_v],
-        "a cycle that does not close": [a_to_b, b_to_v, b_to_a],
-        "the same match twice": [a_to_b, a_to_b],
-        "no matches": [],
-        "four matches": [a_to_b, b_to_v, v_to_a, b_to_a],
-        "not an id": ["x"],  # type: ignore[list-item]
+        "two givers are one person": ([a_to_b, a_to_v], 409),
+        "the receivers never give": ([a_to_b, b_to_v], 409),
+        "a cycle that does not close": ([a_to_b, b_to_v, b_to_a], 409),
+        "the same match twice": ([a_to_b, a_to_b], 422),
+        "no matches": ([], 422),
+        "four matches": ([a_to_b, b_to_v, v_to_a, b_to_a], 422),
+        "not an id": (["x"], 422),
     }
-    for reason, match_ids in refused.items():
+    for reason, (match_ids, status) in refused.items():
         response = world.client.post(
             "/api/exchanges/", json={"match_ids": match_ids}, headers=anna.headers
         )
-        assert response.status_code == 422, (reason, response.text)
+        assert response.status_code == status, (reason, response.text)
     missing = world.client.post(
         "/api/exchanges/", json={"match_ids": [999_999]}, headers=anna.headers
     )
@@ -431,3 +433,49 @@ def test_an_identical_open_proposal_is_refused_naming_the_open_one(
     assert world.propose(anna, matches[:1])["kind"] == "direct"
     world.do(boris, first, "decline")
     assert world.propose(boris, matches)["id"] != first
+
+
+def test_the_buttons_offered_are_exactly_what_a_transition_allows(
+    world: World, anna: Person, boris: Person, vera: Person, stranger: Person, db: Session
+) -> None:
+    """exchanges.actions_for (the web's and the bot's buttons) agrees with transition, always."""
+    from freemarket.db.models import User
+    from freemarket.errors import DomainError
+
+    xid = world.propose(vera, cycle(world, anna, boris, vera))["id"]
+
+    def check(*expected: tuple[Person, list[str]]) -> None:
+        for person, wanted in expected:
+            shown = world.client.get(f"/api/exchanges/{xid}", headers=person.headers)
+            assert shown.status_code == 200 and shown.json()["actions"] == wanted, shown.text
+            user = db.get(User, person.id)
+            assert user is not None
+            exchange = db.get(Exchange, xid)
+            assert exchange is not None
+            allowed = exchanges.actions_for(exchange, viewer=user)
+            assert allowed == wanted
+            for action in ACTIONS:
+                attempt = db.begin_nested()
+                try:
+                    exchanges.transition(db, exchange_id=xid, actor=user, action=action)
+                    done = True
+                except DomainError:
+                    done = False
+                attempt.rollback()
+                assert done == (action in allowed), (person.user.username, action)
+        db.rollback()  # end the read transaction: the API writes next
+        assert exchanges.actions_for(db.get(Exchange, xid), viewer=stranger.user) == []  # type: ignore[arg-type]
+        db.rollback()
+
+    answer = ["accept", "decline", "cancel"]
+    check((anna, answer), (boris, answer), (vera, ["cancel"]))
+    world.do(anna, xid, "accept")
+    check((anna, ["cancel"]), (boris, answer), (vera, ["cancel"]))
+    world.do(boris, xid, "accept")
+    agreed = ["complete", "cancel"]
+    check((anna, agreed), (boris, agreed), (vera, agreed))
+    world.do(anna, xid, "complete")
+    check((anna, ["cancel"]), (boris, agreed), (vera, agreed))
+    world.do(boris, xid, "complete")
+    world.do(vera, xid, "complete")
+    check((anna, []), (boris, []), (vera, []))

@@ -11,6 +11,7 @@ import pytest
 
 from freemarket.infra.settings import Settings
 from freemarket.ops import deploy as ops
+from freemarket.ops.compose import container_from_inspect
 from freemarket.ops.deploy import DeployError, DeployLocked, DeployOptions, DeployReport
 from tests.ops.conftest import OpsRun
 from tests.ops.fakes import REAL_SECRETS
@@ -154,6 +155,8 @@ def test_unhealthy_new_replicas_are_removed_and_the_schema_goes_back(
     report = running_aaa.deploy("ccc")
     assert report.outcome == "rolled_back"
     assert "is unhealthy" in report.reason and report.reason.endswith("still serving aaa")
+    # The engine's record of the failed probe says why.
+    assert "is unhealthy: curl: (22) The requested URL returned error: 503" in report.reason
     calls = running_aaa.docker.calls()
     up = calls.index(f"TAG=ccc {F} up -d --no-deps --no-recreate --scale backend=4 backend")
     new_ids = calls[up + 1].removeprefix("stop ")
@@ -365,3 +368,48 @@ def test_crashed_replica_is_cleared_before_the_rollout(running_aaa: World) -> No
         f"TAG=ccc {F} up -d --no-deps --no-recreate --scale backend=4 backend",
     ]
     assert set(running_aaa.running().values()) == {"freemarket:ccc"}
+
+
+def test_crash_looping_release_is_rolled_back_with_its_last_words(
+    running_aaa: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_DOCKER_CRASH_TAG", "ccc")
+    report = running_aaa.deploy("ccc")
+    assert report.outcome == "rolled_back"
+    assert "crashed and restarted 2 time(s) (state restarting)" in report.reason
+    # No probe output after a crash: the container's last log line is the cause.
+    assert "(state restarting): RuntimeError: broken release" in report.reason
+    assert running_aaa.running() == {"a1": "freemarket:aaa", "a2": "freemarket:aaa"}
+
+
+def test_inspect_document_gives_health_restarts_and_the_last_probe() -> None:
+    data = {
+        "Id": "0123456789abcdef",
+        "Name": "/freemarket-backend-7",
+        "RestartCount": 0,
+        "State": {
+            "Status": "running",
+            "StartedAt": "2026-01-01T00:00:00Z",
+            "Health": {
+                "Status": "unhealthy",
+                "Log": [
+                    {"ExitCode": 0, "Output": "ok"},
+                    {"ExitCode": 22, "Output": "curl: (22) error: 503\n\n"},
+                ],
+            },
+        },
+        "Config": {
+            "Image": "freemarket:abc",
+            "Labels": {"com.docker.compose.service": "backend"},
+            "Healthcheck": {"Test": ["CMD", "curl", "-fsS", "http://127.0.0.1:8000/health/ready"]},
+        },
+    }
+    found = container_from_inspect(data)
+    assert (found.id, found.name, found.service, found.tag) == (
+        "0123456789ab",
+        "freemarket-backend-7",
+        "backend",
+        "abc",
+    )
+    assert found.has_healthcheck and not found.healthy and found.failed
+    assert found.health_output == "curl: (22) error: 503"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from freemarket.ops import tls
-from freemarket.ops.process import OperationFailed, which
+from freemarket.ops import process, tls
+from freemarket.ops.process import OperationFailed
 from tests.ops.conftest import OpsRun
 
 
@@ -47,6 +48,7 @@ def test_renew_not_due_does_not_call_certbot(
 ) -> None:
     _lineage(tmp_path, "shop.example.org", days=90)
     monkeypatch.setenv("PATH", str(tmp_path / "nothing"))  # certbot would not be found
+    monkeypatch.setattr(process, "SBIN_DIRS", ())  # not even where sbin tools live
     [result] = tls.renew_certificates(config_dir=tmp_path)
     assert result.renewed is False
     assert result.reason.startswith("not due: 89 days left")
@@ -82,14 +84,33 @@ def test_status_shows_the_certificate_nginx_serves(tls_run: OpsRun, tmp_path: Pa
     assert [c["names"] for c in shown.json()] == [["localhost"]]
 
 
-def test_reload_outcomes(tmp_path: Path) -> None:
+def test_reload_outcomes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ran = tls.reload_web_server(f"touch {tmp_path / 'reloaded'}")
     assert ran.reloaded and (tmp_path / "reloaded").exists()
     with pytest.raises(OperationFailed, match="reload command"):
         tls.reload_web_server("false")
-    if which("nginx"):
-        skipped = tls.reload_web_server(pid_file=tmp_path / "nginx.pid")
-        assert not skipped.reloaded and "not running" in skipped.message
+
+    # Whatever this machine has installed: a PATH of our own, and no sbin fallback.
+    monkeypatch.setattr(process, "SBIN_DIRS", ())
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    monkeypatch.setenv("PATH", str(bin_dir))
+    pid_file = tmp_path / "nginx.pid"
+    missing = tls.reload_web_server(pid_file=pid_file)
+    assert not missing.reloaded and missing.message == "nginx is not installed here; reload skipped"
+
+    calls = tmp_path / "nginx-calls"
+    nginx = bin_dir / "nginx"
+    nginx.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
+    nginx.chmod(0o755)
+    stopped = tls.reload_web_server(pid_file=pid_file)
+    assert not stopped.reloaded and "not running" in stopped.message
+    assert not calls.exists()
+
+    pid_file.write_text(f"{os.getpid()}\n")  # a live process: nginx counts as running
+    reloaded = tls.reload_web_server(pid_file=pid_file)
+    assert reloaded.reloaded and reloaded.message == "nginx reloaded"
+    assert calls.read_text() == "-s reload\n"
 
 
 def test_names_and_servers() -> None:

@@ -16,11 +16,15 @@ router = APIRouter(prefix="/api/exchanges", tags=["exchanges"])
 
 
 def render(db: DbSession, found: list[Exchange], viewer: User) -> list[ExchangeOut]:
-    """Exchanges as `viewer` sees them: with whom they have rated already (from the server)."""
+    """Exchanges as `viewer` sees them: whom they rated already, what they may do now."""
     rated = ratings.rated_by(db, rater_id=viewer.id, exchange_ids=[e.id for e in found])
     return [
         ExchangeOut.model_validate(e).model_copy(
-            update={"status": exchanges.status_of(e), "rated_user_ids": sorted(rated[e.id])}
+            update={
+                "status": exchanges.status_of(e),
+                "rated_user_ids": sorted(rated[e.id]),
+                "actions": exchanges.actions_for(e, viewer=viewer),
+            }
         )
         for e in found
     ]

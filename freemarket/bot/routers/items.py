@@ -37,9 +37,11 @@ from freemarket.infra.settings import Settings
 router = Router(name="items")
 MY_ITEMS_LIMIT = 100
 # The API's own field rules, so the bot accepts exactly what POST /api/items/ accepts.
-TITLE = TypeAdapter(Title)
-DESCRIPTION = TypeAdapter(Description)
-CITY = TypeAdapter(City)
+FIELDS: dict[str, TypeAdapter[str]] = {
+    "title": TypeAdapter(Title),
+    "description": TypeAdapter(Description),
+    "city": TypeAdapter(City),
+}
 
 
 class ItemForm(StatesGroup):
@@ -70,6 +72,14 @@ def _valid(adapter: TypeAdapter[str], text: str | None) -> str | None:
         return None
 
 
+async def _read(message: Message, field: str, t: Translator) -> str | None:
+    """The answer if it passes `field`'s rules; else None, having said why (`bad-<field>`)."""
+    value = _valid(FIELDS[field], message.text)
+    if value is None:
+        await message.answer(t(f"bad-{field}"))
+    return value
+
+
 @router.message(Command("offer"))
 async def offer(message: Message, state: FSMContext, t: Translator) -> None:
     """Start posting an offer."""
@@ -92,9 +102,8 @@ async def _begin(message: Message, state: FSMContext, t: Translator, kind: str) 
 @router.message(ItemForm.title)
 async def got_title(message: Message, state: FSMContext, db: Session, t: Translator) -> None:
     """Title, then the category keyboard."""
-    title = _valid(TITLE, message.text)
+    title = await _read(message, "title", t)
     if title is None:
-        await message.answer(t("bad-title"))
         return
     await state.update_data(title=title)
     await state.set_state(ItemForm.category)
@@ -127,9 +136,8 @@ async def category_typed(message: Message, db: Session, t: Translator) -> None:
 @router.message(ItemForm.description)
 async def got_description(message: Message, state: FSMContext, actor: User, t: Translator) -> None:
     """Description, then the city."""
-    description = _valid(DESCRIPTION, message.text)
+    description = await _read(message, "description", t)
     if description is None:
-        await message.answer(t("bad-description"))
         return
     await state.update_data(description=description)
     await _ask_city(message, state, actor, t)
@@ -159,9 +167,8 @@ async def _ask_city(
 @router.message(ItemForm.city)
 async def got_city(message: Message, state: FSMContext, db: Session, t: Translator) -> None:
     """A typed city."""
-    city = _valid(CITY, message.text)
+    city = await _read(message, "city", t)
     if city is None:
-        await message.answer(t("bad-city"))
         return
     await _after_city(message, state, t, db, city)
 
@@ -388,9 +395,8 @@ async def got_edit(
 ) -> None:
     """Save the new title or description (owner only, like PATCH /api/items/{id})."""
     field = "title" if await state.get_state() == ItemEdit.title.state else "description"
-    value = _valid(TITLE if field == "title" else DESCRIPTION, message.text)
+    value = await _read(message, field, t)
     if value is None:
-        await message.answer(t("bad-title" if field == "title" else "bad-description"))
         return
     data = await state.get_data()
     item = items.edit_item(db, actor=actor, item_id=int(data["item_id"]), changes={field: value})

@@ -37,7 +37,9 @@ Pair features (``PAIR_FEATURES``), all general (nothing names a listing):
   one typo): a "hybrid bike" for "велосипед", not a "bike rack";
 - ``head_modifier``: the want's object is in the offer title only as a modifier of another
   object the want never names (compound and accessory titles: "Bike rack", "Ukulele
-  strings", "Велосипедный шлем", "Sofa legs").
+  strings", "Велосипедный шлем", "Sofa legs");
+- ``excluded``: the offer's title names what the want's description excludes ("ножевую не
+  предлагать", "кроме прозрачного", "not the crystal tubs"; ``objects.excluded``).
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from pathlib import Path
 
 import numpy as np
 
-from freemarket.matching.core.objects import TitleFacts, column, title_facts
+from freemarket.matching.core.objects import TitleFacts, column, excluded, title_facts
 from freemarket.matching.core.text import Lexicon, normalize, within_one_edit
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
@@ -72,8 +74,10 @@ PAIR_FEATURES = (
     "offer_coverage",
     "head_match",
     "head_modifier",
+    "excluded",
 )
 NOTIFY_FEATURES = ("cosine", *PAIR_FEATURES, "margin", "top")
+_EXCLUDED = NOTIFY_FEATURES.index("excluded")
 # Typos in the object ("бинзопила") still name it: stems this long may differ by one edit.
 _FUZZY_HEAD_MIN = 5
 # Only a want's best few candidates can be worth a push; deciding on them alone keeps the bulk
@@ -83,11 +87,12 @@ DECIDE_TOP = 2
 
 @dataclass(frozen=True, slots=True)
 class Side:
-    """What the decision needs of one listing: its id, title and its vector's columns."""
+    """What the decision needs of one listing: id, title, its vector's columns, description."""
 
     id: int
     title: str
     columns: np.ndarray
+    description: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,11 +130,16 @@ class NotifyModel:
         return np.minimum(np.round(show + (cos - show) * factor, 6), 1.0)
 
     def probability(self, x: np.ndarray) -> np.ndarray:
-        """Calibrated probability that each row's offer is what the want asks for."""
+        """Calibrated probability that each row's offer is what the want asks for.
+
+        An offer the want's description excludes in words gets 0: the person said no to it,
+        whatever the rest of the pair looks like (too rare in labelled sets to be learnt).
+        """
         if x.size == 0:
             return np.zeros(0)
         z = x @ np.asarray(self.coef) + self.intercept
-        return 1.0 / (1.0 + np.exp(-z))
+        p = 1.0 / (1.0 + np.exp(-z))
+        return np.where(x[:, _EXCLUDED] > 0, 0.0, p)
 
     def to_json(self) -> str:
         """The model file's text."""
@@ -325,6 +335,7 @@ def pair_features(
     want_keys = wf.main | wf.objects
     want_words = _words(wf)
     want_numbers = _quantities(want.title)
+    unwanted = excluded(want.description, lexicon) - wf.objects
     out = np.zeros((len(offers), len(PAIR_FEATURES)))
     for i, offer in enumerate(offers):
         of: TitleFacts = title_facts(offer.title, lexicon)
@@ -356,6 +367,7 @@ def pair_features(
             ),
             head_match,
             head_title and not head_match and not offer_head_in_want,
+            bool(unwanted) and _mentions(unwanted, offer_title),
         )
     return out
 

@@ -656,7 +656,9 @@ def _decisions(
     for a, b in zip(starts, ends, strict=True):
         rows = by_want[a:b]
         wr = int(w[rows[0]])
-        want = Side(listings[wr].id, listings[wr].title, corpus.vector(wr)[0])
+        want = Side(
+            listings[wr].id, listings[wr].title, corpus.vector(wr)[0], listings[wr].description
+        )
         offers = [
             Side(listings[r].id, listings[r].title, corpus.vector(r)[0]) for r in o[rows].tolist()
         ]

@@ -617,7 +617,7 @@ class MatchIndex:
         # below the show threshold a hit can only be dropped by the merge: no features for it
         shown = [i for i in range(n) if cosines[i] >= params.show]
         px = pair_features(
-            Side(want.id, want.title, vec[0]),
+            Side(want.id, want.title, vec[0], want.description),
             [
                 Side(found[i][1], self._entries[found[i][1]].listing.title, others[i][0])  # type: ignore[index]
                 for i in shown
@@ -660,7 +660,12 @@ class MatchIndex:
             Decision(float(r), 0.0, False)
             for f, score in zip(found, scores.tolist(), strict=True)
             for r in relevance(
-                Side(f[1], self._entries[f[1]].listing.title, f[2].vectors[f[3]][0]),  # type: ignore[index]
+                Side(
+                    f[1],
+                    self._entries[f[1]].listing.title,
+                    f[2].vectors[f[3]][0],  # type: ignore[index]
+                    self._entries[f[1]].listing.description,
+                ),
                 [me_side],
                 [score],
                 lexicon=self.space.lexicon,

@@ -157,7 +157,7 @@ def candidates_and_features(
 
 def _side(corpus: VectorizedCorpus, row: int) -> Side:
     x = corpus.listings[row]
-    return Side(x.id, x.title, corpus.vector(row)[0])
+    return Side(x.id, x.title, corpus.vector(row)[0], x.description)
 
 
 def examples(labelled: LabelledSet, params: Thresholds) -> Examples:
@@ -187,6 +187,7 @@ PAIR_SIGNS = {
     "offer_coverage": 1,
     "head_match": 1,
     "head_modifier": -1,
+    "excluded": -1,
 }
 NOTIFY_SIGNS = {"cosine": 1, **PAIR_SIGNS, "margin": 1, "top": 1}
 

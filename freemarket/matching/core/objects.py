@@ -19,6 +19,9 @@ modifiers or targets ("зимняя", "для собаки") are about different
 - A token with a digit (a model code, a count: "x4", "dga504") is not a head while the part
   has a word without one: "Sofa legs x4" is about legs.
 
+A want's description may exclude things in words ("ножевую не предлагать", "кроме
+прозрачного", "mattresses not needed", "not the crystal tubs"): ``excluded`` reads those.
+
 Keys are the analyser's (``text``): a concept "=велосипед" or a stem.
 """
 
@@ -31,10 +34,10 @@ from functools import lru_cache
 
 from freemarket.matching.core.text import (
     _SEGMENT_RE,
-    MORPH,
     STOP_WORDS,
     TARGET_PREPOSITIONS,
     Lexicon,
+    morph,
     normalize,
     tokenize,
 )
@@ -67,7 +70,7 @@ def _is_modifier(token: str) -> bool:
     """Whether a Russian word modifies a head (adjective, verb...) by its likeliest tag."""
     if token[0].isdigit() or not _CYRILLIC.search(token):
         return token[0].isdigit()
-    return MORPH.parse(token)[0].tag.POS in _MODIFIER_POS
+    return morph().parse(token)[0].tag.POS in _MODIFIER_POS
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,3 +180,43 @@ def title_facts(title: str, lexicon: Lexicon) -> TitleFacts:
         if len(cache) < _CACHE_MAX:
             cache[title] = facts
     return facts
+
+
+# "<words> не предлагать" / "<words> not needed": the words just before name what is excluded;
+# "кроме <words>" / "not the <words>" / "except <words>": the words after do.
+_EXCLUDE_AFTER = re.compile(
+    r"\b(?:не\s+(?:предлагать|предлагайте|предлагаете|подойдет|подойдут|подходит|подходят"
+    r"|нужен|нужна|нужно|нужны|надо|интересует|интересуют|присылать|пишите)"
+    r"|not\s+(?:needed|wanted|required|interested))\b"
+)
+_EXCLUDE_BEFORE = re.compile(r"\b(?:кроме|except|not\s+(?:a|an|the|any))\s+")
+_CLAUSE_END = re.compile(r"[.,;:!?()\[\]—–]|\s-\s|\b(?:и|а|но|and|but|or|или)\b")
+_EXCLUDED_WORDS = 3  # words of a clause next to the negation that name the excluded thing
+
+
+@lru_cache(maxsize=50_000)
+def _excluded(description: str, lexicon_id: int) -> frozenset[str]:
+    lexicon = _lexicons[lexicon_id]
+    text = normalize(description)
+    phrases: list[str] = []
+    for m in _EXCLUDE_AFTER.finditer(text):
+        clause = _CLAUSE_END.split(text[: m.start()])[-1]
+        phrases.append(" ".join(clause.split()[-_EXCLUDED_WORDS:]))
+    for m in _EXCLUDE_BEFORE.finditer(text):
+        clause = _CLAUSE_END.split(text[m.end() :])[0]
+        phrases.append(" ".join(clause.split()[:_EXCLUDED_WORDS]))
+    return frozenset(k for p in phrases for u in _units(p, lexicon) for k in u.keys)
+
+
+_lexicons: dict[int, Lexicon] = {}
+
+
+def excluded(description: str, lexicon: Lexicon) -> frozenset[str]:
+    """Keys of what a want's description says it does not want (empty for most)."""
+    if not description or not (
+        _EXCLUDE_AFTER.search(normalize(description))
+        or _EXCLUDE_BEFORE.search(normalize(description))
+    ):
+        return frozenset()
+    _lexicons[id(lexicon)] = lexicon
+    return _excluded(description, id(lexicon))

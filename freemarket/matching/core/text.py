@@ -11,14 +11,17 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pymorphy3
 import Stemmer
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 from unidecode import unidecode
+
+if TYPE_CHECKING:
+    from pymorphy3 import MorphAnalyzer
 
 DEFAULT_SYNONYMS_PATH = Path(__file__).resolve().parents[2] / "data" / "synonyms.txt"
 
@@ -84,8 +87,16 @@ STOP_WORDS: frozenset[str] = frozenset((_RU_STOP + _EN_STOP).split())
 
 _RU_STEMMER = Stemmer.Stemmer("russian")
 _EN_STEMMER = Stemmer.Stemmer("english")
-# Russian morphology (the OpenCorpora dictionary): parts of speech and lemmas.
-MORPH = pymorphy3.MorphAnalyzer()
+
+
+@cache
+def morph() -> MorphAnalyzer:
+    """Russian morphology (the OpenCorpora dictionary): parts of speech and lemmas."""
+    # Loaded on first use: the dictionary takes ~0.3 s of CPU, which every importer of the
+    # domain (each CLI command, `freemarket user list` included) would pay at start otherwise.
+    import pymorphy3
+
+    return pymorphy3.MorphAnalyzer()
 
 
 def normalize(text: str) -> str:
@@ -113,8 +124,8 @@ def word_key(word: str) -> str:
     Other parts of speech, and words the dictionary does not know (its guessed lemmas of
     slang and typos change with the word's form), keep their stem.
     """
-    if word.isalpha() and _CYRILLIC_RE.search(word) and MORPH.word_is_known(word):
-        parse = MORPH.parse(word)[0]
+    if word.isalpha() and _CYRILLIC_RE.search(word) and morph().word_is_known(word):
+        parse = morph().parse(word)[0]
         if parse.tag.POS == "NOUN":
             return parse.normal_form.replace("ё", "е")
     return stem(word)
@@ -374,34 +385,23 @@ def _count_segment(
                     span = n
                     entries = tuple(("=" + c, c) for c in concepts)
                     break
-        for key, label in entries:
+        found = list(entries)
+        if in_title:
+            for j in range(i, i + span):
+                found.extend(infos[j].grams)
+        # A Latin word followed by a number is usually a model ("iphone 13", "rtx 3060"):
+        # add the joined code so it meets "iphone13" / "rtx3060" written without a space.
+        if span == 1 and i + 1 < n_tokens and tokens[i].isascii() and tokens[i].isalpha():
+            nxt = tokens[i + 1]
+            if nxt[0].isdigit():
+                found.append((tokens[i] + nxt, f"{tokens[i]} {nxt}"))
+        for key, label in found:
             c = counts.get(key)
             if c is None:
                 counts[key] = f
                 labels[key] = label
             else:
                 counts[key] = c + f
-        if in_title:
-            for j in range(i, i + span):
-                for key, label in infos[j].grams:
-                    c = counts.get(key)
-                    if c is None:
-                        counts[key] = f
-                        labels[key] = label
-                    else:
-                        counts[key] = c + f
-        # A Latin word followed by a number is usually a model ("iphone 13", "rtx 3060"):
-        # add the joined code so it meets "iphone13" / "rtx3060" written without a space.
-        if span == 1 and i + 1 < n_tokens and tokens[i].isascii() and tokens[i].isalpha():
-            nxt = tokens[i + 1]
-            if nxt[0].isdigit():
-                key = tokens[i] + nxt
-                c = counts.get(key)
-                if c is None:
-                    counts[key] = f
-                    labels[key] = f"{tokens[i]} {nxt}"
-                else:
-                    counts[key] = c + f
         i += span
 
 

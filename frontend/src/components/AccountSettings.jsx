@@ -5,6 +5,7 @@ import { api } from '../api.js';
 import { useAuth } from '../auth.jsx';
 import { ErrorBox, Field, Notice } from './ui.jsx';
 import { useI18n } from '../i18n.jsx';
+import { LIMITS } from '../validation.js';
 
 // The bot command itself, the same in every language.
 const startCommand = (link) => `/start ${link.start_payload}`;
@@ -78,33 +79,27 @@ export function NotificationSettings() {
       </label>
       {values.quiet && (
         <div className="hours">
-          <Field label={t('settings.quietFrom')}>
-            {(id, d) => (
-              <select id={id} value={values.quiet_start} onChange={(e) => change('quiet_start', Number(e.target.value))} aria-describedby={d}>
-                {HOURS.map((h) => (
-                  <option key={h} value={h}>
-                    {hourLabel(h)}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
-          <Field label={t('settings.quietTo')}>
-            {(id, d) => (
-              <select id={id} value={values.quiet_end} onChange={(e) => change('quiet_end', Number(e.target.value))} aria-describedby={d}>
-                {HOURS.map((h) => (
-                  <option key={h} value={h}>
-                    {hourLabel(h)}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          {[
+            ['quiet_start', 'settings.quietFrom'],
+            ['quiet_end', 'settings.quietTo'],
+          ].map(([name, label]) => (
+            <Field key={name} label={t(label)}>
+              {(id, d) => (
+                <select id={id} value={values[name]} onChange={(e) => change(name, Number(e.target.value))} aria-describedby={d}>
+                  {HOURS.map((h) => (
+                    <option key={h} value={h}>
+                      {hourLabel(h)}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </Field>
+          ))}
         </div>
       )}
       <Field label={t('settings.zone')} hint={t('settings.zoneHint')} error={zoneError}>
         {(id, d, bad) => (
-          <input id={id} value={values.time_zone} onChange={(e) => change('time_zone', e.target.value)} aria-describedby={d} aria-invalid={bad} maxLength={64} />
+          <input id={id} value={values.time_zone} onChange={(e) => change('time_zone', e.target.value)} aria-describedby={d} aria-invalid={bad} maxLength={LIMITS.timeZoneMax} />
         )}
       </Field>
       {!zoneError && <ErrorBox error={error} />}

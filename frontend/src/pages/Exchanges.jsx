@@ -1,25 +1,12 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useState } from 'react';
 import { Link } from 'react-router-dom';
 import { api } from '../api.js';
 import { useAuth } from '../auth.jsx';
 import Leg from '../components/Leg.jsx';
 import { ErrorBox, Field, Loading, Notice, PersonLink, StarInput } from '../components/ui.jsx';
-import { displayName, forgetCaches, formatDate, getItem, getUser, useMany } from '../data.js';
+import { forgetCaches, formatDate, getItem, getUser, namers, useAction, useFetched, useMany } from '../data.js';
 import { useI18n } from '../i18n.jsx';
 import { LIMITS, validateRating } from '../validation.js';
-
-/** Which buttons a party may press, mirroring the server's transitions. */
-export function allowedActions(exchange, meId) {
-  const party = exchange.parties.find((p) => p.user_id === meId);
-  if (!party) return [];
-  if (exchange.status === 'proposed') {
-    return party.accepted_at ? ['cancel'] : ['accept', 'decline', 'cancel'];
-  }
-  if (exchange.status === 'accepted') {
-    return party.completed_at ? ['cancel'] : ['complete', 'cancel'];
-  }
-  return [];
-}
 
 function RatingForm({ exchange, user, name, onDone }) {
   const { t, te, fieldErrors } = useI18n();
@@ -74,54 +61,28 @@ function RatingForm({ exchange, user, name, onDone }) {
 export default function Exchanges() {
   const { t, lang } = useI18n();
   const { me } = useAuth();
-  const [list, setList] = useState(null);
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(null);
   const [version, setVersion] = useState(0);
-
-  const load = useCallback(async () => {
-    setError(null);
-    try {
-      const res = await api.get('/exchanges');
-      // Contacts appear once an exchange is accepted: never show a stale copy.
-      forgetCaches();
-      setList(res.data);
-      setVersion((v) => v + 1);
-    } catch (err) {
-      setError(err);
-    }
-  }, []);
-
-  useEffect(() => {
-    load();
-  }, [load]);
+  // Contacts appear once an exchange is accepted: never show a stale copy.
+  const refresh = () => {
+    forgetCaches();
+    setVersion((v) => v + 1);
+  };
+  const { data: list, setData: setList, error, setError, load } = useFetched('/exchanges', refresh);
+  const [busy, run] = useAction(setError);
 
   const all = list || [];
   const people = useMany(all.flatMap((x) => x.parties.map((p) => p.user_id)), getUser, version);
   const items = useMany(all.flatMap((x) => x.legs.map((l) => l.item_id)), getItem, version);
-  // undefined: still loading; null: gone or hidden.
-  const who = (id) =>
-    people[id] === undefined ? '…' : displayName(people[id], t, me.id) || t('common.user', { id });
-  const itemTitle = (id) =>
-    items[id] === undefined ? '…' : items[id]?.title || t('common.item', { id });
+  const { who, itemTitle } = namers(people, items, t, me.id);
 
   const act = async (exchange, action) => {
     if (action === 'cancel' && !window.confirm(t('ex.confirmCancel', { id: exchange.id }))) return;
     if (action === 'decline' && !window.confirm(t('ex.confirmDecline', { id: exchange.id }))) return;
-    setBusy(`${exchange.id}:${action}`);
-    setError(null);
-    try {
+    await run(`${exchange.id}:${action}`, async () => {
       const res = await api.post(`/exchanges/${exchange.id}/${action}`);
       setList((old) => old.map((x) => (x.id === exchange.id ? res.data : x)));
-      if (action === 'accept' || action === 'complete') {
-        forgetCaches();
-        setVersion((v) => v + 1);
-      }
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(null);
-    }
+      if (action === 'accept' || action === 'complete') refresh();
+    });
   };
 
   return (
@@ -136,7 +97,8 @@ export default function Exchanges() {
       )}
       <ul className="stack" data-testid="exchange-list">
         {all.map((x) => {
-          const actions = allowedActions(x, me.id);
+          // The server says which buttons this person may press now (the bot shows the same).
+          const actions = x.actions || [];
           const others = x.parties.filter((p) => p.user_id !== me.id);
           return (
             <li key={x.id} className="card exchange" data-exchange-id={x.id} data-status={x.status}>

@@ -6,6 +6,7 @@ import { useAuth } from '../auth.jsx';
 import { ErrorBox, Loading } from '../components/ui.jsx';
 import { useCategories } from '../data.js';
 import { useI18n } from '../i18n.jsx';
+import { LIMITS } from '../validation.js';
 
 const FILTERS = ['q', 'kind', 'category', 'city'];
 const PAGE_SIZE = 20;
@@ -129,7 +130,7 @@ export default function Home() {
           <input
             id="f-city"
             name="city"
-            maxLength={100}
+            maxLength={LIMITS.cityMax}
             value={form.city}
             placeholder={t('filter.cityPlaceholder')}
             onChange={set('city')}

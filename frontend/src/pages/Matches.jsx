@@ -1,9 +1,8 @@
-import { useCallback, useEffect, useState } from 'react';
 import { Link } from 'react-router-dom';
 import { api } from '../api.js';
 import { useAuth } from '../auth.jsx';
 import { Chips, ErrorBox, KindBadge, Loading, PersonLink, ProposeButton, ScoreBar, Thumb } from '../components/ui.jsx';
-import { categoryName, getUser, useCategories, useMany } from '../data.js';
+import { categoryName, getUser, useAction, useCategories, useFetched, useMany } from '../data.js';
 import { useI18n } from '../i18n.jsx';
 
 function ItemLine({ label, item, owner, categories }) {
@@ -33,37 +32,19 @@ export default function Matches() {
   const { t } = useI18n();
   const { me } = useAuth();
   const categories = useCategories();
-  const [matches, setMatches] = useState(null);
-  const [error, setError] = useState(null);
-
-  const load = useCallback(async () => {
-    setError(null);
-    try {
-      const res = await api.get(`/matches/${me.id}`);
-      setMatches(res.data);
-    } catch (err) {
-      setError(err);
-    }
-  }, [me.id]);
-
-  useEffect(() => {
-    load();
-  }, [load]);
+  const { data: matches, setData: setMatches, error, setError, load } = useFetched(`/matches/${me.id}`);
+  const [, run] = useAction(setError);
 
   const otherIds = (matches || []).map((m) =>
     m.want_item.user_id === me.id ? m.offer_item.user_id : m.want_item.user_id,
   );
   const people = useMany(otherIds, getUser);
 
-  const dismiss = async (match) => {
-    setError(null);
-    try {
+  const dismiss = (match) =>
+    run(match.id, async () => {
       await api.post(`/matches/${match.id}/dismiss`);
       setMatches((list) => list.filter((m) => m.id !== match.id));
-    } catch (err) {
-      setError(err);
-    }
-  };
+    });
 
   return (
     <section>

@@ -4,7 +4,7 @@ import { api } from '../api.js';
 import { useAuth } from '../auth.jsx';
 import ItemCard from '../components/ItemCard.jsx';
 import { ErrorBox, Loading } from '../components/ui.jsx';
-import { useCategories } from '../data.js';
+import { useAction, useCategories } from '../data.js';
 import { useI18n } from '../i18n.jsx';
 
 export default function MyItems() {
@@ -14,7 +14,7 @@ export default function MyItems() {
   const [items, setItems] = useState(null);
   const [cursor, setCursor] = useState(null);
   const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(null);
+  const [busy, run] = useAction(setError);
 
   const load = useCallback(
     async (after) => {
@@ -38,16 +38,10 @@ export default function MyItems() {
 
   const deactivate = async (item) => {
     if (!window.confirm(t('item.confirmDeactivate', { title: item.title }))) return;
-    setBusy(item.id);
-    setError(null);
-    try {
+    await run(item.id, async () => {
       await api.delete(`/items/${item.id}`);
       setItems((list) => list.filter((i) => i.id !== item.id));
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(null);
-    }
+    });
   };
 
   return (

@@ -1,41 +1,20 @@
-import { useCallback, useEffect, useState } from 'react';
-import { api } from '../api.js';
 import { useAuth } from '../auth.jsx';
 import Leg from '../components/Leg.jsx';
 import { ErrorBox, Loading, ProposeButton, ScoreBar } from '../components/ui.jsx';
-import { displayName, getItem, getUser, useMany } from '../data.js';
+import { getItem, getUser, namers, useFetched, useMany } from '../data.js';
 import { useI18n } from '../i18n.jsx';
 
 export default function Trades() {
   const { t } = useI18n();
   const { me } = useAuth();
-  const [trades, setTrades] = useState(null);
-  const [error, setError] = useState(null);
-
-  const load = useCallback(async () => {
-    setError(null);
-    try {
-      const res = await api.get(`/matches/${me.id}/trades`);
-      setTrades(res.data);
-    } catch (err) {
-      setError(err);
-    }
-  }, [me.id]);
-
-  useEffect(() => {
-    load();
-  }, [load]);
+  const { data: trades, error, load } = useFetched(`/matches/${me.id}/trades`);
 
   const list = trades || [];
   const people = useMany(list.flatMap((tr) => tr.users), getUser);
   const items = useMany(list.flatMap((tr) => tr.legs.map((l) => l.offer_item_id)), getItem);
   const key = (tr) => tr.match_ids.join('-');
 
-  // undefined: still loading; null: gone or hidden.
-  const who = (id) =>
-    people[id] === undefined ? '…' : displayName(people[id], t, me.id) || t('common.user', { id });
-  const itemTitle = (id) =>
-    items[id] === undefined ? '…' : items[id]?.title || t('common.item', { id });
+  const { who, itemTitle } = namers(people, items, t, me.id);
 
   return (
     <section>

@@ -6,14 +6,16 @@ import numpy as np
 import pytest
 
 from freemarket.matching.core.decide import (
+    NOTIFY_FEATURES,
     PAIR_FEATURES,
     Side,
     _quantities,
     _quantity_conflict,
     load_attributes,
+    load_model,
     pair_features,
 )
-from freemarket.matching.core.objects import title_facts
+from freemarket.matching.core.objects import excluded, title_facts
 from freemarket.matching.core.text import load_lexicon
 from freemarket.matching.core.vectorize import FeatureSpace
 
@@ -88,3 +90,51 @@ def test_head_agreement_and_compound_titles(lexicon) -> None:  # type: ignore[no
         assert compound["head_title"] == 1
         assert compound["head_match"] == 0 and compound["head_modifier"] == 1
     assert np.isclose(bike["want_coverage"], 1.0)
+
+
+@pytest.mark.parametrize(
+    ("description", "expected"),
+    [
+        ("Электрическую, жерновую. Ножевую не предлагать.", {"ножев"}),
+        ("Любой, кроме прозрачного, можно книжку.", {"прозрачн"}),
+        ("An electric one, not the crystal tubs.", {"crystal", "tub"}),
+        ("Sturdy frame please, mattresses not needed.", {"=матрас"}),
+        ("Можно не новый, состояние не важно, возраст не важен.", set()),
+        ("", set()),
+    ],
+)
+def test_a_want_description_excludes_things_in_words(
+    lexicon,  # type: ignore[no-untyped-def]
+    description: str,
+    expected: set[str],
+) -> None:
+    assert excluded(description, lexicon) == expected
+
+
+def test_excluded_and_material_features(lexicon) -> None:  # type: ignore[no-untyped-def]
+    space = FeatureSpace(lexicon)
+    want = Side(
+        0, "Ищу кофемолку", space.raw_vector("Ищу кофемолку", "")[0], "Ножевую не предлагать"
+    )
+    offers = ["Кофемолка ножевая Bosch", "Кофемолка жерновая"]
+    x = pair_features(
+        want,
+        [Side(i + 1, t, space.raw_vector(t, "")[0]) for i, t in enumerate(offers)],
+        lexicon,
+        load_attributes(),
+    )
+    col = PAIR_FEATURES.index("excluded")
+    assert x[:, col].tolist() == [1.0, 0.0]
+    f = _features(
+        "Кожаная куртка мужская 50", ["Куртка мужская 50, пуховая", "Косуха кожаная"], lexicon
+    )
+    down, leather = f.values()
+    assert down["attribute_conflict"] == 1 and leather["attribute_conflict"] == 0
+
+
+def test_an_excluded_offer_is_never_pushed() -> None:
+    model = load_model()
+    x = np.ones((2, len(NOTIFY_FEATURES)))
+    x[:, NOTIFY_FEATURES.index("excluded")] = [0.0, 1.0]
+    p = model.probability(x)
+    assert p[0] > 0 and p[1] == 0.0

@@ -22,7 +22,7 @@ DEV_SETS = ("matching-dev.jsonl", "matching-dev-2.jsonl")
 # (recall@5, notified(true), notified(no-match) at most, precision) reached per set
 FLOORS = {
     "matching-dev.jsonl": (0.98, 0.74, 0.10, 0.90),
-    "matching-dev-2.jsonl": (0.94, 0.72, 0.20, 0.84),
+    "matching-dev-2.jsonl": (0.94, 0.72, 0.00, 0.88),
 }
 
 

@@ -9,6 +9,7 @@ on 127.0.0.1 (docker-compose.test.yml) and owns 127.0.0.1:80/443 while it runs.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -16,7 +17,8 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -45,6 +47,32 @@ def _engine_answers() -> bool:
     return done.returncode == 0
 
 
+# Step -> seconds, in the order measured; printed in the terminal summary (where pytest does
+# not capture output) and written as JSON beside the dockerd log for docs/benchmarks.md.
+TIMINGS: dict[str, float] = {}
+TIMINGS_FILE = Path("/tmp/freemarket-test-engine-timings.json")
+
+
+@contextmanager
+def timed(step: str) -> Iterator[None]:
+    """Record how long a step took."""
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        TIMINGS[step] = time.monotonic() - started
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Each step's duration, once the suite is done."""
+    if not TIMINGS:
+        return
+    terminalreporter.section("real engine: seconds per step")
+    for step, seconds in TIMINGS.items():
+        terminalreporter.write_line(f"{seconds:7.1f}  {step}")
+    TIMINGS_FILE.write_text(json.dumps(TIMINGS, indent=1) + "\n")
+
+
 @pytest.fixture(scope="session")
 def docker_engine() -> Iterator[None]:
     """A running Docker engine with the compose plugin; started here (and stopped) if needed."""
@@ -55,6 +83,7 @@ def docker_engine() -> Iterator[None]:
     if version.returncode != 0:
         _unavailable("the docker compose v2 plugin is missing (run `make test-tools`)")
     started: subprocess.Popen[bytes] | None = None
+    begun = time.monotonic()
     if not _engine_answers():
         if os.geteuid() != 0:
             _unavailable("dockerd is not running and starting it needs root")
@@ -70,6 +99,7 @@ def docker_engine() -> Iterator[None]:
             if started.poll() is not None or time.monotonic() > deadline:
                 _unavailable(f"dockerd did not start; see {DOCKERD_LOG}")
             time.sleep(0.5)
+        TIMINGS["start dockerd"] = time.monotonic() - begun
     # node-exporter mounts / with rslave propagation, which needs a shared root mount.
     subprocess.run(["mount", "--make-rshared", "/"], check=False, capture_output=True)
     try:
@@ -83,7 +113,8 @@ def docker_engine() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def standin_images(docker_engine: None) -> list[str]:
     """The stand-ins for every image the project pulls (built once per machine)."""
-    return [item.image for item in ensure_standins(REPO)]
+    with timed("stand-in images (built once per machine, then a label check)"):
+        return [item.image for item in ensure_standins(REPO)]
 
 
 @dataclass
@@ -94,6 +125,8 @@ class Host:
     env: dict[str, str]
     telegram_port: int
     settings: dict[str, str]
+    # (block, line) of every README guide line run so far: the suite must run them all.
+    followed: set[tuple[str, str]] = field(default_factory=set)
 
     def guide(
         self, block: str, prefix: str, *extra: str, check: bool = True, **placeholders: str
@@ -101,6 +134,7 @@ class Host:
         """Run the README guide's line starting with `prefix` (plus `extra` arguments)."""
         argv = guide.command(block, prefix, DOMAIN, **placeholders)
         assert argv[0] == "freemarket", argv
+        self.followed.add((block, guide.line(block, prefix)))
         return self.run(*argv[1:], *extra, check=check)
 
     def edit_env(self) -> None:

@@ -23,13 +23,23 @@ def block(name: str) -> list[str]:
     return [line.strip() for line in found.group(1).splitlines() if line.strip()]
 
 
+def commands(name: str) -> list[str]:
+    """The command lines of guide block `name` (comments dropped)."""
+    lines = [line.split(" #", 1)[0].strip() for line in block(name)]
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def line(name: str, prefix: str) -> str:
+    """The command line of block `name` that starts with `prefix`."""
+    for code in commands(name):
+        if code.startswith(prefix):
+            return code
+    raise AssertionError(f"README guide block {name!r} has no line starting {prefix!r}")
+
+
 def command(name: str, prefix: str, domain: str, **placeholders: str) -> list[str]:
     """The argv of the guide line in block `name` that starts with `prefix`."""
-    for line in block(name):
-        code = line.split(" #", 1)[0].strip()
-        if code.startswith(prefix):
-            code = code.replace(EXAMPLE_DOMAIN, domain)
-            for key, value in placeholders.items():
-                code = code.replace(key, value)
-            return shlex.split(code)
-    raise AssertionError(f"README guide block {name!r} has no line starting {prefix!r}")
+    code = line(name, prefix).replace(EXAMPLE_DOMAIN, domain)
+    for key, value in placeholders.items():
+        code = code.replace(key, value)
+    return shlex.split(code)

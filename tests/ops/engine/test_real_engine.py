@@ -4,10 +4,12 @@ One stack for the whole module, driven step by step as an operator would, with `
 commands only (docker appears where the operator's hands would act: wiping a volume):
   1. first deploy from nothing on a fresh host directory;
   2. a rolling update to a new commit under a load loop: zero failed requests;
-  3. a broken release: detected, rolled back, zero failed requests;
+  3. a broken release (one that crashes, one that never becomes healthy): detected, rolled back
+     with the cause, zero failed requests;
   4. rollback, scale, maintenance, logs;
   5. backup inside the stack, wipe the database volume, restore; check and doctor.
-The steps build on each other, so they run in file order. Timings go to the terminal summary.
+The steps build on each other, so they run in file order. Timings go to the terminal summary
+(conftest.py).
 """
 
 from __future__ import annotations
@@ -26,13 +28,12 @@ import httpx
 import pytest
 
 from tests.ops.engine import guide
-from tests.ops.engine.conftest import DOMAIN, PROJECT, Host
+from tests.ops.engine.conftest import DOMAIN, PROJECT, Host, timed
 
 # A first build downloads every dependency; later ones reuse the cached layers.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 BASE = f"https://{DOMAIN}"
-TIMINGS: dict[str, float] = {}
 
 
 def trust(host: Host) -> ssl.SSLContext:
@@ -90,27 +91,6 @@ def load(host: Host) -> Iterator[LoadLoop]:
         thread.join(timeout=60)
 
 
-@contextmanager
-def timed(step: str) -> Iterator[None]:
-    """Record how long a step took (printed at the end of the module)."""
-    started = time.monotonic()
-    try:
-        yield
-    finally:
-        TIMINGS[step] = time.monotonic() - started
-
-
-@pytest.fixture(scope="module", autouse=True)
-def report_timings(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Print each step's duration once the module is done."""
-    yield
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line("")
-        for step, seconds in TIMINGS.items():
-            reporter.write_line(f"real engine: {step}: {seconds:.0f} s")
-
-
 def status(host: Host) -> dict:
     """`freemarket deploy status --json`."""
     return json.loads(host.run("deploy", "status", "--json").stdout)
@@ -153,9 +133,9 @@ def follow_first_deploy(host: Host) -> list[str]:
             host.edit_env()
         elif line == "cp .env.example .env":
             shutil.copy(host.path / ".env.example", host.path / ".env")
+            host.followed.add(("first-deploy", line))
         elif line.startswith("freemarket "):
-            argv = guide.command("first-deploy", line, DOMAIN)
-            outputs.append(host.run(*argv[1:]).stdout)
+            outputs.append(host.guide("first-deploy", line).stdout)
         elif not line.startswith("#"):
             pytest.fail(f"the suite does not know how to follow this guide line: {line}")
     assert (host.path / ".env").is_file() and outputs, "the guide block ran nothing"
@@ -232,6 +212,8 @@ def test_2_rolling_update_loses_no_request(host: Host) -> None:
     data = status(host)
     assert (data["current"], data["previous"]) == (second, first)
     assert backend_tags(host) == [second]
+    shown = host.guide("day-to-day", "freemarket deploy status").stdout
+    assert second in shown, shown
     images = host.docker("image", "ls", "--format", "{{.Tag}}", "freemarket").stdout.split()
     assert {first, second} <= set(images)
     RELEASES["second"] = second
@@ -241,19 +223,71 @@ def test_3_broken_release_rolls_back_and_keeps_serving(host: Host) -> None:
     """A backend that crashes at start: the deploy waits for real health, rolls back, says why."""
     second = RELEASES["second"]
     app = host.path / "freemarket" / "api" / "app.py"
-    app.write_text(app.read_text() + '\nraise RuntimeError("broken release")\n')
+    app.write_text(app.read_text() + BROKEN_AT_IMPORT)
     broken = host.commit("release 3: broken")
     with load(host) as loop, timed("3 broken release detected and rolled back"):
         done = host.run("deploy", check=False)
     assert done.returncode == 1, done.stdout
     assert "rolled_back" in done.stdout, done.stdout
-    assert "crashed" in done.stdout or "unhealthy" in done.stdout, done.stdout
     assert loop.failures == [], loop.failures[:5]
     assert loop.ok > 20
     data = status(host)
     assert data["current"] == second
     assert data["history"][-1]["tag"] == broken
     assert data["history"][-1]["outcome"] == "rolled_back"
+    # Why, in the engine's words: the crash and the exception the container died with.
+    reason = data["history"][-1]["reason"]
+    assert "crashed and restarted" in reason and "RuntimeError: broken release" in reason, reason
+    assert backend_tags(host) == [second]
+    app.write_text(app.read_text().replace(BROKEN_AT_IMPORT, ""))
+
+
+BROKEN_AT_IMPORT = '\nraise RuntimeError("broken release")\n'
+# A release that starts and answers but never gets ready: every answer is a 503 (the way an app
+# that cannot reach something it needs answers), so its healthcheck never passes. nginx passes
+# a GET that gets a 503 on to another replica (proxy_next_upstream), so users never see it.
+NEVER_READY = """
+
+_create_app = create_app
+
+
+def create_app():  # release 4: never ready
+    from starlette.responses import PlainTextResponse
+
+    app = _create_app()
+
+    @app.middleware("http")
+    async def never_ready(request, call_next):
+        return PlainTextResponse("not ready: release 4", status_code=503)
+
+    return app
+"""
+
+
+def test_3b_release_that_never_becomes_healthy_is_rolled_back(host: Host) -> None:
+    """A backend that runs but never passes its healthcheck: unhealthy, rolled back, says why."""
+    second = RELEASES["second"]
+    app = host.path / "freemarket" / "api" / "app.py"
+    original = app.read_text()
+    assert BROKEN_AT_IMPORT not in original
+    app.write_text(original + NEVER_READY)
+    never = host.commit("release 4: never ready")
+    try:
+        with load(host) as loop, timed("3b never-healthy release detected and rolled back"):
+            done = host.run("deploy", check=False)
+    finally:
+        app.write_text(original)
+        host.commit("release 5: the never-ready wrapper removed")
+    assert done.returncode == 1, done.stdout
+    assert "rolled_back" in done.stdout, done.stdout
+    assert loop.failures == [], loop.failures[:5]
+    assert loop.ok > 20
+    data = status(host)
+    assert (data["current"], data["history"][-1]["tag"]) == (second, never)
+    assert data["history"][-1]["outcome"] == "rolled_back"
+    reason = data["history"][-1]["reason"]
+    # It never crashed: the healthcheck's own output (curl on /health/ready) is the cause.
+    assert "is unhealthy" in reason and "503" in reason and "crashed" not in reason, reason
     assert backend_tags(host) == [second]
 
 
@@ -366,3 +400,13 @@ def test_5_backup_wipe_restore_then_check_and_doctor(host: Host) -> None:
         assert "db" in connection["detail"], connection
     finally:
         host.compose("up", "-d", "--wait", "db")
+
+
+def test_6_the_suite_ran_every_line_of_the_operator_guide(host: Host) -> None:
+    """The README's guide blocks were followed word for word: no command line left out."""
+    guide_lines = {
+        (name, line)
+        for name in ("first-deploy", "day-to-day", "restore")
+        for line in guide.commands(name)
+    }
+    assert guide_lines - host.followed == set()

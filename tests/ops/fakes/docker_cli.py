@@ -79,10 +79,16 @@ class FakeEngine:
                 has_healthcheck=bool(row.get("Health")),
                 restart_count=int(row.get("RestartCount", 0)),
                 started_at=row.get("StartedAt", ""),
+                health_output=row.get("HealthOutput", ""),
             )
             for row in self.docker.state().get("containers", [])
             if not services or row["Service"] in services
         ]
+
+    def last_output(self, container_id: str) -> str:
+        """The state's last log line of a container ('' when it has none)."""
+        rows = self.docker.state().get("containers", [])
+        return next((r.get("LastOutput", "") for r in rows if r["ID"] == container_id), "")
 
     def image_tags(self, repository: str) -> list[ImageTag]:
         """The state's tags of `repository`, newest first."""
