@@ -156,16 +156,21 @@ def _serve(settings: Settings, port: int) -> Any:
     return server
 
 
-def bench_latency(n: int, queries: int, posters: int = 8) -> None:
+def bench_latency(n: int, queries: int, posters: int = 8, database: str | None = None) -> None:
     """From POST /api/items/ until the item's matches are committed, against an index of n.
 
     ``posters`` people post at once (each waits for its own item's matches, then posts the
     next one after a short random pause), as the issue's target asks: not one at a time.
+    ``database``: an existing database with the corpus already loaded and search-indexed
+    (``benchmarks.partitions`` leaves one), instead of loading a fresh one.
     """
     from freemarket.domain import sessions, users
 
-    url = fresh_database("fm_bench_pipeline")
-    load_corpus(url, n)
+    if database is None:
+        url = fresh_database("fm_bench_pipeline")
+        load_corpus(url, n)
+    else:
+        url = make_url(ADMIN_URL).set(database=database).render_as_string(hide_password=False)
     settings = Settings(
         _env_file=None, database_url=url, redis_url=REDIS_URL, rate_limit_write_per_minute=100_000
     )
@@ -180,7 +185,7 @@ def bench_latency(n: int, queries: int, posters: int = 8) -> None:
         target=worker.run_forever, args=(stop,), kwargs={"poll_seconds": 1.0}, daemon=True
     )
     worker_thread.start()
-    server = _serve(settings, 8765)
+    server = _serve(settings, 27765)
     tokens = []
     with session_factory(engine)() as session:
         for uid in range(1, posters + 1):
@@ -198,7 +203,7 @@ def bench_latency(n: int, queries: int, posters: int = 8) -> None:
     def post_all(number: int) -> None:
         rng = random.Random(number)
         headers = {"Authorization": f"Bearer {tokens[number]}"}
-        with httpx.Client(base_url="http://127.0.0.1:8765", headers=headers) as client:
+        with httpx.Client(base_url="http://127.0.0.1:27765", headers=headers) as client:
             barrier.wait()
             for listing in samples[number::posters]:
                 body = {
@@ -264,11 +269,12 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--posters", type=int, default=8, help="concurrent posters (latency)")
+    parser.add_argument("--database", help="latency: reuse this loaded database")
     args = parser.parse_args()
     if args.benchmark == "recompute":
         bench_recompute(args.n)
     else:
-        bench_latency(args.n, args.queries, args.posters)
+        bench_latency(args.n, args.queries, args.posters, args.database)
 
 
 if __name__ == "__main__":

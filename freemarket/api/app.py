@@ -10,6 +10,7 @@ from typing import Any
 from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 
 from freemarket import __version__
@@ -136,6 +137,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             else {**ERROR_RESPONSES, **EXTRA_RESPONSES.get(module, {})}
         )
         app.include_router(module.router, responses=responses)  # type: ignore[arg-type]
+    # Every API route with its full path, for the Allow header of a 405 (errors.allowed_methods).
+    app.state.api_routes = [
+        route for module in ROUTERS for route in module.router.routes if isinstance(route, APIRoute)
+    ]
     errors.install(app)
     # Last, so that its catch-all route for client-side paths never shadows an API route.
     mount_web_ui(app, settings.effective_web_dist_dir)

@@ -146,5 +146,9 @@ async def get_admin(user: Annotated[User, Depends(get_current_user)]) -> User:
 
 
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+# A route taking OptionalUser answers anyone; a token only changes what it shows. OpenAPI says
+# so with an empty requirement beside the bearer one, which FastAPI declares (as if required):
+# openapi_extra's list is appended to FastAPI's own.
+OPTIONAL_AUTH: dict[str, object] = {"security": [{}]}
 CurrentUser = Annotated[User, Depends(get_current_user)]
 AdminUser = Annotated[User, Depends(get_admin)]

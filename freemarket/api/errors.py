@@ -10,8 +10,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from freemarket.api.middleware import security_headers
+from freemarket.api.web import RESERVED_PREFIXES
 from freemarket.domain import jsonpolicy
 from freemarket.errors import (
     Conflict,
@@ -65,14 +67,30 @@ HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
 HTTP_FALLBACK_CODE = "http_error"
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the API's routes answer at this path (the web UI's catch-all aside)."""
+    methods: set[str] = set()
+    for route in getattr(request.app.state, "api_routes", ()):
+        if route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route.methods
+    return sorted(methods)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    body = {
-        "detail": exc.detail,
-        "code": HTTP_CODES.get(exc.status_code, HTTP_FALLBACK_CODE),
-        "params": {},
-    }
-    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+    status, headers = exc.status_code, exc.headers
+    if status in (404, 405):
+        # Starlette names only the first route matching the path in Allow, and the web UI's
+        # catch-all answers 404 for any GET: RFC 9110 wants 405 with every method the resource has.
+        allowed = allowed_methods(request)
+        if allowed and request.method not in allowed:
+            status, headers = 405, {**(headers or {}), "Allow": ", ".join(allowed)}
+        elif not allowed and request.url.path.lstrip("/").startswith(RESERVED_PREFIXES):
+            # Only the web UI's GET-only catch-all matched: no such API resource, no method list.
+            status, headers = 404, {k: v for k, v in (headers or {}).items() if k != "Allow"}
+    detail = {404: "not found", 405: "Method Not Allowed"}.get(status, exc.detail)
+    body = {"detail": detail, "code": HTTP_CODES.get(status, HTTP_FALLBACK_CODE), "params": {}}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 async def _integrity_error(_request: Request, exc: Exception) -> JSONResponse:

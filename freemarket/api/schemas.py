@@ -15,6 +15,7 @@ from pydantic import (
     computed_field,
     create_model,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from freemarket.db.models import COMMENT_MAX
 from freemarket.domain import jsonpolicy, telegram_auth
@@ -24,6 +25,7 @@ from freemarket.domain.fields import (
     Contact,
     DbId,
     DisplayName,
+    Integral,
     JsonSafeModel,
     Language,
     Latitude,
@@ -40,14 +42,21 @@ PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
+# An optional field that may be left out but not cleared: the schema does not offer null.
+NotNull = SkipJsonSchema[None]
+
 # A stored JSON field as responses show it: cut to the JSON policy, so it always serialises.
 StoredJson = Annotated[dict[str, Any], BeforeValidator(jsonpolicy.shown)]
 
 
 class Strict(JsonSafeModel):
-    """Request bodies reject unknown fields, so a typo is an error and not silently lost."""
+    """Request bodies reject unknown fields, so a typo is an error and not silently lost.
 
-    model_config = ConfigDict(extra="forbid")
+    And take JSON types as the schema declares them: `"longitude": false`, `"score": "5"` or
+    `"delivery": 1` are refused, not converted (an integral 5.0 is still an integer).
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Message(BaseModel):
@@ -110,13 +119,13 @@ class UserUpdate(Strict):
     display_name: DisplayName | None = None
     contact: Contact | None = None
     city: City | None = None
-    language: Language | None = None
-    notify_telegram: bool | None = Field(default=None, description="Telegram notifications on")
-    digest_enabled: bool | None = Field(default=None, description="bursts become one digest")
-    quiet_start: Annotated[int, Field(ge=0, le=23)] | None = Field(
+    language: Language | NotNull = None
+    notify_telegram: bool | NotNull = Field(default=None, description="Telegram notifications on")
+    digest_enabled: bool | NotNull = Field(default=None, description="bursts become one digest")
+    quiet_start: Annotated[int, Field(ge=0, le=23), Integral] | None = Field(
         default=None, description="quiet hours start (local hour); null with quiet_end: none"
     )
-    quiet_end: Annotated[int, Field(ge=0, le=23)] | None = None
+    quiet_end: Annotated[int, Field(ge=0, le=23), Integral] | None = None
     time_zone: Annotated[str, StringConstraints(max_length=64)] | None = Field(
         default=None, description="IANA name or offset like +03:00; null: from the city"
     )
@@ -184,11 +193,11 @@ class ProfileCreate(Strict):
 class ProfileUpdate(Strict):
     """Changed profile fields."""
 
-    data: dict[str, Any] | None = None
+    data: dict[str, Any] | NotNull = None
     location: City | None = None
     latitude: Latitude | None = None
     longitude: Longitude | None = None
-    visibility: Visibility | None = None
+    visibility: Visibility | NotNull = None
 
 
 class ProfileOut(BaseModel):
@@ -308,7 +317,7 @@ class RatingCreate(Strict):
 
     to_user_id: DbId
     tx_id: DbId
-    score: Annotated[int, Field(ge=1, le=5)]
+    score: Annotated[int, Field(ge=1, le=5), Integral]
     comment: Annotated[str, StringConstraints(max_length=COMMENT_MAX)] | None = None
 
 
@@ -408,7 +417,9 @@ class SessionOut(BaseModel):
 class ExchangeCreate(Strict):
     """Propose an exchange from 1 (direct), 2 (swap) or 3 (cycle) matches."""
 
-    match_ids: Annotated[list[DbId], Field(min_length=1, max_length=3)]
+    match_ids: Annotated[
+        list[DbId], Field(min_length=1, max_length=3, json_schema_extra={"uniqueItems": True})
+    ]
 
 
 class ExchangeLegOut(BaseModel):
@@ -458,6 +469,16 @@ class ExchangeOut(BaseModel):
 
 class ReportCreate(Strict):
     """A report about an item or a user (exactly one of them)."""
+
+    # The domain refuses both or neither; the schema says so.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["item_id"], "properties": {"user_id": {"type": "null"}}},
+                {"required": ["user_id"], "properties": {"item_id": {"type": "null"}}},
+            ]
+        }
+    )
 
     item_id: DbId | None = None
     user_id: DbId | None = None

@@ -187,7 +187,8 @@ def _check_cycle(legs: list[tuple[Item, Item]]) -> None:
     givers = [offer.user_id for _, offer in legs]
     receivers = [want.user_id for want, _ in legs]
     if len(set(givers)) != len(legs) or set(givers) != set(receivers):
-        raise InvalidInput(
+        # Who owns what decides this, not the body's shape: a conflict with the current state.
+        raise Conflict(
             "these matches do not form a swap or a cycle: everyone who gives must also receive",
             code="exchange_not_a_cycle",
         )

@@ -5,7 +5,14 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
 
 from freemarket.db.models import (
     CITY_MAX,
@@ -15,12 +22,25 @@ from freemarket.db.models import (
     TITLE_MAX,
     USERNAME_MAX,
 )
+from freemarket.db.seed import DEFAULT_CATEGORIES
 from freemarket.matching.core import ITEM_KINDS
 
-# Ids are 64-bit in PostgreSQL and SQLite; anything larger cannot name a row (and SQLite's driver
-# raises OverflowError on it), so it is rejected as input instead of reaching the database.
-MAX_ID = 2**63 - 1
-DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
+# Ids are 64-bit in the databases, but the largest one we accept is the largest integer a double
+# holds exactly: JavaScript (our web UI) cannot tell larger ids apart, and JSON Schema tools
+# compare bounds as doubles (2**63 - 1 rounds up to 2**63, so they took 2**63 for a valid id).
+# Anything larger is refused as input instead of reaching the database.
+MAX_ID = 2**53 - 1
+
+
+def _integral(value: object) -> object:
+    """JSON Schema counts 5.0 as an integer: take it as 5 (strict models refuse True and "5")."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Integral = BeforeValidator(_integral)
+DbId = Annotated[int, Field(ge=1, le=MAX_ID), Integral]
 
 Username = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{2,64}$", max_length=USERNAME_MAX)
@@ -31,8 +51,13 @@ Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX)]
 City = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=CITY_MAX)]
 Contact = Annotated[str, StringConstraints(max_length=CONTACT_MAX)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z_]{2,32}$")]
+# A listing's category as the API takes it: the schema lists every slug, the domain refuses any
+# other with a message naming GET /api/categories (categories change only with a migration).
+CategorySlug = Annotated[
+    Slug, WithJsonSchema({"type": "string", "enum": [c.slug for c in DEFAULT_CATEGORIES]})
+]
 ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
-TelegramId = Annotated[int, Field(gt=0, lt=2**63)]
+TelegramId = Annotated[int, Field(ge=1, le=MAX_ID), Integral]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
 Kind = Literal[ITEM_KINDS]

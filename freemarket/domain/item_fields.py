@@ -13,14 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field, create_model
+from pydantic.json_schema import SkipJsonSchema
 
 from freemarket.domain.fields import (
+    CategorySlug,
     City,
     Description,
     Kind,
     Latitude,
     Longitude,
-    Slug,
     Title,
 )
 
@@ -47,8 +48,11 @@ class ItemField:
         return self.attr or self.name
 
     def annotation(self, *, optional: bool = False) -> Any:
-        """The field's type for a body; `optional` (an edit) also admits null."""
-        return self.type | None if self.nullable or optional else self.type
+        """The field's type for a body; `optional` (an edit) may leave it out, and send null
+        only if the field is nullable (the schema then offers null; else the domain refuses it)."""
+        if self.nullable:
+            return self.type | None
+        return self.type | SkipJsonSchema[None] if optional else self.type
 
     def pydantic_field(self, *, default: Any) -> Any:
         """A pydantic Field with the public name as alias (the stored name may differ)."""
@@ -59,7 +63,7 @@ class ItemField:
 
 ITEM_FIELDS: tuple[ItemField, ...] = (
     ItemField("kind", Kind, editable=False, listing="kind"),
-    ItemField("category", Slug, listing="category"),
+    ItemField("category", CategorySlug, listing="category"),
     ItemField("title", Title, listing="title"),
     ItemField("description", Description, default="", listing="description"),
     # "metadata" is reserved on SQLAlchemy's declarative classes, so the attribute is `meta`.

@@ -279,6 +279,8 @@ def list_items(
     if kind:
         stmt = stmt.where(Item.kind == kind)
     if category:
+        # A filter naming no category is a mistake to report, not a search that finds nothing.
+        _check_category(session, category)
         stmt = stmt.where(Item.category == category)
     if city:
         stmt = stmt.where(Item.city.ilike(_escape_like(city.strip()), escape="\\"))

@@ -102,7 +102,8 @@ def create_rating(
     if not 1 <= score <= 5:
         raise InvalidInput("score must be between 1 and 5", code="rating_score", min=1, max=5)
     if ratee_id == rater.id:
-        raise InvalidInput("you cannot rate yourself", code="rating_self")
+        # Forbidden, not invalid: the body is well-formed, the rule is about who sends it.
+        raise Forbidden("you cannot rate yourself", code="rating_self")
     # Locked: the two sides rating each other at the same instant must not both miss the
     # other's rating, which would leave both hidden for the whole reveal period.
     exchange = session.scalar(
@@ -116,7 +117,9 @@ def create_rating(
     if rater.id not in party_ids:
         raise Forbidden("only a party of the exchange may rate it", code="rating_not_a_party")
     if ratee_id not in party_ids:
-        raise InvalidInput(
+        # A well-formed body naming someone this exchange does not involve: a conflict with
+        # the exchange as it is, not malformed input.
+        raise Conflict(
             "the rated user is not a party of this exchange", code="rating_target_not_a_party"
         )
     if exchange.status != "completed":

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from freemarket.db.models import Item, Report, User, utcnow
 from freemarket.domain import items, users
-from freemarket.errors import Conflict, InvalidInput, NotFound
+from freemarket.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 RESOLUTIONS = ("dismiss", "hide-item", "ban-user")
 
@@ -29,7 +29,8 @@ def create_report(
         items.get_visible_item(session, item_id=item_id, viewer=reporter)
     if user_id is not None:
         if user_id == reporter.id:
-            raise InvalidInput("you cannot report yourself", code="report_self")
+            # Forbidden, not invalid: the body is well-formed, the rule is about who sends it.
+            raise Forbidden("you cannot report yourself", code="report_self")
         users.get_user(session, user_id)
     report = Report(
         reporter_id=reporter.id, item_id=item_id, reported_user_id=user_id, reason=reason.strip()

@@ -65,7 +65,8 @@ def code_in_command(text: str | None) -> str | None:
     return found.group(1) if found else None
 
 
-def _has_listings(session: Session, user: User) -> bool:
+def has_listings(session: Session, user: User) -> bool:
+    """Whether `user` ever posted anything (then their account is theirs, not a placeholder)."""
     return bool(session.scalar(select(exists().where(Item.user_id == user.id))))
 
 
@@ -95,7 +96,7 @@ def link_telegram(
     holder = session.scalar(select(User).where(User.telegram_id == identity.telegram_id))
     released: int | None = None
     if holder is not None and holder.id != target.id:
-        if _has_listings(session, holder):
+        if has_listings(session, holder):
             raise Conflict(
                 "this Telegram account already has its own FreeMarket account with listings",
                 code="telegram_in_use",

@@ -131,12 +131,13 @@ def test_not_a_party_is_403(
     assert code == 403
 
 
-def test_rating_yourself_is_422(
+def test_rating_yourself_is_403(
     client: TestClient, anna: User, boris: User, anna_h: Headers, make_exchange: MakeExchange
 ) -> None:
+    # A well-formed body: the rule is about who sends it (422 is for what the schema refuses).
     tx = make_exchange(anna, boris)
     code, body = _rate(client, anna_h, anna, tx)
-    assert code == 422
+    assert code == 403
     assert "yourself" in str(body["detail"])
 
 
@@ -170,7 +171,7 @@ def test_score_out_of_range_is_422(
         assert _rate(client, anna_h, boris, tx, score=score)[0] == 422, score
 
 
-def test_ratee_not_a_party_is_422(
+def test_ratee_not_a_party_is_409(
     client: TestClient,
     anna: User,
     boris: User,
@@ -181,7 +182,7 @@ def test_ratee_not_a_party_is_422(
     tx = make_exchange(anna, boris)
     outsider = make_user("outsider")
     code, body = _rate(client, anna_h, outsider, tx)
-    assert code == 422
+    assert code == 409
     assert "not a party" in str(body["detail"])
 
 

@@ -31,7 +31,7 @@ def _walk(routes: Iterable[BaseRoute], prefix: str = "") -> Iterator[tuple[str, 
         if nested is not None:
             yield from _walk(nested.routes, prefix + route.include_context.prefix)  # type: ignore[attr-defined]
         elif isinstance(route, APIRoute):
-            yield (prefix + route.path, route)
+            yield (prefix + route.path_format, route)
 
 
 def _write_routes() -> list[tuple[str, str]]:

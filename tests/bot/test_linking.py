@@ -45,6 +45,8 @@ def test_start_with_a_link_code_links_the_web_account(
     )
     db.commit()
     assert "Велосипед" in running_bot.say(BORIS, "/my").text
+    # Someone with listings needs no hint about linking a website account.
+    assert "Profile → Telegram" not in running_bot.say(BORIS, "/start").text
 
 
 def test_a_code_works_once_and_not_after_it_expires(
@@ -68,7 +70,8 @@ def test_an_empty_telegram_account_gives_way_but_one_with_listings_does_not(
     running_bot: RunningBot, db: Session, make_user: Callable[..., User]
 ) -> None:
     """Pressing /start before linking made an empty account: linking replaces it, not merges."""
-    running_bot.say(ANNA, "/start")
+    first = running_bot.say(ANNA, "/start")
+    assert "Профиль → Telegram → «Привязать Telegram»" in first.text  # how to join them
     early = _by_telegram(db, ANNA.id)
     assert early is not None
     early_id = early.id

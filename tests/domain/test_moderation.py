@@ -42,7 +42,7 @@ def test_refused_reports(world: World, anna: Person, boris: Person, db: Session)
     cases = [
         ("both", {"item_id": item_id, "user_id": boris.id}, 422),
         ("neither", {}, 422),
-        ("yourself", {"user_id": anna.id}, 422),
+        ("yourself", {"user_id": anna.id}, 403),
         ("unknown item", {"item_id": 999_999}, 404),
         ("unknown user", {"user_id": 999_999}, 404),
         ("reason too short", {"user_id": boris.id, "reason": " a "}, 422),

@@ -19,8 +19,14 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 UPLOAD_BODY = {
     "requestBody": {
         "required": True,
-        "description": "The image file itself (JPEG, PNG, WebP or GIF), at most PHOTO_MAX_BYTES",
-        "content": {"image/*": {"schema": {"type": "string", "format": "binary"}}},
+        "description": (
+            f"The image file itself, at least {photos.MIN_SIDE} pixels a side and at most "
+            "PHOTO_MAX_BYTES; anything else is answered 422 with the reason"
+        ),
+        "content": {
+            media: {"schema": {"type": "string", "format": "binary"}}
+            for media in ("image/jpeg", "image/png", "image/webp", "image/gif")
+        },
     }
 }
 

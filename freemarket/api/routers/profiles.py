@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from freemarket.api.deps import CurrentUser, DbSession, OptionalUser
+from freemarket.api.deps import OPTIONAL_AUTH, CurrentUser, DbSession, OptionalUser
 from freemarket.api.schemas import PathId, ProfileCreate, ProfileOut, ProfileUpdate
 from freemarket.domain import public_profile, users
 from freemarket.domain.permissions import authorize_owner_or_admin
@@ -29,7 +29,7 @@ def create_profile(body: ProfileCreate, db: DbSession, actor: CurrentUser) -> Pr
     return ProfileOut.model_validate(users.create_profile(db, user=owner, **fields))
 
 
-@router.get("/{user_id}", response_model=ProfileOut)
+@router.get("/{user_id}", response_model=ProfileOut, openapi_extra=OPTIONAL_AUTH)
 def get_profile(user_id: PathId, db: DbSession, viewer: OptionalUser) -> ProfileOut:
     """A profile: public to all, `matches` to people matched with its owner, `private` to none."""
     profile = users.get_profile(db, user_id)

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
-from freemarket.api.deps import AdminUser, AppSettings, CurrentUser, DbSession, OptionalUser
+from freemarket.api.deps import (
+    OPTIONAL_AUTH,
+    AdminUser,
+    AppSettings,
+    CurrentUser,
+    DbSession,
+    OptionalUser,
+)
+from freemarket.api.render import json_response
 from freemarket.api.schemas import (
     PathId,
     PublicProfileOut,
@@ -70,17 +78,21 @@ def telegram_link(db: DbSession, user: CurrentUser, settings: AppSettings) -> Te
     )
 
 
-@router.get("/{user_id}", response_model=UserPrivate | UserContact | UserPublic)
+@router.get(
+    "/{user_id:int}",
+    response_model=UserPrivate | UserContact | UserPublic,
+    openapi_extra=OPTIONAL_AUTH,
+)
 def get_user(
     user_id: PathId, db: DbSession, viewer: OptionalUser, settings: AppSettings
-) -> UserPublic | UserContact | UserPrivate:
+) -> Response:
     """A user: public fields; contact only for you, admins and partners of an accepted deal."""
     user = users.get_user(db, user_id)
     ratings.reveal_due(db, policy=ratings.TrustPolicy.from_settings(settings), user_id=user.id)
-    return render_user(db, user, viewer)
+    return json_response(render_user(db, user, viewer))
 
 
-@router.get("/{user_id}/ratings", response_model=list[RatingOut])
+@router.get("/{user_id:int}/ratings", response_model=list[RatingOut])
 def user_ratings(user_id: PathId, db: DbSession, settings: AppSettings) -> list[RatingOut]:
     """Ratings the user received, once the other side rated too or the reveal period passed."""
     users.get_user(db, user_id)
@@ -88,7 +100,7 @@ def user_ratings(user_id: PathId, db: DbSession, settings: AppSettings) -> list[
     return [RatingOut.model_validate(r) for r in ratings.visible_ratings(db, user_id=user_id)]
 
 
-@router.get("/{user_id}/profile", response_model=PublicProfileOut)
+@router.get("/{user_id:int}/profile", response_model=PublicProfileOut, openapi_extra=OPTIONAL_AUTH)
 def profile_page(
     user_id: PathId, db: DbSession, viewer: OptionalUser, settings: AppSettings
 ) -> PublicProfileOut:
@@ -134,7 +146,7 @@ def profile_page(
     )
 
 
-@router.patch("/{user_id}", response_model=UserPrivate)
+@router.patch("/{user_id:int}", response_model=UserPrivate)
 def update_user(
     user_id: PathId, body: UserUpdate, db: DbSession, actor: CurrentUser
 ) -> UserPrivate:

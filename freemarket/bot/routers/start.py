@@ -51,7 +51,11 @@ async def start(
         view = exchange_view(db, exchange, actor, t)
         await message.answer(view.text, reply_markup=view.keyboard)
         return
-    await message.answer(t("welcome", name=name_of(actor, t)) + "\n\n" + t("help"))
+    welcome = t("welcome", name=name_of(actor, t)) + "\n\n" + t("help")
+    if not telegram_link.has_listings(db, actor):
+        # Someone new here may already have an account from the website: say how to join them.
+        welcome += "\n\n" + t("link-hint")
+    await message.answer(welcome)
 
 
 @router.message(Command("help"))

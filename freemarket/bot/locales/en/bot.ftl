@@ -19,6 +19,7 @@ cmd-cancel = Stop the current dialogue
 ## Start and help
 welcome = Hello, { $name }! { -brand } is a barter marketplace: post what you offer and what you want, and we find people to swap with.
 linked = Done, { $name }: this Telegram account is now linked to your { -brand } account. Notifications come here, and /login signs you in to the website.
+link-hint = Already have a { -brand } account on the website? There, open Profile → Telegram → Link Telegram, and this chat becomes that account.
 help =
     What I can do:
     /offer — post something you offer
