@@ -283,6 +283,7 @@ def bench(n: int, posts: int, count: int, reuse: bool) -> None:
 def index_memory(n: int, partition: str) -> None:
     """Without the database: an index of n listings (or its share), RSS before/after trimming."""
     import ctypes
+    import dataclasses
     import gc
 
     from freemarket.matching.core.index import MatchIndex
@@ -292,11 +293,14 @@ def index_memory(n: int, partition: str) -> None:
     listings = generate(n)
     before, _ = rss_mb()
     share = Partition.parse(partition)
+    # fresh copies made during the build, as a worker's listings come from the database: the
+    # ones the index keeps count in its memory, the others are freed (a partition's foreign)
+    copies = (dataclasses.replace(x) for x in listings)
     if share.count == 1:
-        index = MatchIndex.build(listings)
+        index = MatchIndex.build(copies)
     else:
-        index = MatchIndex.build(iter(listings), owns=share.holds)
-    del listings
+        index = MatchIndex.build(copies, owns=share.holds)
+    del listings, copies
     gc.collect()
     built, _ = rss_mb()
     ctypes.CDLL("libc.so.6").malloc_trim(0)
