@@ -136,7 +136,7 @@ def test_strings_declare_and_refuse_nul(client: TestClient, anna_h: Headers) -> 
     doc = _schema(client)
     assert _body_schema(doc, "ReportCreate")["properties"]["reason"]["pattern"] == NO_NUL
     query = next(p for p in doc["paths"]["/api/items"]["get"]["parameters"] if p["name"] == "q")
-    assert NO_NUL in str(query["schema"])
+    assert query["schema"]["anyOf"][0]["pattern"] == NO_NUL
     response = client.post("/api/items/", json=item_body(title="Вело\x00сипед"), headers=anna_h)
     assert response.status_code == 422
     assert client.get("/api/items", params={"q": "a\x00b"}).status_code == 422
