@@ -46,7 +46,8 @@ def hyperfine(commands: dict[str, str], env: dict[str, str], runs: int) -> dict[
         out = Path(scratch) / "results.json"
         argv = ["hyperfine", "-N", "--warmup", "2", "--runs", str(runs), "--export-json", str(out)]
         for name, line in commands.items():
-            argv += ["--command-name", name, line]
+            # `--command-name=NAME`: a name such as "--help" must not read as hyperfine's flag.
+            argv += [f"--command-name={name}", line]
         subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
         results = json.loads(out.read_text())["results"]
     return {r["command"]: r for r in results}

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import resource
 import time
 
@@ -114,7 +115,7 @@ def bench_single(n: int, queries: int) -> None:
     )
     add = []
     for x in generate(queries, seed=8):
-        x = type(x)(**{**x.__dict__, "id": x.id + 10 * n})
+        x = dataclasses.replace(x, id=x.id + 10 * n)
         t = time.perf_counter()
         index.add(x)
         add.append(time.perf_counter() - t)

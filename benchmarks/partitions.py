@@ -1,6 +1,7 @@
 """Partitioned matching workers at scale: the same matches as one worker, a share of its memory.
 
-    flock /work/bench.lock .venv/bin/python -m benchmarks.partitions --n 1000000 --posts 300
+    flock /work/bench.lock .venv/bin/python -m benchmarks.partitions --n 1000000 --posts 60
+    .venv/bin/python -m benchmarks.partitions memory 200000 1/3   # index memory, no database
 
 Loads a fresh database with the synthetic corpus (COPY, not timed), then starts one plain
 worker and N partitioned ones (`MatchWorker(partition=I/N)`), each in its own process so its
@@ -279,10 +280,48 @@ def bench(n: int, posts: int, count: int, reuse: bool) -> None:
         sys.exit(1)
 
 
+def index_memory(n: int, partition: str) -> None:
+    """Without the database: an index of n listings (or its share), RSS before/after trimming."""
+    import ctypes
+    import dataclasses
+    import gc
+
+    from freemarket.matching.core.index import MatchIndex
+    from freemarket.matching.core.vectorize import FeatureSpace
+
+    FeatureSpace().raw_vector("Велосипед детский", "почти новый")
+    listings = generate(n)
+    before, _ = rss_mb()
+    share = Partition.parse(partition)
+    # fresh copies made during the build, as a worker's listings come from the database: the
+    # ones the index keeps count in its memory, the others are freed (a partition's foreign)
+    copies = (dataclasses.replace(x) for x in listings)
+    if share.count == 1:
+        index = MatchIndex.build(copies)
+    else:
+        index = MatchIndex.build(copies, owns=share.holds)
+    del listings, copies
+    gc.collect()
+    built, _ = rss_mb()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    trimmed, _ = rss_mb()
+    _say(
+        partition=partition,
+        index_mb=round(built - before),
+        after_malloc_trim_mb=round(trimmed - before),
+        memory=index.memory(),
+    )
+
+
 def main() -> None:
     """Parse arguments and run."""
     if len(sys.argv) > 1 and sys.argv[1] == "worker":
         serve_worker(sys.argv[2], sys.argv[3])
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "memory":
+        # one process per index, so each RSS is its own:
+        #   python -m benchmarks.partitions memory N 1/1   (and 1/3, 2/3, 3/3)
+        index_memory(int(sys.argv[2]), sys.argv[3])
         return
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=100_000)

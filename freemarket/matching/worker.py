@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import threading
 from dataclasses import dataclass
@@ -91,6 +93,7 @@ class MatchWorker:
                 self.index = MatchIndex.build(load_listings(session))
             else:
                 self.index = MatchIndex.build(iter_listings(session), owns=self.partition.holds)
+            _release_freed_memory()
             self.watermark = session.scalar(select(func.max(Item.updated_at)))
             if self.watermark is not None:
                 recent = session.execute(
@@ -370,3 +373,12 @@ def _hits_json(hits: list[Hit]) -> list[dict[str, Any]]:
 
 def _hit(row: dict[str, Any]) -> Hit:
     return Hit(row["r"], row["o"], row["c"], tuple(row["f"]), row["e"])
+
+
+def _release_freed_memory() -> None:
+    """Hand the heap pages the index build freed back to the system (glibc; else a no-op)."""
+    # The build frees the streamed listings, raw rows and a partition's foreign share; glibc
+    # keeps those pages mapped until asked. Measured at 200k listings (docs/benchmarks.md):
+    # the index's RSS 406 -> 347 MB for one worker, 238 -> 172 MB for a partition of 3.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from freemarket.api.deps import OPTIONAL_AUTH, CurrentUser, DbSession, OptionalUser, limit_search
+from freemarket.api.render import json_response
 from freemarket.api.schemas import (
     ItemCreate,
     ItemOut,
@@ -38,7 +39,7 @@ def list_items(
     q: Annotated[str | None, Query(max_length=200, description="text to look for")] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> ItemPageOut:
+) -> Response:
     """Active items, newest first, filtered; with `q`, most relevant first. Follow `next_cursor`."""
     page = items.list_items(
         db,
@@ -50,17 +51,21 @@ def list_items(
         cursor=cursor,
         limit=limit,
     )
-    return ItemPageOut(
-        items=[ItemOut.model_validate(i) for i in page.items], next_cursor=page.next_cursor
+    return json_response(
+        ItemPageOut(
+            items=[ItemOut.model_validate(i) for i in page.items], next_cursor=page.next_cursor
+        )
     )
 
 
 @router.get("/{item_id}", response_model=ItemOut, openapi_extra=OPTIONAL_AUTH)
-def get_item(item_id: PathId, db: DbSession, viewer: OptionalUser) -> ItemOut:
+def get_item(item_id: PathId, db: DbSession, viewer: OptionalUser) -> Response:
     """One item; after an exchange, still shown to its parties, marked with the exchange."""
     item = items.get_visible_item(db, item_id=item_id, viewer=viewer)
     exchange_id = None if item.active else items.completed_exchange_of(db, item_id=item.id)
-    return ItemOut.model_validate(item).model_copy(update={"exchange_id": exchange_id})
+    return json_response(
+        ItemOut.model_validate(item).model_copy(update={"exchange_id": exchange_id})
+    )
 
 
 @router.patch("/{item_id}", response_model=ItemOut)

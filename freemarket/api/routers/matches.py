@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from freemarket.api.deps import AppSettings, CurrentUser, DbSession
+from freemarket.api.render import json_list_response
 from freemarket.api.schemas import DismissalOut, MatchOut, PathId, TradeLegOut, TradeOut
 from freemarket.db.models import User
 from freemarket.domain import dismissals, users
@@ -29,28 +30,31 @@ def user_matches(
     viewer: CurrentUser,
     settings: AppSettings,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> list[MatchOut]:
+) -> Response:
     """Matches of your wants and offers above the show threshold (yours only, or any for admins)."""
     _check_viewer(db, viewer, user_id)
     found = queries.matches_for_user(
         db, user_id=user_id, min_score=settings.match_show_threshold, limit=limit
     )
-    return [
-        MatchOut.model_validate(m).model_copy(
-            update={"explanation": queries.explanation_for_people(m)}
-        )
-        for m in found
-    ]
+    return json_list_response(
+        MatchOut,
+        [
+            MatchOut.model_validate(m).model_copy(
+                update={"explanation": queries.explanation_for_people(m)}
+            )
+            for m in found
+        ],
+    )
 
 
 @router.get("/{user_id}/trades", response_model=list[TradeOut])
 def user_trades(
     user_id: PathId, db: DbSession, viewer: CurrentUser, settings: AppSettings
-) -> list[TradeOut]:
+) -> Response:
     """Direct swaps and 3-way cycles you take part in, best first; overlaps are flagged."""
     _check_viewer(db, viewer, user_id)
     found = queries.trades_for_user(db, user_id=user_id, min_score=settings.match_show_threshold)
-    return [
+    trades = [
         TradeOut(
             kind=t.proposal.kind,
             users=list(t.proposal.users),
@@ -71,6 +75,7 @@ def user_trades(
         )
         for t in found
     ]
+    return json_list_response(TradeOut, trades)
 
 
 @router.post("/{match_id}/dismiss", response_model=DismissalOut)

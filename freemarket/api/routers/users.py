@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
 from freemarket.api.deps import (
     OPTIONAL_AUTH,
@@ -14,6 +14,7 @@ from freemarket.api.deps import (
     DbSession,
     OptionalUser,
 )
+from freemarket.api.render import json_response
 from freemarket.api.schemas import (
     PathId,
     PublicProfileOut,
@@ -84,11 +85,11 @@ def telegram_link(db: DbSession, user: CurrentUser, settings: AppSettings) -> Te
 )
 def get_user(
     user_id: PathId, db: DbSession, viewer: OptionalUser, settings: AppSettings
-) -> UserPublic | UserContact | UserPrivate:
+) -> Response:
     """A user: public fields; contact only for you, admins and partners of an accepted deal."""
     user = users.get_user(db, user_id)
     ratings.reveal_due(db, policy=ratings.TrustPolicy.from_settings(settings), user_id=user.id)
-    return render_user(db, user, viewer)
+    return json_response(render_user(db, user, viewer))
 
 
 @router.get("/{user_id:int}/ratings", response_model=list[RatingOut])

@@ -47,7 +47,7 @@ N_THREADS = 1
 ProgressFn = Callable[[int, int], None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Listing:
     """An active item as the matching core sees it."""
 
@@ -63,7 +63,7 @@ class Listing:
     lon: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MatchCandidate:
     """A scored WANT -> OFFER pair with the terms that made it."""
 

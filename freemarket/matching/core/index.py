@@ -389,7 +389,7 @@ def merge_hits(want_id: int, hits: Iterable[Hit], params: Thresholds) -> list[Ma
     return out
 
 
-@dataclass
+@dataclass(slots=True)
 class _Entry:
     listing: Listing
     raw: Vector
