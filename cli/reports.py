@@ -104,19 +104,12 @@ def resolve(
     note: str | None = typer.Option(None, help="Why, for the record."),
 ) -> None:
     """Close a report: dismiss it, hide the reported item, or ban the user behind it."""
-    from freemarket.domain import audit, reports
+    from freemarket.domain import reports
+    from freemarket.domain.actors import OPERATOR
 
     with transaction() as session:
         report = reports.resolve_report(
-            session, report_id=report_id, action=action.value, moderator="cli", note=note
-        )
-        audit.record(
-            session,
-            actor=None,
-            action=f"resolve_report:{action.value}",
-            target_type="report",
-            target_id=report.id,
-            details={"note": note},
+            session, actor=OPERATOR, report_id=report_id, action=action.value, note=note
         )
         status = report.status
     console.print(f"report {report_id} {status} ({action.value})")

@@ -6,7 +6,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from freemarket.db.models import Item, Report, User, utcnow
-from freemarket.domain import items, users
+from freemarket.domain import actors, audit, items, users
+from freemarket.domain.actors import Actor
+from freemarket.domain.permissions import require_admin
 from freemarket.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 RESOLUTIONS = ("dismiss", "hide-item", "ban-user")
@@ -51,9 +53,10 @@ def list_reports(
 
 
 def resolve_report(
-    session: Session, *, report_id: int, action: str, moderator: str, note: str | None = None
+    session: Session, *, actor: Actor, report_id: int, action: str, note: str | None = None
 ) -> Report:
-    """Close a report: dismiss it, hide the reported item, or ban the user behind it."""
+    """A moderator closes a report: dismiss it, hide the item, or ban the user behind it."""
+    require_admin(actor)
     if action not in RESOLUTIONS:
         raise InvalidInput(
             f"action must be one of {', '.join(RESOLUTIONS)}",
@@ -79,10 +82,19 @@ def resolve_report(
         items.deactivate_item(session, item=item)
     elif action == "ban-user":
         target_id = report.reported_user_id or (item.user_id if item else None)
-        users.set_banned(session, user=users.get_user(session, int(target_id or 0)), banned=True)
+        target = users.get_user(session, int(target_id or 0))
+        users.set_banned(session, actor=actor, user=target, banned=True)
     report.status = "dismissed" if action == "dismiss" else "resolved"
     report.resolution = f"{action}: {note}" if note else action
-    report.resolved_by = moderator
+    report.resolved_by = actors.label(actor)
     report.resolved_at = utcnow()
     session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=f"resolve_report:{action}",
+        target_type="report",
+        target_id=report.id,
+        details={"note": note},
+    )
     return report
