@@ -153,12 +153,13 @@ def _show_user(username: str, *, explain: bool, json_output: bool) -> None:
 
     from freemarket.db.models import User
     from freemarket.domain import users
+    from freemarket.domain.actors import OPERATOR
     from freemarket.matching import queries
 
     with transaction() as session:
         user = users.get_user_by_username(session, username)
         found = queries.matches_for_user(
-            session, user_id=user.id, min_score=settings().match_show_threshold
+            session, actor=OPERATOR, user_id=user.id, min_score=settings().match_show_threshold
         )
         rows = [
             {
@@ -178,7 +179,7 @@ def _show_user(username: str, *, explain: bool, json_output: bool) -> None:
             for m in found
         ]
         trade_rows = queries.trades_for_user(
-            session, user_id=user.id, min_score=settings().match_show_threshold
+            session, actor=OPERATOR, user_id=user.id, min_score=settings().match_show_threshold
         )
         names = dict(
             session.execute(

@@ -36,40 +36,24 @@ class Action(StrEnum):
 
 
 def _rows(session: Session, found: list[Report]) -> list[dict[str, Any]]:
-    """Reports with the reported item's title and the usernames, read in two queries."""
-    from sqlalchemy import select
+    """Reports as table rows, with the names the domain looks up for them."""
+    from freemarket.domain import reports
 
-    from freemarket.db.models import Item, User
-
-    item_ids = {r.item_id for r in found if r.item_id}
-    items = {
-        row.id: row
-        for row in session.execute(
-            select(Item.id, Item.title, Item.user_id).where(Item.id.in_(item_ids))
-        )
-    }
-    # A report about an item is about its owner too.
-    reported = {
-        r.id: r.reported_user_id or (items[r.item_id].user_id if r.item_id in items else None)
-        for r in found
-    }
-    user_ids = {r.reporter_id for r in found} | {u for u in reported.values() if u}
-    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(user_ids))).all())
     return [
         {
-            "id": r.id,
-            "status": r.status,
-            "item_id": r.item_id,
-            "item": items[r.item_id].title if r.item_id in items else None,
-            "reported_user_id": reported[r.id],
-            "reported user": names.get(reported[r.id]) if reported[r.id] else None,
-            "reporter_id": r.reporter_id,
-            "reporter": names.get(r.reporter_id),
-            "reason": r.reason,
-            "resolution": r.resolution,
-            "created_at": r.created_at.isoformat(timespec="seconds"),
+            "id": line.report.id,
+            "status": line.report.status,
+            "item_id": line.report.item_id,
+            "item": line.item_title,
+            "reported_user_id": line.reported_user_id,
+            "reported user": line.reported_username,
+            "reporter_id": line.report.reporter_id,
+            "reporter": line.reporter_username,
+            "reason": line.report.reason,
+            "resolution": line.report.resolution,
+            "created_at": line.report.created_at.isoformat(timespec="seconds"),
         }
-        for r in found
+        for line in reports.describe(session, found)
     ]
 
 
@@ -104,19 +88,12 @@ def resolve(
     note: str | None = typer.Option(None, help="Why, for the record."),
 ) -> None:
     """Close a report: dismiss it, hide the reported item, or ban the user behind it."""
-    from freemarket.domain import audit, reports
+    from freemarket.domain import reports
+    from freemarket.domain.actors import OPERATOR
 
     with transaction() as session:
         report = reports.resolve_report(
-            session, report_id=report_id, action=action.value, moderator="cli", note=note
-        )
-        audit.record(
-            session,
-            actor=None,
-            action=f"resolve_report:{action.value}",
-            target_type="report",
-            target_id=report.id,
-            details={"note": note},
+            session, actor=OPERATOR, report_id=report_id, action=action.value, note=note
         )
         status = report.status
     console.print(f"report {report_id} {status} ({action.value})")

@@ -59,20 +59,19 @@ def create(
     json_output: bool = JsonOption,
 ) -> None:
     """Create a user."""
-    from freemarket.domain import audit, users
+    from freemarket.domain import users
+    from freemarket.domain.actors import OPERATOR
 
     with transaction() as session:
-        user = users.create_user(
+        user = users.add_user(
             session,
+            actor=OPERATOR,
             username=username,
             city=city,
             contact=contact,
             telegram_id=telegram_id,
             language=language.value if language else None,
             role="admin" if admin else "user",
-        )
-        audit.record(
-            session, actor=None, action="create_user", target_type="user", target_id=user.id
         )
         data = _as_dict(user)
     if json_output:
@@ -148,47 +147,49 @@ def show(username: str, json_output: bool = JsonOption) -> None:
         print_table("ratings received", columns, rows)
 
 
-def _apply(username: str, action: str, change: Callable[[Session, User], object]) -> None:
-    """Apply one audited change to a user, in one transaction."""
-    from freemarket.domain import audit, users
+def _apply(username: str, done: str, change: Callable[[Session, User], object]) -> None:
+    """Apply one change (the domain audits it) to a user, in one transaction."""
+    from freemarket.domain import users
 
     with transaction() as session:
-        user = users.get_user_by_username(session, username)
-        change(session, user)
-        audit.record(session, actor=None, action=action, target_type="user", target_id=user.id)
-    console.print(f"{action.replace('_', ' ')}: {username}")
+        change(session, users.get_user_by_username(session, username))
+    console.print(f"{done}: {username}")
 
 
 @app.command()
 def ban(username: str) -> None:
     """Ban a user: revoke their sessions and hide their items."""
+    from freemarket.domain.actors import OPERATOR
     from freemarket.domain.users import set_banned
 
-    _apply(username, "ban_user", lambda s, u: set_banned(s, user=u, banned=True))
+    _apply(username, "ban user", lambda s, u: set_banned(s, actor=OPERATOR, user=u, banned=True))
 
 
 @app.command()
 def unban(username: str) -> None:
     """Lift a ban."""
+    from freemarket.domain.actors import OPERATOR
     from freemarket.domain.users import set_banned
 
-    _apply(username, "unban_user", lambda s, u: set_banned(s, user=u, banned=False))
+    _apply(username, "unban user", lambda s, u: set_banned(s, actor=OPERATOR, user=u, banned=False))
 
 
 @app.command()
 def promote(username: str) -> None:
     """Make a user an admin."""
+    from freemarket.domain.actors import OPERATOR
     from freemarket.domain.users import set_role
 
-    _apply(username, "promote_user", lambda s, u: set_role(s, user=u, role="admin"))
+    _apply(username, "promote user", lambda s, u: set_role(s, actor=OPERATOR, user=u, role="admin"))
 
 
 @app.command()
 def demote(username: str) -> None:
     """Make an admin a plain user again."""
+    from freemarket.domain.actors import OPERATOR
     from freemarket.domain.users import set_role
 
-    _apply(username, "demote_user", lambda s, u: set_role(s, user=u, role="user"))
+    _apply(username, "demote user", lambda s, u: set_role(s, actor=OPERATOR, user=u, role="user"))
 
 
 def issue_login_link(username: str) -> str:
@@ -196,6 +197,7 @@ def issue_login_link(username: str) -> str:
     from datetime import timedelta
 
     from freemarket.domain import sessions, users
+    from freemarket.domain.actors import OPERATOR
 
     config = settings()
     with transaction() as session:
@@ -203,7 +205,7 @@ def issue_login_link(username: str) -> str:
         link = sessions.issue_login_link(
             session,
             user=user,
-            actor=None,
+            actor=OPERATOR,
             ttl=timedelta(minutes=config.login_code_ttl_minutes),
             public_url=config.public_url,
         )
@@ -230,19 +232,12 @@ def login_link(username: str, json_output: bool = JsonOption) -> None:
 @app.command("logout-all")
 def logout_all(username: str) -> None:
     """Revoke every session of a user (signs them out everywhere)."""
-    from freemarket.domain import audit, sessions, users
+    from freemarket.domain import sessions, users
+    from freemarket.domain.actors import OPERATOR
 
     with transaction() as session:
         user = users.get_user_by_username(session, username)
-        revoked = sessions.revoke_all(session, user=user)
-        audit.record(
-            session,
-            actor=None,
-            action="logout_all",
-            target_type="user",
-            target_id=user.id,
-            details={"revoked": revoked},
-        )
+        revoked = sessions.sign_out_everywhere(session, actor=OPERATOR, user=user)
     console.print(f"revoked {revoked} session(s) of {username}")
 
 
@@ -255,15 +250,13 @@ def token(
     """Issue a session token for a user (for API clients and scripts)."""
     from datetime import timedelta
 
-    from freemarket.domain import audit, sessions, users
+    from freemarket.domain import sessions, users
+    from freemarket.domain.actors import OPERATOR
 
     ttl = timedelta(hours=hours or settings().session_ttl_hours)
     with transaction() as session:
         user = users.get_user_by_username(session, username)
-        issued = sessions.issue_token(session, user=user, ttl=ttl, origin="cli")
-        audit.record(
-            session, actor=None, action="issue_token", target_type="user", target_id=user.id
-        )
+        issued = sessions.grant_token(session, actor=OPERATOR, user=user, ttl=ttl)
         expires = issued.session.expires_at.isoformat(timespec="seconds")
     if json_output:
         print_json({"username": username, "token": issued.token, "expires_at": expires})

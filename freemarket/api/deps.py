@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from freemarket.db.models import User
 from freemarket.db.session import unit_of_work
 from freemarket.domain import sessions
+from freemarket.domain.permissions import require_admin
 from freemarket.errors import Forbidden, Unauthenticated
 from freemarket.infra.ratelimit import RateLimiter, enforce
 from freemarket.infra.settings import Settings
@@ -140,8 +141,7 @@ def limit_search(request: Request, settings: AppSettings) -> None:
 
 async def get_admin(user: Annotated[User, Depends(get_current_user)]) -> User:
     """The signed-in user if an admin; 403 otherwise."""
-    if not user.is_admin:
-        raise Forbidden("this action needs an admin", code="admin_required")
+    require_admin(user)
     return user
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from freemarket.bot.i18n import Translator
 from freemarket.bot.keyboards import ExchangeCb, MatchCb, button, markup
 from freemarket.db.models import Category, Exchange, Item, Match, User
-from freemarket.domain import exchanges, photos, ratings
+from freemarket.domain import exchanges, photos, public_profile, ratings
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +130,7 @@ def exchange_contacts(session: Session, exchange: Exchange, viewer: User, t: Tra
     lines = []
     for uid in sorted(exchanges.party_ids(exchange) - {viewer.id}):
         other = people[uid]
-        if viewer.id not in exchanges.accepted_counterparts(session, user_id=other.id):
+        if not public_profile.may_see_contact(session, user=other, viewer=viewer):
             continue
         if other.contact:
             lines.append(t("exchange-contact", name=name_of(other, t), contact=other.contact))
@@ -157,7 +157,7 @@ def exchange_view(session: Session, exchange: Exchange, viewer: User, t: Transla
         "exchange-card",
         id=str(exchange.id),
         kind=t(f"kind-{exchange.kind}"),
-        status=t(f"status-{exchange.status}"),
+        status=t(f"status-{exchanges.status_of(exchange)}"),
         legs=exchange_legs(session, exchange, viewer, t),
         parties="\n".join(parties),
     )
@@ -182,7 +182,7 @@ def exchange_keyboard(
     rest = [a for a in ("complete", "cancel") if a in allowed]
     if rest:
         rows.append([button(t(ACTION_LABELS[a]), _act(a, eid)) for a in rest])
-    if exchange.status == "completed":
+    if exchanges.status_of(exchange) == "completed":
         people = _people(session, exchange)
         rated = ratings.rated_by(session, rater_id=viewer.id, exchange_ids=[eid])[eid]
         for uid in sorted(exchanges.party_ids(exchange) - {viewer.id} - rated):

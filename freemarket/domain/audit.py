@@ -8,22 +8,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from freemarket.db.models import AuditLog, User
+from freemarket.domain.actors import Actor, Operator
 
 
 def record(
     session: Session,
     *,
-    actor: User | None,
+    actor: Actor | None,
     action: str,
     target_type: str,
     target_id: object = None,
     details: dict[str, Any] | None = None,
     actor_label: str | None = None,
 ) -> AuditLog:
-    """Write one audit entry; `actor` is None for operator commands run from the CLI."""
+    """Write one audit entry; `actor` is the operator (or None) for commands run from the CLI."""
+    user = actor if isinstance(actor, User) else None
+    operator = actor.label if isinstance(actor, Operator) else "cli"
     entry = AuditLog(
-        actor_id=actor.id if actor else None,
-        actor_label=actor_label or (actor.username if actor else "cli"),
+        actor_id=user.id if user else None,
+        actor_label=actor_label or (user.username if user else operator),
         action=action,
         target_type=target_type,
         target_id=None if target_id is None else str(target_id),

@@ -28,7 +28,8 @@ from freemarket.db.models import (
     User,
     utcnow,
 )
-from freemarket.domain import items, notifications
+from freemarket.domain import actors, audit, items, notifications
+from freemarket.domain.actors import Actor
 from freemarket.domain.notifications import OutboxMessage
 from freemarket.errors import Conflict, Forbidden, InvalidInput, NotFound
 
@@ -76,7 +77,7 @@ def actions_for(exchange: Exchange, *, viewer: User) -> list[str]:
     return [
         action
         for action, rule in TRANSITIONS.items()
-        if exchange.status in rule.allowed_from
+        if status_of(exchange) in rule.allowed_from
         and (action not in _UNTIL_PARTY_HAS or getattr(party, _UNTIL_PARTY_HAS[action][0]) is None)
     ]
 
@@ -127,19 +128,38 @@ def party_ids(exchange: Exchange) -> set[int]:
     return {p.user_id for p in exchange.parties}
 
 
-def get_exchange(session: Session, *, exchange_id: int, viewer: User) -> Exchange:
-    """An exchange, to one of its parties or an admin (others: not found)."""
+def status_of(exchange: Exchange) -> str:
+    """The state to show: a proposal past its deadline is expired even before the worker says so.
+
+    Reads never write; the worker's `expire_due` (and any transition) stores the expiry and
+    tells the parties. Until then every reader shows the same state through this function.
+    """
+    if is_overdue(exchange):
+        return "expired"
+    return exchange.status
+
+
+def is_overdue(exchange: Exchange) -> bool:
+    """True for a proposal whose deadline has passed."""
+    return (
+        exchange.status == "proposed"
+        and exchange.expires_at is not None
+        and exchange.expires_at <= utcnow()
+    )
+
+
+def get_exchange(session: Session, *, exchange_id: int, viewer: User | None) -> Exchange:
+    """An exchange, to one of its parties or an admin (others: not found); writes nothing."""
     exchange = _load(session, exchange_id)
-    if viewer.id not in party_ids(exchange) and not viewer.is_admin:
+    if actors.user_id(viewer) not in party_ids(exchange) and not actors.is_admin(viewer):
         raise NotFound(
             f"exchange {exchange_id} not found", code="exchange_not_found", exchange_id=exchange_id
         )
-    expire_if_due(session, exchange)
     return exchange
 
 
 def list_for_user(session: Session, *, user: User, limit: int = 100) -> list[Exchange]:
-    """The user's exchanges, newest first."""
+    """The user's exchanges, newest first; writes nothing."""
     stmt = (
         select(Exchange)
         .join(ExchangeParty, ExchangeParty.exchange_id == Exchange.id)
@@ -148,10 +168,7 @@ def list_for_user(session: Session, *, user: User, limit: int = 100) -> list[Exc
         .order_by(Exchange.id.desc())
         .limit(limit)
     )
-    found = list(session.scalars(stmt))
-    for exchange in found:
-        expire_if_due(session, exchange)
-    return found
+    return list(session.scalars(stmt))
 
 
 def reserved_item_ids(
@@ -273,9 +290,7 @@ def _open_duplicate(session: Session, legs: list[tuple[Item, Item]]) -> int | No
 
 def expire_if_due(session: Session, exchange: Exchange) -> bool:
     """Mark a proposal past its deadline as expired; True if it just expired."""
-    if exchange.status != "proposed" or exchange.expires_at is None:
-        return False
-    if exchange.expires_at > utcnow():
+    if not is_overdue(exchange):
         return False
     # Compare-and-set: a concurrent accept that got there first keeps its state.
     expired = session.execute(
@@ -291,24 +306,32 @@ def expire_if_due(session: Session, exchange: Exchange) -> bool:
 
 
 def expire_due(session: Session) -> int:
-    """Expire every proposal past its deadline (run by the worker); returns how many."""
+    """Expire every proposal past its deadline (the worker's loop runs it); returns how many."""
     due = session.scalars(
         select(Exchange).where(Exchange.status == "proposed", Exchange.expires_at <= utcnow())
     )
     return sum(expire_if_due(session, exchange) for exchange in list(due))
 
 
-def transition(session: Session, *, exchange_id: int, actor: User, action: str) -> Exchange:
+def transition(session: Session, *, exchange_id: int, actor: Actor, action: str) -> Exchange:
     """Apply a party's action (accept, decline, complete, cancel) or refuse it with the reason."""
     rule = TRANSITIONS.get(action)
     if rule is None:
         raise InvalidInput(f"unknown action {action!r}", code="unknown_action", action=action)
     exchange = _load(session, exchange_id, lock=True)
-    party = next((p for p in exchange.parties if p.user_id == actor.id), None)
+    party = next((p for p in exchange.parties if p.user_id == actors.user_id(actor)), None)
     # Only parties act on an exchange; an admin may only cancel one (moderation).
-    if party is None and not (actor.is_admin and action == "cancel"):
+    if party is None and not (actors.is_admin(actor) and action == "cancel"):
         raise NotFound(
             f"exchange {exchange_id} not found", code="exchange_not_found", exchange_id=exchange_id
+        )
+    if party is None:
+        audit.record(
+            session,
+            actor=actor,
+            action=f"{action}_exchange",
+            target_type="exchange",
+            target_id=exchange.id,
         )
     expire_if_due(session, exchange)
     if exchange.status not in rule.allowed_from:
@@ -378,8 +401,9 @@ def _retire_items(session: Session, exchange: Exchange) -> None:
                 items.deactivate_item(session, item=item)
 
 
-def _announce(session: Session, exchange: Exchange, *, actor: User | None, event: str) -> None:
-    recipients = [uid for uid in sorted(party_ids(exchange)) if actor is None or uid != actor.id]
+def _announce(session: Session, exchange: Exchange, *, actor: Actor | None, event: str) -> None:
+    actor_id = actors.user_id(actor)
+    recipients = [uid for uid in sorted(party_ids(exchange)) if uid != actor_id]
     people = {u.id: u for u in session.scalars(select(User).where(User.id.in_(recipients)))}
     notifications.enqueue(
         session,
@@ -391,9 +415,9 @@ def _announce(session: Session, exchange: Exchange, *, actor: User | None, event
                     "exchange_id": exchange.id,
                     "status": exchange.status,
                     "event": event,
-                    "by": actor.username if actor else None,
+                    "by": actors.label(actor) if actor else None,
                 },
-                dedupe_key=f"exchange:{exchange.id}:{event}:{actor.id if actor else 0}:{uid}",
+                dedupe_key=f"exchange:{exchange.id}:{event}:{actor_id or 0}:{uid}",
             )
             for uid in recipients
         ],

@@ -14,11 +14,10 @@ from freemarket.db.models import (
     Category,
     Exchange,
     ExchangeLeg,
-    ExchangeParty,
     Item,
     User,
 )
-from freemarket.domain import jobs, jsonpolicy, search
+from freemarket.domain import jobs, jsonpolicy, search, visibility
 from freemarket.domain.fields import MAX_ID, check_text
 from freemarket.domain.item_fields import EDITABLE_COLUMNS, REQUIRED_COLUMNS, public_name
 from freemarket.domain.permissions import authorize_owner_or_admin
@@ -105,39 +104,12 @@ def completed_exchange_of(session: Session, *, item_id: int) -> int | None:
     )
 
 
-def _shared_an_exchange(session: Session, *, item_id: int, viewer_id: int) -> bool:
-    """True when the viewer is a party of an accepted or completed exchange of this item."""
-    found = session.scalar(
-        select(ExchangeParty.id)
-        .join(Exchange, Exchange.id == ExchangeParty.exchange_id)
-        .join(ExchangeLeg, ExchangeLeg.exchange_id == Exchange.id)
-        .where(
-            ExchangeParty.user_id == viewer_id,
-            Exchange.status.in_(("accepted", "completed")),
-            or_(ExchangeLeg.item_id == item_id, ExchangeLeg.want_item_id == item_id),
-        )
-        .limit(1)
-    )
-    return found is not None
-
-
 def get_visible_item(session: Session, *, item_id: int, viewer: User | None) -> Item:
-    """The item as `viewer` may see it, or NotFound.
-
-    Active items of users in good standing are public. An inactive item (exchanged, withdrawn)
-    or a banned user's item stays visible to its owner, admins, and the parties of an accepted
-    or completed exchange it was part of: they still need to see what they exchanged.
-    """
+    """The item as `viewer` may see it (see `visibility`), or NotFound."""
     item = get_item(session, item_id)
-    if item.active and not item.owner.is_banned:
-        return item
-    if viewer is not None and (
-        viewer.id == item.user_id
-        or viewer.is_admin
-        or _shared_an_exchange(session, item_id=item.id, viewer_id=viewer.id)
-    ):
-        return item
-    raise NotFound(f"item {item_id} not found", code="item_not_found", item_id=item_id)
+    if not visibility.may_see_item(session, item=item, viewer=viewer):
+        raise NotFound(f"item {item_id} not found", code="item_not_found", item_id=item_id)
+    return item
 
 
 def edit_item(session: Session, *, actor: User, item_id: int, changes: dict[str, Any]) -> Item:
@@ -258,11 +230,15 @@ def list_items(
     city: str | None = None,
     user_id: int | None = None,
     query: str | None = None,
+    viewer: User | None = None,
     include_inactive: bool = False,
     cursor: str | None = None,
     limit: int = 20,
 ) -> ItemPage:
-    """Active items of non-banned users, filtered, one page at a time.
+    """The items `viewer` may see in a list (listed ones), filtered, one page at a time.
+
+    `include_inactive` with `user_id` adds that person's unlisted items when the viewer may see
+    them (their own, or an admin).
 
     Newest first; with a text `query`, the items it finds through the matching text pipeline
     (synonyms, slang, translation), most relevant first.
@@ -273,9 +249,9 @@ def list_items(
                 check_text(text)
             except ValueError as exc:
                 raise InvalidInput(str(exc), code="invalid_text") from exc
-    stmt = select(Item).join(User, User.id == Item.user_id).where(User.is_banned.is_(False))
-    if not include_inactive:
-        stmt = stmt.where(Item.active.is_(True))
+    stmt = visibility.visible_items(
+        select(Item), viewer=viewer, owner_id=user_id, include_unlisted=include_inactive
+    )
     if kind:
         stmt = stmt.where(Item.kind == kind)
     if category:
@@ -284,8 +260,6 @@ def list_items(
         stmt = stmt.where(Item.category == category)
     if city:
         stmt = stmt.where(Item.city.ilike(_escape_like(city.strip()), escape="\\"))
-    if user_id is not None:
-        stmt = stmt.where(Item.user_id == user_id)
     stmt = stmt.options(selectinload(Item.photos))
     if query:
         return _search_page(session, stmt, query=query, cursor=cursor, limit=limit)

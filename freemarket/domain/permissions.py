@@ -1,4 +1,10 @@
-"""Who may change what: owners act on their own things, admins on anything (audited)."""
+"""Who may change what: owners act on their own things, admins on anything (audited).
+
+Every domain function that changes something on someone's behalf takes the acting user (or the
+CLI's operator) and calls one of these before it writes; admin actions on other people's things
+and every operator action leave an audit entry. Routers, CLI commands and bot handlers only pass
+the actor along.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +12,25 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from freemarket.db.models import User
-from freemarket.domain import audit
+from freemarket.domain import actors, audit
+from freemarket.domain.actors import Actor, is_admin, is_self_or_admin
 from freemarket.errors import Forbidden
 
 
 def authorize_owner_or_admin(
     session: Session,
     *,
-    actor: User,
+    actor: Actor,
     owner_id: int,
     action: str,
     target_type: str,
     target_id: object,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Allow the owner; allow an admin and audit it; refuse anyone else."""
-    if actor.id == owner_id:
+    """Allow the owner; allow an admin (or the operator) and audit it; refuse anyone else."""
+    if actors.user_id(actor) == owner_id:
         return
-    if actor.is_admin:
+    if is_admin(actor):
         audit.record(
             session,
             actor=actor,
@@ -40,3 +46,36 @@ def authorize_owner_or_admin(
         action=action,
         target_type=target_type,
     )
+
+
+def require_admin(actor: Actor) -> None:
+    """Refuse anyone but an admin or the operator."""
+    if not is_admin(actor):
+        raise Forbidden("this action needs an admin", code="admin_required")
+
+
+def authorize_admin(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    target_type: str,
+    target_id: object,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Allow an admin (or the operator) and audit the action; refuse anyone else."""
+    require_admin(actor)
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        details=details,
+    )
+
+
+def require_self_or_admin(actor: Actor, *, owner_id: int, message: str, code: str) -> None:
+    """Allow a person to read their own things and an admin anyone's; refuse others."""
+    if not is_self_or_admin(actor, owner_id):
+        raise Forbidden(message, code=code)

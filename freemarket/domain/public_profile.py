@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from freemarket.db.models import Exchange, ExchangeParty, Profile, Rating, User
-from freemarket.domain import matched, ratings, users
+from freemarket.domain import exchanges, matched, ratings, users, visibility
+from freemarket.domain.actors import is_self_or_admin
 from freemarket.errors import NotFound
 
 # A contact that is a Telegram handle: "@name", "t.me/name" or "https://t.me/name".
@@ -24,14 +26,14 @@ def may_see_profile(
         return True
     if viewer is None:
         return False
-    if viewer.id == owner_id or viewer.is_admin:
+    if is_self_or_admin(viewer, owner_id):
         return True
     return visibility == "matches" and matched.have_matched(session, owner_id, viewer.id)
 
 
 def visible_city(session: Session, *, user: User, viewer: User | None) -> str | None:
     """The user's city unless they hid it (`hide_city` in their profile, or a hidden profile)."""
-    if viewer is not None and (viewer.id == user.id or viewer.is_admin):
+    if is_self_or_admin(viewer, user.id):
         return user.city
     profile = session.scalar(select(Profile).where(Profile.user_id == user.id))
     if profile is None:
@@ -41,6 +43,42 @@ def visible_city(session: Session, *, user: User, viewer: User | None) -> str | 
     if not may_see_profile(session, visibility=profile.visibility, owner_id=user.id, viewer=viewer):
         return None
     return user.city
+
+
+def may_see_contact(session: Session, *, user: User, viewer: User | None) -> bool:
+    """Contacts are for the person, admins, and partners in an accepted or completed exchange."""
+    if viewer is None:
+        return False
+    if is_self_or_admin(viewer, user.id):
+        return True
+    return viewer.id in exchanges.accepted_counterparts(session, user_id=user.id)
+
+
+@dataclass(frozen=True, slots=True)
+class PersonView:
+    """How much of a user `viewer` sees: everything, public fields and contact, or public only."""
+
+    level: Literal["private", "contact", "public"]
+    city: str | None
+    message_url: str | None = None
+
+
+def view_person(session: Session, *, user: User, viewer: User | None) -> PersonView:
+    """A user as `viewer` sees them: self and admins all, exchange partners the contact too."""
+    if is_self_or_admin(viewer, user.id):
+        return PersonView(level="private", city=user.city)
+    city = visible_city(session, user=user, viewer=viewer)
+    if may_see_contact(session, user=user, viewer=viewer):
+        return PersonView(level="contact", city=city, message_url=message_link(user))
+    return PersonView(level="public", city=city)
+
+
+def get_visible_profile(session: Session, *, user_id: int, viewer: User | None) -> Profile:
+    """A profile as `viewer` may see it, or NotFound (a private profile's existence is private)."""
+    profile = users.get_profile(session, user_id)
+    if not may_see_profile(session, visibility=profile.visibility, owner_id=user_id, viewer=viewer):
+        raise NotFound(f"user {user_id} has no profile", code="profile_not_found", user_id=user_id)
+    return profile
 
 
 def message_link(user: User) -> str | None:
@@ -98,7 +136,7 @@ def public_profile(
 ) -> PublicProfile:
     """The profile page of a user as `viewer` sees it (anyone may look; banned users: 404)."""
     user = users.get_user(session, user_id)
-    if user.is_banned and not (viewer is not None and viewer.is_admin):
+    if not visibility.may_see_user(user, viewer=viewer):
         raise NotFound(f"user {user_id} not found", code="user_not_found", user_id=user_id)
     profile = session.scalar(select(Profile).where(Profile.user_id == user.id))
     about = None

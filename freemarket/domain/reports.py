@@ -2,14 +2,66 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from freemarket.db.models import Item, Report, User, utcnow
-from freemarket.domain import items, users
+from freemarket.domain import actors, audit, items, users
+from freemarket.domain.actors import Actor
+from freemarket.domain.permissions import require_admin
 from freemarket.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 RESOLUTIONS = ("dismiss", "hide-item", "ban-user")
+
+
+def reported_user_id(report: Report, *, item_owner_id: int | None) -> int | None:
+    """Whom a report is about: the reported user, or the owner of the reported item."""
+    return report.reported_user_id or item_owner_id
+
+
+@dataclass(frozen=True, slots=True)
+class ReportLine:
+    """A report with the names a moderator reads it by."""
+
+    report: Report
+    item_title: str | None
+    reported_user_id: int | None
+    reported_username: str | None
+    reporter_username: str | None
+
+
+def describe(session: Session, found: list[Report]) -> list[ReportLine]:
+    """Reports with the reported item's title and the people's usernames, in two queries."""
+    item_ids = {r.item_id for r in found if r.item_id}
+    reported_items = {
+        row.id: row
+        for row in session.execute(
+            select(Item.id, Item.title, Item.user_id).where(Item.id.in_(item_ids))
+        )
+    }
+    about = {
+        r.id: reported_user_id(
+            r,
+            item_owner_id=reported_items[r.item_id].user_id
+            if r.item_id in reported_items
+            else None,
+        )
+        for r in found
+    }
+    user_ids = {r.reporter_id for r in found} | {u for u in about.values() if u}
+    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(user_ids))).all())
+    return [
+        ReportLine(
+            report=r,
+            item_title=reported_items[r.item_id].title if r.item_id in reported_items else None,
+            reported_user_id=about[r.id],
+            reported_username=names.get(about[r.id]) if about[r.id] else None,
+            reporter_username=names.get(r.reporter_id),
+        )
+        for r in found
+    ]
 
 
 def create_report(
@@ -51,9 +103,10 @@ def list_reports(
 
 
 def resolve_report(
-    session: Session, *, report_id: int, action: str, moderator: str, note: str | None = None
+    session: Session, *, actor: Actor, report_id: int, action: str, note: str | None = None
 ) -> Report:
-    """Close a report: dismiss it, hide the reported item, or ban the user behind it."""
+    """A moderator closes a report: dismiss it, hide the item, or ban the user behind it."""
+    require_admin(actor)
     if action not in RESOLUTIONS:
         raise InvalidInput(
             f"action must be one of {', '.join(RESOLUTIONS)}",
@@ -78,11 +131,20 @@ def resolve_report(
             raise InvalidInput("this report is about a user, not an item", code="report_not_item")
         items.deactivate_item(session, item=item)
     elif action == "ban-user":
-        target_id = report.reported_user_id or (item.user_id if item else None)
-        users.set_banned(session, user=users.get_user(session, int(target_id or 0)), banned=True)
+        target_id = reported_user_id(report, item_owner_id=item.user_id if item else None)
+        target = users.get_user(session, int(target_id or 0))
+        users.set_banned(session, actor=actor, user=target, banned=True)
     report.status = "dismissed" if action == "dismiss" else "resolved"
     report.resolution = f"{action}: {note}" if note else action
-    report.resolved_by = moderator
+    report.resolved_by = actors.label(actor)
     report.resolved_at = utcnow()
     session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=f"resolve_report:{action}",
+        target_type="report",
+        target_id=report.id,
+        details={"note": note},
+    )
     return report

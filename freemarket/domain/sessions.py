@@ -12,7 +12,9 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from freemarket.db.models import AuthSession, LoginCode, UsedNonce, User, utcnow
-from freemarket.domain import audit
+from freemarket.domain import actors, audit
+from freemarket.domain.actors import Actor, Operator
+from freemarket.domain.permissions import authorize_owner_or_admin, require_admin
 from freemarket.errors import Unauthenticated
 
 TOKEN_BYTES = 32
@@ -124,13 +126,23 @@ class LoginLink:
 
 
 def issue_login_link(
-    session: Session, *, user: User, actor: User | None, ttl: timedelta, public_url: str
+    session: Session, *, user: User, actor: Actor, ttl: timedelta, public_url: str
 ) -> LoginLink:
-    """A one-time link that signs `user` in to the web UI; audited (actor None: the CLI)."""
-    code = issue_login_code(session, user=user, ttl=ttl)
-    audit.record(
-        session, actor=actor, action="issue_login_link", target_type="user", target_id=user.id
+    """A one-time link that signs `user` in to the web UI: theirs, or an admin's; audited."""
+    authorize_owner_or_admin(
+        session,
+        actor=actor,
+        owner_id=user.id,
+        action="issue_login_link",
+        target_type="user",
+        target_id=user.id,
     )
+    if actors.user_id(actor) == user.id:
+        # People asking for their own link are audited too: a link is a credential.
+        audit.record(
+            session, actor=actor, action="issue_login_link", target_type="user", target_id=user.id
+        )
+    code = issue_login_code(session, user=user, ttl=ttl)
     return LoginLink(url=f"{public_url.rstrip('/')}/login?code={code}", code=code, ttl=ttl)
 
 
@@ -174,3 +186,28 @@ def revoke_all(session: Session, *, user: User) -> int:
         .values(revoked_at=utcnow())
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def sign_out_everywhere(session: Session, *, actor: Actor, user: User) -> int:
+    """An admin (or the operator) revokes every session of `user`; audited, returns how many."""
+    require_admin(actor)
+    revoked = revoke_all(session, user=user)
+    audit.record(
+        session,
+        actor=actor,
+        action="logout_all",
+        target_type="user",
+        target_id=user.id,
+        details={"revoked": revoked},
+    )
+    return revoked
+
+
+def grant_token(session: Session, *, actor: Actor, user: User, ttl: timedelta) -> IssuedToken:
+    """An admin (or the operator) issues a session token for `user` (scripts, API clients)."""
+    require_admin(actor)
+    # The origin column is short: the operator's label, or "admin" for a signed-in admin.
+    origin = actor.label if isinstance(actor, Operator) else "admin"
+    issued = issue_token(session, user=user, ttl=ttl, origin=origin)
+    audit.record(session, actor=actor, action="issue_token", target_type="user", target_id=user.id)
+    return issued

@@ -9,8 +9,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from freemarket.db.models import USER_ROLES, VISIBILITIES, Item, Profile, User
-from freemarket.domain import exchanges, jobs, jsonpolicy, matched, preferences, sessions
-from freemarket.domain.permissions import authorize_owner_or_admin
+from freemarket.domain import audit, exchanges, jobs, jsonpolicy, matched, preferences, sessions
+from freemarket.domain.actors import Actor
+from freemarket.domain.permissions import authorize_admin, authorize_owner_or_admin, require_admin
 from freemarket.domain.telegram_auth import TELEGRAM_USERNAME_MAX, TelegramIdentity
 from freemarket.errors import Conflict, Forbidden, InvalidInput, NotFound
 
@@ -66,6 +67,14 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    return user
+
+
+def add_user(session: Session, *, actor: Actor, **fields: Any) -> User:
+    """An admin (or the operator) creates an account; audited."""
+    require_admin(actor)
+    user = create_user(session, **fields)
+    audit.record(session, actor=actor, action="create_user", target_type="user", target_id=user.id)
     return user
 
 
@@ -185,7 +194,7 @@ def update_user(session: Session, *, user: User, changes: dict[str, Any]) -> Use
     return user
 
 
-def edit_user(session: Session, *, actor: User, user_id: int, changes: dict[str, Any]) -> User:
+def edit_user(session: Session, *, actor: Actor, user_id: int, changes: dict[str, Any]) -> User:
     """A person (or an admin, audited) changes an account's editable fields."""
     user = get_user(session, user_id)
     authorize_owner_or_admin(
@@ -209,8 +218,15 @@ def _refuse_nulls(changes: dict[str, Any], *, required: set[str]) -> None:
         )
 
 
-def set_banned(session: Session, *, user: User, banned: bool) -> User:
-    """Ban (revoke sessions, hide items, withdraw matches and open exchanges) or unban a user."""
+def set_banned(session: Session, *, actor: Actor, user: User, banned: bool) -> User:
+    """Ban (revoke sessions, hide items, withdraw matches and open exchanges) or unban; audited."""
+    authorize_admin(
+        session,
+        actor=actor,
+        action="ban_user" if banned else "unban_user",
+        target_type="user",
+        target_id=user.id,
+    )
     user.is_banned = banned
     item_ids = list(session.scalars(select(Item.id).where(Item.user_id == user.id)))
     if banned:
@@ -224,12 +240,19 @@ def set_banned(session: Session, *, user: User, banned: bool) -> User:
     return user
 
 
-def set_role(session: Session, *, user: User, role: str) -> User:
-    """Make a user an admin or a plain user."""
+def set_role(session: Session, *, actor: Actor, user: User, role: str) -> User:
+    """Make a user an admin or a plain user (admins and the operator only; audited)."""
     if role not in USER_ROLES:
         raise InvalidInput(
             f"role must be one of {', '.join(USER_ROLES)}", code="invalid_role", allowed=USER_ROLES
         )
+    authorize_admin(
+        session,
+        actor=actor,
+        action="promote_user" if role == "admin" else "demote_user",
+        target_type="user",
+        target_id=user.id,
+    )
     user.role = role
     session.flush()
     return user
@@ -271,12 +294,45 @@ def create_profile(
     return profile
 
 
+def add_profile(
+    session: Session, *, actor: User, owner_id: int | None, fields: dict[str, Any]
+) -> Profile:
+    """Create a profile for `owner_id` (default: the actor); an admin's for someone else audited."""
+    owner = get_user(session, owner_id) if owner_id is not None else actor
+    authorize_owner_or_admin(
+        session,
+        actor=actor,
+        owner_id=owner.id,
+        action="create_profile",
+        target_type="profile",
+        target_id=owner.id,
+    )
+    return create_profile(session, user=owner, **fields)
+
+
 def get_profile(session: Session, user_id: int) -> Profile:
     """The profile of a user, or NotFound."""
     profile = session.scalar(select(Profile).where(Profile.user_id == user_id))
     if profile is None:
         raise NotFound(f"user {user_id} has no profile", code="profile_not_found", user_id=user_id)
     return profile
+
+
+def edit_profile(
+    session: Session, *, actor: Actor, user_id: int, changes: dict[str, Any]
+) -> Profile:
+    """The owner (or an admin, audited) changes a profile."""
+    profile = get_profile(session, user_id)
+    authorize_owner_or_admin(
+        session,
+        actor=actor,
+        owner_id=user_id,
+        action="update_profile",
+        target_type="profile",
+        target_id=user_id,
+        details={"fields": sorted(changes)},
+    )
+    return update_profile(session, profile=profile, changes=changes)
 
 
 def update_profile(session: Session, *, profile: Profile, changes: dict[str, Any]) -> Profile:

@@ -10,6 +10,9 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from freemarket.db.models import Exchange, ExchangeLeg, Item, Match, MatchDismissal, User
+from freemarket.domain import users, visibility
+from freemarket.domain.actors import Actor
+from freemarket.domain.permissions import require_self_or_admin
 from freemarket.matching.core.display import describe_terms
 from freemarket.matching.core.text import load_lexicon
 from freemarket.matching.core.trades import MatchEdge, TradeProposal, find_trades
@@ -48,21 +51,6 @@ def _item_ids(session: Session, user_ids: Collection[int]) -> list[int]:
     return list(session.scalars(select(Item.id).where(Item.user_id.in_(user_ids))))
 
 
-def _live_owners(session: Session, item_ids: Collection[int]) -> dict[int, int]:
-    """Item id to owner id, for the items that are active and whose owner is not banned."""
-    rows = session.execute(
-        select(Item.id, Item.user_id).where(Item.id.in_(item_ids), Item.active.is_(True))
-    )
-    owners = {item: owner for item, owner in rows}
-    # Asked separately: joined, PostgreSQL hashes the whole users table for a few owners.
-    banned = set(
-        session.scalars(
-            select(User.id).where(User.id.in_(set(owners.values())), User.is_banned.is_(True))
-        )
-    )
-    return {item: owner for item, owner in owners.items() if owner not in banned}
-
-
 def _dismissed(session: Session, candidates: list[_Candidate]) -> set[tuple[int, int, int]]:
     """(user, want item, offer item) of every "not interested" given on these pairs."""
     if not candidates:
@@ -91,10 +79,27 @@ def explanation_for_people(match: Match) -> dict[str, Any]:
     }
 
 
+def _check_reader(session: Session, *, actor: Actor, user_id: int) -> None:
+    """Matches are their owner's (and admins'); a user who does not exist is NotFound."""
+    require_self_or_admin(
+        actor,
+        owner_id=user_id,
+        message="you may only see your own matches",
+        code="not_your_matches",
+    )
+    users.get_user(session, user_id)
+
+
 def matches_for_user(
-    session: Session, *, user_id: int, min_score: float = 0.0, limit: int = 100
+    session: Session,
+    *,
+    actor: Actor,
+    user_id: int,
+    min_score: float = 0.0,
+    limit: int = 100,
 ) -> list[Match]:
-    """Matches that involve one of the user's active items, best first."""
+    """Matches that involve one of the user's listed items, best first (theirs or an admin's)."""
+    _check_reader(session, actor=actor, user_id=user_id)
     mine = _item_ids(session, [user_id])
     if not mine:
         return []
@@ -103,7 +108,7 @@ def matches_for_user(
         or_(Match.want_item_id.in_(mine), Match.offer_item_id.in_(mine)),
         min_score=min_score,
     )
-    live = _live_owners(
+    live = visibility.listed_owners(
         session, {c.want_item for c in candidates} | {c.offer_item for c in candidates}
     )
     dismissed = _dismissed(session, candidates)
@@ -143,7 +148,7 @@ class Trade:
 
 def _edges(session: Session, candidates: list[_Candidate]) -> list[tuple[MatchEdge, int]]:
     """Candidates usable in a trade: live items, offers not promised elsewhere, not dismissed."""
-    live = _live_owners(
+    live = visibility.listed_owners(
         session, {c.want_item for c in candidates} | {c.offer_item for c in candidates}
     )
     candidates = [c for c in candidates if c.want_item in live and c.offer_item in live]
@@ -182,8 +187,11 @@ def _edges(session: Session, candidates: list[_Candidate]) -> list[tuple[MatchEd
     return edges
 
 
-def trades_for_user(session: Session, *, user_id: int, min_score: float) -> list[Trade]:
-    """Direct swaps and 3-way cycles the user takes part in, best first, overlaps flagged."""
+def trades_for_user(
+    session: Session, *, actor: Actor, user_id: int, min_score: float
+) -> list[Trade]:
+    """Direct swaps and 3-way cycles the user is in, best first (theirs or an admin's)."""
+    _check_reader(session, actor=actor, user_id=user_id)
     mine = _item_ids(session, [user_id])
     if not mine:
         return []

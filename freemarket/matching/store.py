@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from freemarket.db.models import Item, Match, MatchDismissal, User, utcnow
 from freemarket.db.session import insert_ignoring_conflicts
-from freemarket.domain import notifications
+from freemarket.domain import notifications, visibility
 from freemarket.domain.item_fields import LISTING_COLUMNS
 from freemarket.domain.notifications import OutboxMessage, Recipient
 from freemarket.matching.core.engine import Listing, MatchCandidate
@@ -51,7 +51,7 @@ def to_listing(item: Item) -> Listing:
 
 
 def load_listings(session: Session, *, categories: Collection[str] | None = None) -> list[Listing]:
-    """Every active item of a user who is not banned, as an engine listing (oldest first)."""
+    """Every listed item (active, owner not banned), as an engine listing (oldest first)."""
     return list(iter_listings(session, categories=categories))
 
 
@@ -61,22 +61,11 @@ def iter_listings(
     """``load_listings`` streamed: a partition builds from 1M items without holding them all."""
     # Plain column rows, not ORM objects: a recompute loads every item in the marketplace.
     columns = [getattr(Item, column).label(listing) for column, listing in LISTING_COLUMNS.items()]
-    stmt = (
-        select(Item.id, Item.user_id, *columns)
-        .join(User, User.id == Item.user_id)
-        .where(Item.active.is_(True), User.is_banned.is_(False))
-        .order_by(Item.id)
-    )
+    stmt = visibility.listed(select(Item.id, Item.user_id, *columns)).order_by(Item.id)
     if categories is not None:
         stmt = stmt.where(Item.category.in_(list(categories)))
     for row in session.execute(stmt.execution_options(yield_per=chunk)):
         yield Listing(**row._asdict())
-
-
-def is_matchable(session: Session, item: Item) -> bool:
-    """True when the item is active and its owner is not banned."""
-    owner = session.get(User, item.user_id)
-    return item.active and owner is not None and not owner.is_banned
 
 
 def replace_matches(

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from freemarket.db.models import Category, Item, Job, Match, utcnow
 from freemarket.db.session import unit_of_work
-from freemarket.domain import jobs, matched, search
+from freemarket.domain import exchanges, jobs, matched, search, visibility
 from freemarket.infra import metrics, wakeup
 from freemarket.infra.settings import Settings
 from freemarket.matching.core.engine import MatchCandidate
@@ -24,7 +24,6 @@ from freemarket.matching.params import thresholds_from
 from freemarket.matching.partition import Partition, is_fanned_out
 from freemarket.matching.store import (
     SCORE_EPSILON,
-    is_matchable,
     iter_listings,
     load_listings,
     matches_of_item_scope,
@@ -37,6 +36,9 @@ log = logging.getLogger("freemarket.matching.worker")
 # Items changed within this margin before the watermark are looked at again: two transactions
 # can commit out of timestamp order, and re-adding an unchanged item to the index is harmless.
 SYNC_OVERLAP = timedelta(seconds=5)
+# How often the loop expires overdue exchange proposals. Readers already show them expired
+# (exchanges.status_of), so this only bounds how late the parties are told; deadlines are hours.
+EXPIRY_INTERVAL = timedelta(seconds=5)
 
 
 @dataclass(slots=True)
@@ -48,6 +50,7 @@ class BatchResult:
     added: int = 0
     removed: int = 0
     notified: int = 0
+    expired: int = 0
 
     def merge(self, other: BatchResult) -> None:
         """Add another pass's counts to this one."""
@@ -56,6 +59,7 @@ class BatchResult:
         self.added += other.added
         self.removed += other.removed
         self.notified += other.notified
+        self.expired += other.expired
 
 
 class MatchWorker:
@@ -84,6 +88,7 @@ class MatchWorker:
         # Versions (id → updated_at) already folded in within the overlap window, so a pass
         # that looks back over the window skips them instead of re-indexing them every time.
         self.recent: dict[int, datetime] = {}
+        self.next_expiry: datetime | None = None
 
     def _sync_index(self, session: Session) -> None:
         # Other workers (and the API) change items too: fold every change since the last look
@@ -123,7 +128,7 @@ class MatchWorker:
     def _apply_to_index(self, session: Session, item: Item) -> bool:
         """Bring the index in line with the item; True when it is matchable."""
         assert self.index is not None
-        if not is_matchable(session, item):
+        if not visibility.is_listed(item):
             self.index.remove(item.id)
             return False
         # Vectorise a version only once, however many passes and jobs look at it.
@@ -301,9 +306,18 @@ class MatchWorker:
             )
         ]
 
+    def expire_exchanges(self) -> int:
+        """Expire overdue proposals and tell their parties, in a transaction of its own."""
+        with unit_of_work(self.engine) as session:
+            return exchanges.expire_due(session)
+
     def run_once(self) -> BatchResult:
-        """Claim a batch of due jobs and run each; one transaction for the whole batch."""
+        """Expire overdue proposals when due, then claim a batch of jobs and run each."""
         result = BatchResult()
+        now = utcnow()
+        if self.next_expiry is None or now >= self.next_expiry:
+            self.next_expiry = now + EXPIRY_INTERVAL
+            result.expired = self.expire_exchanges()
         if self.index is None:
             # Search terms written by an older analyser or lexicon (or never: a fresh
             # migration, a bulk load) are rewritten once, by whichever worker starts first. In

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from freemarket.db.models import AuthSession, User, utcnow
 from freemarket.domain import sessions, users
+from freemarket.domain.actors import OPERATOR
 from tests.api.conftest import Headers
 
 
@@ -111,7 +112,7 @@ def test_revoked_token(client: TestClient, anna: User, anna_h: Headers, db: Sess
 
 
 def test_banned_users_token(client: TestClient, anna: User, anna_h: Headers, db: Session) -> None:
-    users.set_banned(db, user=anna, banned=True)
+    users.set_banned(db, actor=OPERATOR, user=anna, banned=True)
     db.commit()
     _assert_401(client, dict(anna_h))
     # Even a session that escaped revocation stops working while banned.

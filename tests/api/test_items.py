@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from freemarket.db.models import AuditLog, Item, Job, User
 from freemarket.domain import users
+from freemarket.domain.actors import OPERATOR
 from tests.api.conftest import Headers, MakeItem, item_body, post_item
 
 
@@ -294,7 +295,7 @@ def test_banned_users_items_hidden(
 ) -> None:
     mine = make_item(anna, "Лампа")
     theirs = make_item(boris, "Стул")
-    users.set_banned(db, user=boris, banned=True)
+    users.set_banned(db, actor=OPERATOR, user=boris, banned=True)
     db.commit()
     assert _ids(client) == [mine.id]
     assert _ids(client, user_id=boris.id) == []

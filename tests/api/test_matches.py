@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from freemarket.db.models import Match, User
 from freemarket.domain import users
+from freemarket.domain.actors import OPERATOR
 from freemarket.infra.settings import Settings
 from freemarket.matching.worker import MatchWorker
 from tests.api.conftest import Headers, MakeItem
@@ -102,7 +103,7 @@ def test_inactive_or_banned_sides_hidden(
     stored_matches: dict[str, Match],
     db: Session,
 ) -> None:
-    users.set_banned(db, user=boris, banned=True)
+    users.set_banned(db, actor=OPERATOR, user=boris, banned=True)
     db.commit()
     response = client.get(f"/api/matches/{anna.id}", headers=anna_h)
     assert response.status_code == 200

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from freemarket.db.models import ItemSearchTerm, SearchIndexState, User
 from freemarket.domain import items, search, users
+from freemarket.domain.actors import OPERATOR
 from freemarket.infra.settings import Settings
 from freemarket.matching.worker import MatchWorker
 from tests.api.conftest import Headers, MakeItem
@@ -75,7 +76,7 @@ def test_filters_and_visibility_apply_to_search(
     banned_bike = make_item(boris, "Велосипед BMX", category="bicycles")
     hidden = make_item(anna, "Велосипед складной", category="bicycles")
     items.deactivate_item(db, item=hidden)
-    users.set_banned(db, user=boris, banned=True)
+    users.set_banned(db, actor=OPERATOR, user=boris, banned=True)
     db.commit()
     assert _search(client, "bike", kind="offer") == [offer.id]
     assert _search(client, "bike", kind="want") == [want.id]

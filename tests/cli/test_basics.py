@@ -98,3 +98,37 @@ def test_option_help_has_no_type_tags_on_flags(tmp_path: Path) -> None:
     follow = next(line for line in done.stdout.splitlines() if "--follow" in line)
     assert follow.split()[:2] == ["-f,", "--follow"], follow
     assert "--compose-file" in done.stdout and "-f, --compose-file" not in done.stdout
+
+
+def test_simple_commands_leave_the_morphology_dictionary_unread(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Listing users or reports analyses no text: pymorphy3's dictionary (~0.1 s) stays unread."""
+    for command in (["user", "list"], ["report", "list"]):
+        probe = (
+            "import sys\n"
+            f"sys.argv = ['freemarket', *{command!r}]\n"
+            "import cli.main\n"
+            "try:\n"
+            "    cli.main.run()\n"
+            "except SystemExit as done:\n"
+            "    code = done.code\n"
+            "print(f'CODE:{code} MORPH:{\"pymorphy3\" in sys.modules}', file=sys.stderr)\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", probe],
+            capture_output=True,
+            text=True,
+            env=cli_env(db_url, tmp_path),
+            cwd=tmp_path,
+            timeout=60,
+            check=False,
+        )
+        assert "CODE:0 MORPH:False" in done.stderr, (command, done.stderr[-2000:])
+
+
+def test_the_dictionary_loads_on_first_use() -> None:
+    from freemarket.matching.core.text import morph, word_key
+
+    assert word_key("чехлы") == "чехол"  # a noun's lemma: the dictionary was read
+    assert morph() is morph()  # once per process

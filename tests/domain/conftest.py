@@ -21,6 +21,7 @@ from freemarket.api.app import create_app
 from freemarket.db.models import Match, Notification, User
 from freemarket.domain import sessions
 from freemarket.infra.settings import Settings
+from tests.domain.cast import Cast, build_cast
 
 BOT_TOKEN = "123456:TEST"
 SECRET_KEY = "identity-tests-secret-key-0123456789abcdef"
@@ -267,3 +268,9 @@ def cli(db_url: str, tmp_path: Path) -> RunCli:
         return CliResult(done.returncode, done.stdout, done.stderr)
 
     return _run
+
+
+@pytest.fixture
+def cast(db: Session) -> Cast:
+    """People in every role and the owner's items in every state (tests/domain/cast.py)."""
+    return build_cast(db)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from freemarket.db.models import Item, Match, MatchDismissal, Notification, User
 from freemarket.db.session import session_factory
 from freemarket.domain import dismissals, items
+from freemarket.domain.actors import OPERATOR
 from freemarket.errors import NotFound
 from freemarket.matching import queries
 from freemarket.matching.core.engine import COMPUTED_BY, MatchCandidate
@@ -69,8 +70,10 @@ def test_either_party_dismisses_for_themselves_only(
         offer.id,
         True,
     )
-    assert queries.matches_for_user(db, user_id=anna.id) == []
-    assert [m.id for m in queries.matches_for_user(db, user_id=boris.id)] == [match.id]
+    assert queries.matches_for_user(db, actor=OPERATOR, user_id=anna.id) == []
+    assert [m.id for m in queries.matches_for_user(db, actor=OPERATOR, user_id=boris.id)] == [
+        match.id
+    ]
 
     # Twice is the same as once.
     dismissals.dismiss_match(db, actor=anna, match_id=match.id)
@@ -80,7 +83,9 @@ def test_either_party_dismisses_for_themselves_only(
     restored = dismissals.restore_match(db, actor=anna, match_id=match.id)
     db.commit()
     assert restored.dismissed is False
-    assert [m.id for m in queries.matches_for_user(db, user_id=anna.id)] == [match.id]
+    assert [m.id for m in queries.matches_for_user(db, actor=OPERATOR, user_id=anna.id)] == [
+        match.id
+    ]
     assert db.scalars(select(MatchDismissal)).all() == []
 
 
@@ -99,7 +104,7 @@ def test_nobody_else_may_dismiss(
         dismissals.dismiss_match(db, actor=people["anna"], match_id=match.id + 1000)
     db.rollback()
     assert db.scalars(select(MatchDismissal)).all() == []
-    assert len(queries.matches_for_user(db, user_id=people["anna"].id)) == 1
+    assert len(queries.matches_for_user(db, actor=OPERATOR, user_id=people["anna"].id)) == 1
 
 
 def test_answer_outlives_the_match_row(
@@ -120,7 +125,7 @@ def test_answer_outlives_the_match_row(
     db.commit()
     assert (changes.added, changes.notified) == (1, 0)
     assert db.scalars(select(Notification)).all() == []
-    assert queries.matches_for_user(db, user_id=people["anna"].id) == []
+    assert queries.matches_for_user(db, actor=OPERATOR, user_id=people["anna"].id) == []
 
 
 def test_dismissed_pair_is_no_trade_leg(
@@ -136,13 +141,14 @@ def test_dismissed_pair_is_no_trade_leg(
     )
     db.commit()
     back = _match(db, boris_want, anna_book)
-    assert [t.proposal.kind for t in queries.trades_for_user(db, user_id=anna.id, min_score=0)] == [
-        "swap"
-    ]
+    assert [
+        t.proposal.kind
+        for t in queries.trades_for_user(db, actor=OPERATOR, user_id=anna.id, min_score=0)
+    ] == ["swap"]
     dismissals.dismiss_match(db, actor=boris, match_id=back.id)
     db.commit()
-    assert queries.trades_for_user(db, user_id=anna.id, min_score=0) == []
-    assert queries.trades_for_user(db, user_id=boris.id, min_score=0) == []
+    assert queries.trades_for_user(db, actor=OPERATOR, user_id=anna.id, min_score=0) == []
+    assert queries.trades_for_user(db, actor=OPERATOR, user_id=boris.id, min_score=0) == []
 
 
 def test_concurrent_dismissals_keep_one_row(

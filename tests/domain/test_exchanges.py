@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import Engine, event, select, update
 from sqlalchemy.orm import Session
 
-from freemarket.db.models import Exchange, Item, utcnow
+from freemarket.db.models import Exchange, Item, User, utcnow
 from freemarket.domain import exchanges
+from freemarket.infra.settings import Settings
+from freemarket.matching.worker import MatchWorker
 from tests.domain.conftest import Person, World
 
 ACTIONS = ("accept", "decline", "complete", "cancel")
@@ -255,26 +260,91 @@ def test_unknown_action_is_422(world: World, anna: Person, boris: Person) -> Non
     assert world.act(boris, xid, "approve").status_code == 422
 
 
-def test_expired_proposal_is_shown_expired_and_everyone_is_told(
-    world: World, anna: Person, boris: Person, db: Session
+@contextmanager
+def writes(engine: Engine) -> Iterator[list[str]]:
+    """Every INSERT, UPDATE or DELETE the engine runs inside the block."""
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().split(None, 1)[0].upper() in {"INSERT", "UPDATE", "DELETE"}:
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_an_overdue_proposal_reads_expired_and_reading_writes_nothing(
+    world: World, anna: Person, boris: Person, engine: Engine
 ) -> None:
     xid = _expired(world, anna, boris)
-    listed = world.client.get("/api/exchanges", headers=boris.headers).json()
+    with writes(engine) as seen:
+        listed = world.client.get("/api/exchanges", headers=boris.headers).json()
+        one = world.client.get(f"/api/exchanges/{xid}", headers=anna.headers).json()
     assert [(e["id"], e["status"]) for e in listed] == [(xid, "expired")]
-    assert (xid, "expired") in events(world, anna)
-    assert (xid, "expired") in events(world, boris)
+    assert one["status"] == "expired"
+    assert seen == []
+    world.db.expire_all()
+    assert world.db.get(Exchange, xid).status == "proposed"  # type: ignore[union-attr]
+    assert (xid, "expired") not in events(world, anna) + events(world, boris)
 
 
-def test_worker_expires_due_proposals(
-    world: World, anna: Person, boris: Person, db: Session
+def test_domain_reads_of_overdue_exchanges_write_nothing(
+    world: World, anna: Person, boris: Person, engine: Engine, db: Session
+) -> None:
+    xid = _expired(world, anna, boris)
+    with writes(engine) as seen:
+        found = exchanges.list_for_user(db, user=db.get(User, boris.id))  # type: ignore[arg-type]
+        one = exchanges.get_exchange(db, exchange_id=xid, viewer=db.get(User, anna.id))  # type: ignore[arg-type]
+        db.flush()
+    assert seen == [] and not db.dirty and not db.new
+    assert [exchanges.status_of(e) for e in found] == ["expired"]
+    assert exchanges.status_of(one) == "expired" and one.status == "proposed"
+
+
+def test_the_worker_loop_expires_due_proposals_and_everyone_is_told(
+    world: World, anna: Person, boris: Person, db: Session, engine: Engine, settings: Settings
 ) -> None:
     due = _expired(world, anna, boris)
     fresh = _proposed(world, anna, boris)
-    assert exchanges.expire_due(db) == 1
-    db.commit()
+    worker = MatchWorker(engine, settings)
+    assert worker.run_once().expired == 1
     db.expire_all()
     assert db.get(Exchange, due).status == "expired"  # type: ignore[union-attr]
     assert db.get(Exchange, fresh).status == "proposed"  # type: ignore[union-attr]
+    assert (due, "expired") in events(world, anna)
+    assert (due, "expired") in events(world, boris)
+    assert (fresh, "expired") not in events(world, anna)
+    # Told once: the next pass finds nothing left to expire.
+    worker.next_expiry = None
+    assert worker.run_once().expired == 0
+    assert events(world, anna).count((due, "expired")) == 1
+
+
+def test_the_serving_loop_expires_proposals_on_its_own(
+    world: World, anna: Person, boris: Person, db: Session, engine: Engine, settings: Settings
+) -> None:
+    """run_forever, as `freemarket serve` and `freemarket match worker` start it, in a thread."""
+    due = _expired(world, anna, boris)
+    worker = MatchWorker(engine, settings)
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=worker.run_forever, args=(stop,), kwargs={"poll_seconds": 0.05}
+    )
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            db.expire_all()
+            if db.get(Exchange, due).status == "expired":  # type: ignore[union-attr]
+                break
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert db.get(Exchange, due).status == "expired"  # type: ignore[union-attr]
 
 
 def test_accepted_items_are_reserved(

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from freemarket.db.models import Job, Match, Notification, User
 from freemarket.domain import jobs, users
+from freemarket.domain.actors import OPERATOR
 from freemarket.infra.settings import Settings
 from freemarket.matching.worker import BatchResult, MatchWorker
 from tests.conftest import MakeUser
@@ -151,12 +152,12 @@ def test_ban_withdraws_matches_and_unban_restores(
     post_item(boris, kind="offer", category="tools", title="Перфоратор Bosch GBH")
     run_worker()
     assert len(client.get(f"/api/matches/{anna.id}", headers=auth_headers(anna)).json()) == 1
-    users.set_banned(db, user=db.get(User, boris.id), banned=True)  # type: ignore[arg-type]
+    users.set_banned(db, actor=OPERATOR, user=db.get(User, boris.id), banned=True)  # type: ignore[arg-type]
     db.commit()
     assert db.scalar(select(func.count()).select_from(Match)) == 0
     run_worker()
     assert db.scalar(select(func.count()).select_from(Match)) == 0
-    users.set_banned(db, user=db.get(User, boris.id), banned=False)  # type: ignore[arg-type]
+    users.set_banned(db, actor=OPERATOR, user=db.get(User, boris.id), banned=False)  # type: ignore[arg-type]
     db.commit()
     run_worker()
     assert db.scalar(select(func.count()).select_from(Match)) == 1

@@ -10,7 +10,7 @@ from fastapi import APIRouter, status
 from freemarket.api.deps import AppSettings, CurrentUser, DbSession
 from freemarket.api.schemas import ExchangeCreate, ExchangeOut, PathId
 from freemarket.db.models import Exchange, User
-from freemarket.domain import audit, exchanges, ratings
+from freemarket.domain import exchanges, ratings
 
 router = APIRouter(prefix="/api/exchanges", tags=["exchanges"])
 
@@ -21,6 +21,7 @@ def render(db: DbSession, found: list[Exchange], viewer: User) -> list[ExchangeO
     return [
         ExchangeOut.model_validate(e).model_copy(
             update={
+                "status": exchanges.status_of(e),
                 "rated_user_ids": sorted(rated[e.id]),
                 "actions": exchanges.actions_for(e, viewer=viewer),
             }
@@ -64,12 +65,4 @@ def act(
 ) -> ExchangeOut:
     """Accept, decline, confirm completion of, or cancel an exchange you take part in."""
     exchange = exchanges.transition(db, exchange_id=exchange_id, actor=user, action=action)
-    if user.id not in exchanges.party_ids(exchange):
-        audit.record(
-            db,
-            actor=user,
-            action=f"{action}_exchange",
-            target_type="exchange",
-            target_id=exchange.id,
-        )
     return render(db, [exchange], user)[0]

@@ -9,18 +9,10 @@ from fastapi import APIRouter, Query, Response
 from freemarket.api.deps import AppSettings, CurrentUser, DbSession
 from freemarket.api.render import json_list_response
 from freemarket.api.schemas import DismissalOut, MatchOut, PathId, TradeLegOut, TradeOut
-from freemarket.db.models import User
-from freemarket.domain import dismissals, users
-from freemarket.errors import Forbidden
+from freemarket.domain import dismissals
 from freemarket.matching import queries
 
 router = APIRouter(prefix="/api/matches", tags=["matches"])
-
-
-def _check_viewer(db: DbSession, viewer: User, user_id: int) -> None:
-    if viewer.id != user_id and not viewer.is_admin:
-        raise Forbidden("you may only see your own matches", code="not_your_matches")
-    users.get_user(db, user_id)
 
 
 @router.get("/{user_id}", response_model=list[MatchOut])
@@ -32,9 +24,8 @@ def user_matches(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Response:
     """Matches of your wants and offers above the show threshold (yours only, or any for admins)."""
-    _check_viewer(db, viewer, user_id)
     found = queries.matches_for_user(
-        db, user_id=user_id, min_score=settings.match_show_threshold, limit=limit
+        db, actor=viewer, user_id=user_id, min_score=settings.match_show_threshold, limit=limit
     )
     return json_list_response(
         MatchOut,
@@ -52,8 +43,9 @@ def user_trades(
     user_id: PathId, db: DbSession, viewer: CurrentUser, settings: AppSettings
 ) -> Response:
     """Direct swaps and 3-way cycles you take part in, best first; overlaps are flagged."""
-    _check_viewer(db, viewer, user_id)
-    found = queries.trades_for_user(db, user_id=user_id, min_score=settings.match_show_threshold)
+    found = queries.trades_for_user(
+        db, actor=viewer, user_id=user_id, min_score=settings.match_show_threshold
+    )
     trades = [
         TradeOut(
             kind=t.proposal.kind,

@@ -30,7 +30,7 @@ from freemarket.api.schemas import (
     UserUpdate,
 )
 from freemarket.db.models import User
-from freemarket.domain import audit, exchanges, public_profile, ratings, users
+from freemarket.domain import public_profile, ratings, users
 from freemarket.domain import telegram_link as telegram_link_domain
 
 router = APIRouter(prefix="/api/users", tags=["users"])
@@ -39,22 +39,20 @@ router = APIRouter(prefix="/api/users", tags=["users"])
 def render_user(
     db: DbSession, user: User, viewer: User | None
 ) -> UserPublic | UserContact | UserPrivate:
-    """Private view for self and admins; with contact for partners in an accepted exchange."""
-    if viewer is not None and (viewer.id == user.id or viewer.is_admin):
+    """The user in the schema of what `viewer` may see (public_profile.view_person decides)."""
+    view = public_profile.view_person(db, user=user, viewer=viewer)
+    if view.level == "private":
         return UserPrivate.model_validate(user)
-    city = public_profile.visible_city(db, user=user, viewer=viewer)
-    if viewer is not None and viewer.id in exchanges.accepted_counterparts(db, user_id=user.id):
+    if view.level == "contact":
         contact = UserContact.model_validate(user)
-        link = public_profile.message_link(user)
-        return contact.model_copy(update={"city": city, "message_url": link})
-    return UserPublic.model_validate(user).model_copy(update={"city": city})
+        return contact.model_copy(update={"city": view.city, "message_url": view.message_url})
+    return UserPublic.model_validate(user).model_copy(update={"city": view.city})
 
 
 @router.post("/", status_code=status.HTTP_201_CREATED, response_model=UserPrivate)
 def create_user(body: UserCreate, db: DbSession, admin: AdminUser) -> UserPrivate:
     """Create a user (admins only)."""
-    user = users.create_user(db, **body.model_dump())
-    audit.record(db, actor=admin, action="create_user", target_type="user", target_id=user.id)
+    user = users.add_user(db, actor=admin, **body.model_dump())
     return UserPrivate.model_validate(user)
 
 

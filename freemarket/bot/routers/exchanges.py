@@ -48,7 +48,7 @@ async def my_exchanges(message: Message, db: Session, actor: User, t: Translator
             "exchange-line",
             id=str(exchange.id),
             kind=t(f"kind-{exchange.kind}"),
-            status=t(f"status-{exchange.status}"),
+            status=t(f"status-{exchanges.status_of(exchange)}"),
         )
         lines.append(line)
         rows.append([button(line, ExchangeCb(action="show", exchange_id=exchange.id))])

@@ -306,7 +306,9 @@ async def my_items_page(
 
 
 def _my_page(db: Session, actor: User, t: Translator, page: int) -> tuple[str, Any]:
-    mine = items.list_items(db, user_id=actor.id, include_inactive=True, limit=MY_ITEMS_LIMIT).items
+    mine = items.list_items(
+        db, viewer=actor, user_id=actor.id, include_inactive=True, limit=MY_ITEMS_LIMIT
+    ).items
     if not mine:
         return t("my-empty"), None
     pages = page_count(len(mine))

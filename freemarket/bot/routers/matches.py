@@ -66,7 +66,11 @@ async def matches_page(
 
 def _my_matches(db: Session, actor: User, settings: Settings) -> list[Any]:
     return queries.matches_for_user(
-        db, user_id=actor.id, min_score=settings.match_show_threshold, limit=MATCHES_LIMIT
+        db,
+        actor=actor,
+        user_id=actor.id,
+        min_score=settings.match_show_threshold,
+        limit=MATCHES_LIMIT,
     )
 
 
@@ -197,7 +201,9 @@ async def trades(
     message: Message, db: Session, actor: User, t: Translator, settings: Settings
 ) -> None:
     """Swaps and 3-way cycles you take part in, each with a "Propose" button."""
-    found = queries.trades_for_user(db, user_id=actor.id, min_score=settings.match_show_threshold)
+    found = queries.trades_for_user(
+        db, actor=actor, user_id=actor.id, min_score=settings.match_show_threshold
+    )
     if not found:
         await message.answer(t("trades-empty"))
         return
