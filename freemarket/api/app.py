@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 
 from freemarket import __version__
-from freemarket.api import errors
+from freemarket.api import errors, openapi
 from freemarket.api.middleware import BodyLimits, ConcurrencyLimit, SecurityHeaders
 from freemarket.api.retry import RetryLostRaces
 from freemarket.api.routers import (
@@ -142,6 +142,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         route for module in ROUTERS for route in module.router.routes if isinstance(route, APIRoute)
     ]
     errors.install(app)
+    openapi.install(app)
     # Last, so that its catch-all route for client-side paths never shadows an API route.
     mount_web_ui(app, settings.effective_web_dist_dir)
     # Added innermost first: the size limit sees the raw request, metrics see every answer,

@@ -474,8 +474,14 @@ class ReportCreate(Strict):
     model_config = ConfigDict(
         json_schema_extra={
             "oneOf": [
-                {"required": ["item_id"], "properties": {"user_id": {"type": "null"}}},
-                {"required": ["user_id"], "properties": {"item_id": {"type": "null"}}},
+                {
+                    "required": ["item_id"],
+                    "properties": {"item_id": {"type": "integer"}, "user_id": {"type": "null"}},
+                },
+                {
+                    "required": ["user_id"],
+                    "properties": {"user_id": {"type": "integer"}, "item_id": {"type": "null"}},
+                },
             ]
         }
     )

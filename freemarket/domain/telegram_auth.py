@@ -37,10 +37,12 @@ MAX_CLOCK_SKEW_SECONDS = 60
 # Telegram's own limits: 64 characters for a first or a last name, 32 for a username.
 TELEGRAM_NAME_MAX = 64
 TELEGRAM_USERNAME_MAX = 32
-# Telegram ids have at most 52 significant bits; anything else is not a Telegram id.
-TELEGRAM_ID_LIMIT = 2**63
+# Telegram ids have at most 52 significant bits (below 4.6e15); anything else is not a Telegram
+# id. The bounds are powers of ten so that a pattern says exactly which strings are in range.
+TELEGRAM_ID_DIGITS = 16
+# Unix times up to year 33658.
+UNIX_TIME_DIGITS = 12
 HASH_PATTERN = re.compile(r"[0-9a-f]{64}")
-_DECIMAL = re.compile(r"(0|[1-9][0-9]{0,18})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +57,16 @@ class TelegramIdentity:
     signature: str
 
 
-def _whole_number(low: int, high: int) -> Any:
-    """An integer in [low, high) as JSON or a query string carries one: 5 or "5", never 5.0,
-    "05" or true; the schema says exactly that."""
+def _whole_number(*, positive: bool, digits: int) -> Any:
+    """An integer of at most `digits` digits (`positive`: from 1, else from 0) as JSON or a
+    query string carries one: 5 or "5", never 5.0, "05" or true; the schema says exactly that."""
+    low, high = (1 if positive else 0), 10**digits
+    decimal = re.compile(
+        f"[1-9][0-9]{{0,{digits - 1}}}" if positive else f"0|[1-9][0-9]{{0,{digits - 1}}}"
+    )
 
     def check(value: object) -> int:
-        if isinstance(value, str) and _DECIMAL.fullmatch(value):
+        if isinstance(value, str) and decimal.fullmatch(value):
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError("must be a whole number")
@@ -70,13 +76,13 @@ def _whole_number(low: int, high: int) -> Any:
 
     accepted = (
         Annotated[int, Field(ge=low, lt=high)]
-        | Annotated[str, StringConstraints(pattern=f"^{_DECIMAL.pattern}$")]
+        | Annotated[str, StringConstraints(pattern=f"^(?:{decimal.pattern})$")]
     )
     return Annotated[int, BeforeValidator(check, json_schema_input_type=accepted)]
 
 
-TelegramId = _whole_number(1, TELEGRAM_ID_LIMIT)
-UnixTime = _whole_number(0, 2**40)
+TelegramId = _whole_number(positive=True, digits=TELEGRAM_ID_DIGITS)
+UnixTime = _whole_number(positive=False, digits=UNIX_TIME_DIGITS)
 Name = Annotated[str, StringConstraints(max_length=TELEGRAM_NAME_MAX)]
 Username = Annotated[str, StringConstraints(max_length=256)]
 

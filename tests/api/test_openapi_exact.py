@@ -6,12 +6,15 @@ found, each with the behaviour and the schema side by side.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from freemarket.api.openapi import NO_NUL
 from freemarket.db.seed import DEFAULT_CATEGORIES
+from freemarket.domain.jsonpolicy import STORED_MAX_DEPTH
 from tests.api.conftest import Headers, item_body, post_item
 
 
@@ -127,3 +130,43 @@ def test_ids_fit_a_double_exactly(client: TestClient, anna_h: Headers) -> None:
     assert ids["items"]["maximum"] == 2**53 - 1 and ids["uniqueItems"] is True
     response = client.post("/api/exchanges/", json={"match_ids": [2**53]}, headers=anna_h)
     assert response.status_code == 422
+
+
+def test_strings_declare_and_refuse_nul(client: TestClient, anna_h: Headers) -> None:
+    doc = _schema(client)
+    assert _body_schema(doc, "ReportCreate")["properties"]["reason"]["pattern"] == NO_NUL
+    query = next(p for p in doc["paths"]["/api/items"]["get"]["parameters"] if p["name"] == "q")
+    assert query["schema"]["anyOf"][0]["pattern"] == NO_NUL
+    response = client.post("/api/items/", json=item_body(title="Вело\x00сипед"), headers=anna_h)
+    assert response.status_code == 422
+    assert client.get("/api/items", params={"q": "a\x00b"}).status_code == 422
+
+
+def _nested(levels: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"leaf": 1}
+    for _ in range(levels - 1):
+        value = {"k": value}
+    return value
+
+
+def test_stored_json_depth_is_in_the_schema(client: TestClient, anna_h: Headers) -> None:
+    doc = _schema(client)
+    metadata = _body_schema(doc, "ItemCreate")["properties"]["metadata"]
+    ref = metadata["additionalProperties"]["$ref"]
+    # The field is level 1; its values may nest STORED_MAX_DEPTH - 1 more levels, no further.
+    assert ref.endswith(f"StoredJsonValue{STORED_MAX_DEPTH - 1}")
+    assert "array" not in str(doc["components"]["schemas"]["StoredJsonValue0"])
+    ok = client.post(
+        "/api/items/", json=item_body(metadata=_nested(STORED_MAX_DEPTH)), headers=anna_h
+    )
+    assert ok.status_code == 201, ok.text
+    deep = _nested(STORED_MAX_DEPTH + 1)
+    too_deep = client.post("/api/items/", json=item_body(metadata=deep), headers=anna_h)
+    assert too_deep.status_code == 422
+
+
+def test_telegram_id_strings_in_the_schema_are_ids(client: TestClient) -> None:
+    schema = _body_schema(_schema(client), "TelegramWidgetLogin")["properties"]["id"]
+    pattern = next(s["pattern"] for s in schema["anyOf"] if s["type"] == "string")
+    assert re.fullmatch(pattern, "0") is None and re.fullmatch(pattern, "1") is not None
+    assert re.fullmatch(pattern, "9" * 16) and not re.fullmatch(pattern, "1" + "0" * 16)
