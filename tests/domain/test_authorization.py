@@ -49,6 +49,9 @@ WEB_UI_ROUTE = ("GET", "/{path:path}")
 PUBLIC_ROUTES.add(WEB_UI_ROUTE)
 
 
+INT_CONVERTER = re.compile(r"\{(\w+):int\}")
+
+
 def _walk(routes: Iterable[BaseRoute], prefix: str = "") -> Iterator[tuple[str, str]]:
     """(method, full path) of every endpoint, including those of included routers."""
     for route in routes:
@@ -57,8 +60,10 @@ def _walk(routes: Iterable[BaseRoute], prefix: str = "") -> Iterator[tuple[str, 
             context = getattr(route, "include_context", None)
             yield from _walk(nested.routes, prefix + getattr(context, "prefix", ""))
         elif isinstance(route, APIRoute | Route):
+            # `{user_id:int}` is `{user_id}` to a caller: the converter only narrows the match.
+            path = INT_CONVERTER.sub(r"{\1}", prefix + route.path)
             for method in sorted((route.methods or set()) - {"HEAD"}):
-                yield (method, prefix + route.path)
+                yield (method, path)
 
 
 def app_routes() -> list[tuple[str, str]]:
