@@ -50,7 +50,8 @@ def test_ratings_already_shown_stay_revealed(engine: Engine) -> None:
     migrate.downgrade(engine, "0010_item_search_terms")
     now = utcnow()
     with Session(engine) as session:
-        people = [User(username=name) for name in ("a", "b", "c")]
+        # The schema of 0010 still requires a language (0013 made it optional).
+        people = [User(username=name, language="ru") for name in ("a", "b", "c")]
         session.add_all(people)
         session.flush()
         a, b, _ = (p.id for p in people)
