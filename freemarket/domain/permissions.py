@@ -31,7 +31,7 @@ def authorize_owner_or_admin(
     if actors.user_id(actor) == owner_id:
         return
     if is_admin(actor):
-        audit.record(
+        authorize_admin(
             session,
             actor=actor,
             action=action,
