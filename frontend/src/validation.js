@@ -18,14 +18,14 @@ export const LIMITS = {
 };
 
 const KINDS = item.kind.enum;
-const SLUG = new RegExp(item.category.pattern);
+const CATEGORIES = item.category.enum;
 
 /** Errors of an item form as {field: messageKey or [messageKey, param]}; empty when valid. */
 export function validateItem(values, { creating = true } = {}) {
   const errors = {};
   const title = (values.title || '').trim();
   if (creating && !KINDS.includes(values.kind)) errors.kind = 'v.kind';
-  if (!SLUG.test(values.category || '')) errors.category = 'v.category';
+  if (!CATEGORIES.includes(values.category)) errors.category = 'v.category';
   if (title.length < LIMITS.titleMin) errors.title = ['v.tooShort', LIMITS.titleMin];
   else if (title.length > LIMITS.titleMax) errors.title = ['v.tooLong', LIMITS.titleMax];
   if ((values.description || '').length > LIMITS.descriptionMax) {

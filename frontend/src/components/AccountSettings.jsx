@@ -3,7 +3,7 @@
 import { useState } from 'react';
 import { api } from '../api.js';
 import { useAuth } from '../auth.jsx';
-import { ErrorBox, Field, Notice } from './ui.jsx';
+import { ErrorBox, Field, Notice, SaveButton } from './ui.jsx';
 import { useI18n } from '../i18n.jsx';
 import { LIMITS } from '../validation.js';
 
@@ -104,11 +104,7 @@ export function NotificationSettings() {
       </Field>
       {!zoneError && <ErrorBox error={error} />}
       {saved && <Notice>{t('profile.saved')}</Notice>}
-      <div className="form-actions">
-        <button type="submit" className="btn btn-primary" disabled={saving}>
-          {saving ? t('form.saving') : t('settings.save')}
-        </button>
-      </div>
+      <SaveButton saving={saving} label={t('settings.save')} />
     </form>
   );
 }

@@ -28,6 +28,18 @@ export function Notice({ children }) {
   );
 }
 
+/** A form's primary submit button: disabled and saying so while the form is being saved. */
+export function SaveButton({ saving, label }) {
+  const { t } = useI18n();
+  return (
+    <div className="form-actions">
+      <button type="submit" className="btn btn-primary" disabled={saving}>
+        {saving ? t('form.saving') : label}
+      </button>
+    </div>
+  );
+}
+
 export function Loading() {
   const { t } = useI18n();
   return (

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { useNavigate, useParams } from 'react-router-dom';
 import { api } from '../api.js';
 import { useAuth } from '../auth.jsx';
-import { ErrorBox, Field, Loading } from '../components/ui.jsx';
+import { ErrorBox, Field, Loading, SaveButton } from '../components/ui.jsx';
 import { rememberItem, useCategories } from '../data.js';
 import { useI18n } from '../i18n.jsx';
 import { LIMITS, itemBody, validateItem } from '../validation.js';
@@ -249,11 +249,7 @@ export default function ItemForm() {
         )}
         {hasErrors && <p className="field-error">{t('form.fixErrors')}</p>}
         <ErrorBox error={error} />
-        <div className="form-actions">
-          <button type="submit" className="btn btn-primary" disabled={saving}>
-            {saving ? t('form.saving') : creating ? t('form.create') : t('form.save')}
-          </button>
-        </div>
+        <SaveButton saving={saving} label={creating ? t('form.create') : t('form.save')} />
       </form>
     </section>
   );

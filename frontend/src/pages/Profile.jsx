@@ -3,7 +3,7 @@ import { Link } from 'react-router-dom';
 import { api } from '../api.js';
 import { useAuth } from '../auth.jsx';
 import { NotificationSettings, TelegramLink } from '../components/AccountSettings.jsx';
-import { ErrorBox, Field, Loading, Notice } from '../components/ui.jsx';
+import { ErrorBox, Field, Loading, Notice, SaveButton } from '../components/ui.jsx';
 import { useI18n } from '../i18n.jsx';
 import { LIMITS, validateProfile } from '../validation.js';
 
@@ -171,11 +171,7 @@ export default function Profile() {
         </Field>
         <ErrorBox error={error} />
         {saved && <Notice>{t('profile.saved')}</Notice>}
-        <div className="form-actions">
-          <button type="submit" className="btn btn-primary" disabled={saving}>
-            {saving ? t('form.saving') : t('common.save')}
-          </button>
-        </div>
+        <SaveButton saving={saving} label={t('common.save')} />
       </form>
       <NotificationSettings />
       <TelegramLink />
