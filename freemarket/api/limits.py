@@ -7,6 +7,7 @@ tests/api/test_client_limits.py fails when it is stale.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -50,7 +51,12 @@ def render() -> str:
 
 def main(argv: list[str]) -> int:
     """Write limits.json (or the path given) when its content changed; say which."""
-    path = Path(argv[0]) if argv else LIMITS_FILE
+    parser = argparse.ArgumentParser(
+        prog="python -m freemarket.api.limits",
+        description="Write the web UI's input limits, derived from the API's request bodies.",
+    )
+    parser.add_argument("path", nargs="?", type=Path, default=LIMITS_FILE, help="file to write")
+    path = parser.parse_args(argv).path
     text = render()
     if path.exists() and path.read_text("utf-8") == text:
         print(f"limits: {path.name} is up to date")

@@ -41,3 +41,14 @@ def test_main_writes_only_on_change(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert target.read_text("utf-8") == limits.render()
     assert limits.main([str(target)]) == 0
     assert "up to date" in capsys.readouterr().out
+
+
+def test_help_prints_usage_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as done:
+        limits.main(["--help"])
+    assert done.value.code == 0
+    assert "usage:" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []
