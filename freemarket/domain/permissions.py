@@ -12,9 +12,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from freemarket.db.models import User
 from freemarket.domain import actors, audit
 from freemarket.domain.actors import Actor, is_admin, is_self_or_admin
-from freemarket.errors import Forbidden
+from freemarket.errors import DomainError, Forbidden, Unauthenticated
 
 
 def authorize_owner_or_admin(
@@ -46,6 +47,16 @@ def authorize_owner_or_admin(
         action=action,
         target_type=target_type,
     )
+
+
+def require_not_banned(user: User, *, refusal: type[DomainError] = Unauthenticated) -> None:
+    """Refuse a banned account: no session, sign-in code or Telegram link is issued for it.
+
+    Credentials answer 401 (Unauthenticated); the Telegram paths, where the person is already
+    proven by Telegram's signature, answer 403 (Forbidden) as before.
+    """
+    if user.is_banned:
+        raise refusal("this account is banned", code="account_banned")
 
 
 def require_admin(actor: Actor) -> None:

@@ -14,7 +14,11 @@ from sqlalchemy.orm import Session, joinedload
 from freemarket.db.models import AuthSession, LoginCode, UsedNonce, User, utcnow
 from freemarket.domain import actors, audit
 from freemarket.domain.actors import Actor, Operator
-from freemarket.domain.permissions import authorize_owner_or_admin, require_admin
+from freemarket.domain.permissions import (
+    authorize_owner_or_admin,
+    require_admin,
+    require_not_banned,
+)
 from freemarket.errors import Unauthenticated
 
 TOKEN_BYTES = 32
@@ -41,8 +45,7 @@ def issue_token(
     session: Session, *, user: User, ttl: timedelta, origin: str = "cli"
 ) -> IssuedToken:
     """Create a session for `user` valid for `ttl`, returning the plain token once."""
-    if user.is_banned:
-        raise Unauthenticated(f"user {user.username} is banned", code="account_banned")
+    require_not_banned(user)
     token = secrets.token_urlsafe(TOKEN_BYTES)
     auth_session = AuthSession(
         user_id=user.id, token_hash=hash_token(token), expires_at=utcnow() + ttl, origin=origin
@@ -65,8 +68,7 @@ def authenticate(session: Session, *, token: str) -> User:
     if auth_session.expires_at <= now:
         raise Unauthenticated("session expired; sign in again", code="session_expired")
     user = auth_session.user
-    if user.is_banned:
-        raise Unauthenticated("this account is banned", code="account_banned")
+    require_not_banned(user)
     last_used = auth_session.last_used_at
     if last_used is None or now - last_used >= LAST_USED_RESOLUTION:
         # Concurrent requests of one session all see the stale value; one writes it and the
@@ -108,8 +110,7 @@ def csrf_token(token: str, *, secret_key: str) -> str:
 
 def issue_login_code(session: Session, *, user: User, ttl: timedelta) -> str:
     """A one-time sign-in code for `user`, valid for `ttl`; only its hash is stored."""
-    if user.is_banned:
-        raise Unauthenticated(f"user {user.username} is banned", code="account_banned")
+    require_not_banned(user)
     code = secrets.token_urlsafe(24)
     session.add(LoginCode(user_id=user.id, code_hash=hash_token(code), expires_at=utcnow() + ttl))
     session.flush()
@@ -162,8 +163,9 @@ def redeem_login_code(session: Session, *, code: str) -> User:
         )
     login.used_at = now
     user = session.get(User, login.user_id)
-    if user is None or user.is_banned:
+    if user is None:  # deleted since the code was issued
         raise Unauthenticated("this account cannot sign in", code="account_banned")
+    require_not_banned(user)
     session.flush()
     return user
 

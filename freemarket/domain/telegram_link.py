@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from freemarket.db.models import Item, LoginCode, User, utcnow
 from freemarket.domain import audit, sessions, users
+from freemarket.domain.permissions import require_not_banned
 from freemarket.domain.telegram_auth import TelegramIdentity
 from freemarket.errors import Conflict, Forbidden, Unauthenticated
 
@@ -46,8 +47,7 @@ def issue_link_code(
     session: Session, *, actor: User, ttl: timedelta, bot_username: str | None = None
 ) -> TelegramLink:
     """A one-time code that links the Telegram account which sends it to `actor`; audited."""
-    if actor.is_banned:
-        raise Forbidden("this account is banned", code="account_banned")
+    require_not_banned(actor, refusal=Forbidden)
     code = secrets.token_urlsafe(24)
     expires_at = utcnow() + ttl
     session.add(LoginCode(user_id=actor.id, code_hash=_hash(code), expires_at=expires_at))
@@ -91,8 +91,7 @@ def link_telegram(
         )
     row.used_at = utcnow()
     target = users.get_user(session, row.user_id)
-    if target.is_banned:
-        raise Forbidden("this account is banned", code="account_banned")
+    require_not_banned(target, refusal=Forbidden)
     holder = session.scalar(select(User).where(User.telegram_id == identity.telegram_id))
     released: int | None = None
     if holder is not None and holder.id != target.id:

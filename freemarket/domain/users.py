@@ -11,7 +11,12 @@ from sqlalchemy.orm import Session
 from freemarket.db.models import USER_ROLES, VISIBILITIES, Item, Profile, User
 from freemarket.domain import audit, exchanges, jobs, jsonpolicy, matched, preferences, sessions
 from freemarket.domain.actors import Actor
-from freemarket.domain.permissions import authorize_admin, authorize_owner_or_admin, require_admin
+from freemarket.domain.permissions import (
+    authorize_admin,
+    authorize_owner_or_admin,
+    require_admin,
+    require_not_banned,
+)
 from freemarket.domain.telegram_auth import TELEGRAM_USERNAME_MAX, TelegramIdentity
 from freemarket.errors import Conflict, Forbidden, InvalidInput, NotFound
 
@@ -88,8 +93,7 @@ def sign_in_telegram(
     """
     user = session.scalar(select(User).where(User.telegram_id == identity.telegram_id))
     if user is not None:
-        if user.is_banned:
-            raise Forbidden("this account is banned", code="account_banned")
+        require_not_banned(user, refusal=Forbidden)
         adopt_language(user, language)
         return user
     # A Telegram username (at most 32 characters) leaves room for a "_2" suffix on a clash.
