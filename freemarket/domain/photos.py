@@ -21,11 +21,11 @@ from typing import Literal
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from freemarket.db.models import Item, ItemPhoto, User
 from freemarket.db.session import after_commit, after_rollback
-from freemarket.domain import items
+from freemarket.domain import items, visibility
 from freemarket.domain.permissions import authorize_owner_or_admin
 from freemarket.errors import Conflict, InvalidInput, NotFound
 from freemarket.infra.storage import PhotoStorage, check_name
@@ -222,15 +222,33 @@ def delete_photo(
     return item
 
 
-def read_photo(session: Session, *, storage: PhotoStorage, name: str) -> bytes:
-    """The bytes of a stored size (`<key>-<size>.jpg`) of a photo that still exists."""
+@dataclass(frozen=True, slots=True)
+class ServedPhoto:
+    """A stored size of a photo, and whether anyone may see it (its item is listed)."""
+
+    data: bytes
+    public: bool
+
+
+def read_photo(
+    session: Session, *, storage: PhotoStorage, name: str, viewer: User | None
+) -> ServedPhoto:
+    """A stored size (`<key>-<size>.jpg`) of a photo of an item `viewer` may see, or NotFound."""
     try:
         check_name(name)
     except ValueError as exc:
         raise NotFound("photo not found", code="photo_not_found") from exc
     key = name.partition("-")[0]
-    exists = session.scalar(select(ItemPhoto.id).where(ItemPhoto.key == key).limit(1))
-    data = storage.get(name) if exists is not None else None
+    item = session.scalar(
+        select(Item)
+        .join(ItemPhoto, ItemPhoto.item_id == Item.id)
+        .where(ItemPhoto.key == key)
+        .options(joinedload(Item.owner))
+        .limit(1)
+    )
+    # A photo of an item the viewer may not see answers exactly like one that does not exist.
+    visible = item is not None and visibility.may_see_item(session, item=item, viewer=viewer)
+    data = storage.get(name) if visible else None
     if data is None:
         raise NotFound("photo not found", code="photo_not_found")
-    return data
+    return ServedPhoto(data=data, public=visibility.is_listed(item))

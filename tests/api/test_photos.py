@@ -14,7 +14,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from freemarket.db.models import ItemPhoto, User
-from freemarket.domain import photos
+from freemarket.domain import photos, users
+from freemarket.domain.actors import OPERATOR
 from tests.api.conftest import Headers, post_item
 
 GPS_TAG = 0x8825
@@ -297,3 +298,51 @@ def test_photo_url_for_the_bot(
     url = photos.photo_url(photo, "display", public_url="https://market.example/")
     assert url == f"https://market.example/api/photos/{photo.key}-display.jpg"
     assert client.get(url.removeprefix("https://market.example")).status_code == 200
+
+
+def test_a_photo_follows_its_items_visibility(
+    client: TestClient,
+    anna_h: Headers,
+    boris_h: Headers,
+    admin_h: Headers,
+    anna: User,
+    db: Session,
+) -> None:
+    item = post_item(client, anna_h)
+    photo = upload(client, anna_h, item["id"], jpeg_with_exif(), "image/jpeg").json()
+    missing = "0" * 32 + "-display.jpg"
+    nowhere = client.get(f"/api/photos/{missing}")
+    assert nowhere.status_code == 404
+
+    def hidden_to(headers: Headers, url: str) -> bool:
+        """True when the photo answers exactly like one that does not exist."""
+        answer = client.get(url, headers=headers)
+        # Even a client that kept the ETag learns nothing: 404, not 304.
+        etag = f'"{url.rsplit("/", 1)[1]}"'
+        revalidated = client.get(url, headers={**headers, "If-None-Match": etag})
+        return (answer.status_code, answer.json()) == (404, nowhere.json()) and (
+            revalidated.status_code == 404
+        )
+
+    listed = client.get(photo["url"])
+    assert listed.status_code == 200 and listed.headers["cache-control"].startswith("public")
+
+    # Withdrawn: gone for anonymous visitors and strangers, still there for its owner and admins.
+    assert client.delete(f"/api/items/{item['id']}", headers=anna_h).status_code == 200
+    for url in (photo["url"], photo["thumb_url"]):
+        assert hidden_to({}, url) and hidden_to(boris_h, url)
+        for headers in (anna_h, admin_h):
+            shown = client.get(url, headers=headers)
+            assert shown.status_code == 200 and shown.headers["content-type"] == "image/jpeg"
+            # Seen by a few only: no shared cache may keep it.
+            assert shown.headers["cache-control"] == "private, max-age=31536000, immutable"
+
+    # Listed again: public again.
+    assert client.post(f"/api/items/{item['id']}/reactivate", headers=anna_h).status_code == 200
+    assert client.get(photo["url"]).status_code == 200
+
+    # An owner's ban hides their items, photos included.
+    users.set_banned(db, actor=OPERATOR, user=anna, banned=True)
+    db.commit()
+    assert hidden_to({}, photo["url"]) and hidden_to(boris_h, photo["url"])
+    assert client.get(photo["url"], headers=admin_h).status_code == 200

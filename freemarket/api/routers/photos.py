@@ -7,7 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from freemarket.api.deps import AppSettings, CurrentUser, DbSession
+from freemarket.api.deps import (
+    OPTIONAL_AUTH,
+    AppSettings,
+    CurrentUser,
+    DbSession,
+    OptionalUser,
+)
 from freemarket.api.schemas import ItemOut, PathId, PhotoOut
 from freemarket.domain import photos
 from freemarket.infra.storage import PhotoStorage
@@ -16,6 +22,8 @@ router = APIRouter(tags=["photos"])
 
 # A photo's name is made once per upload: the bytes behind a name never change.
 IMMUTABLE = "public, max-age=31536000, immutable"
+# A photo of an unlisted item is shown only to some viewers: no shared cache may keep it.
+PRIVATE_IMMUTABLE = "private, max-age=31536000, immutable"
 UPLOAD_BODY = {
     "requestBody": {
         "required": True,
@@ -81,12 +89,16 @@ def delete_photo(
     "/api/photos/{name}",
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}}, "description": "The JPEG file"}},
+    openapi_extra=OPTIONAL_AUTH,
 )
-def serve_photo(name: str, request: Request, db: DbSession, storage: Storage) -> Response:
-    """One size of a photo (`<key>-thumb.jpg` or `<key>-display.jpg`), cacheable for a year."""
+def serve_photo(
+    name: str, request: Request, db: DbSession, storage: Storage, viewer: OptionalUser
+) -> Response:
+    """One size of a photo (`<key>-thumb.jpg` or `<key>-display.jpg`) of an item you may see."""
     etag = f'"{name}"'
-    headers = {"Cache-Control": IMMUTABLE, "ETag": etag}
-    data = photos.read_photo(db, storage=storage, name=name)
+    # Checked before the ETag: a hidden item's photo is a 404 even to a cache that kept it.
+    photo = photos.read_photo(db, storage=storage, name=name, viewer=viewer)
+    headers = {"Cache-Control": IMMUTABLE if photo.public else PRIVATE_IMMUTABLE, "ETag": etag}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
-    return Response(content=data, media_type=photos.CONTENT_TYPE, headers=headers)
+    return Response(content=photo.data, media_type=photos.CONTENT_TYPE, headers=headers)
