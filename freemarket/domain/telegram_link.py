@@ -12,11 +12,22 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import Column, delete, exists, select, update
 from sqlalchemy.orm import Session
 
-from freemarket.db.models import Item, LoginCode, User, utcnow
+from freemarket.db.models import (
+    AuditLog,
+    AuthSession,
+    Base,
+    LoginCode,
+    Notification,
+    Profile,
+    Report,
+    User,
+    utcnow,
+)
 from freemarket.domain import audit, sessions, users
 from freemarket.domain.permissions import require_not_banned
 from freemarket.domain.telegram_auth import TelegramIdentity
@@ -65,9 +76,71 @@ def code_in_command(text: str | None) -> str | None:
     return found.group(1) if found else None
 
 
-def has_listings(session: Session, user: User) -> bool:
-    """Whether `user` ever posted anything (then their account is theirs, not a placeholder)."""
-    return bool(session.scalar(select(exists().where(Item.user_id == user.id))))
+# What an empty placeholder account may hold, and what becomes of it when the account is given
+# up: moved to the account it joins (the same person proved both), or dropped because it only
+# opens the placeholder itself. Anything else (listings, exchanges, ratings, or a table added
+# later) means the account is not a placeholder, and linking is refused: nothing is lost quietly.
+_MOVED: tuple[Column[Any], ...] = (
+    Report.__table__.c.reporter_id,
+    Report.__table__.c.reported_user_id,
+    Notification.__table__.c.user_id,
+    AuditLog.__table__.c.actor_id,
+)
+_DROPPED: tuple[Column[Any], ...] = (AuthSession.__table__.c.user_id, LoginCode.__table__.c.user_id)
+_PROFILE = Profile.__table__.c.user_id
+
+
+def _references_to_users() -> list[Column[Any]]:
+    """Every column of the schema that points at a user."""
+    return [
+        fk.parent
+        for table in Base.metadata.sorted_tables
+        for fk in table.foreign_keys
+        if fk.column.table.name == User.__tablename__
+    ]
+
+
+def is_placeholder(session: Session, user: User) -> bool:
+    """Whether `user` holds nothing a link could not move or drop (it may be given up)."""
+    kept = {*_MOVED, *_DROPPED, _PROFILE}
+    return not any(
+        session.scalar(select(exists().where(column == user.id)))
+        for column in _references_to_users()
+        if column not in kept
+    )
+
+
+def _give_up_placeholder(session: Session, *, holder: User, target: User) -> dict[str, Any]:
+    """Move what the placeholder `holder` holds to `target`, delete it, return what was dropped.
+
+    Its sessions and sign-in codes go with it (ON DELETE CASCADE). Its profile moves when
+    `target` has none; otherwise the target's own is kept and the placeholder's is returned, to
+    be kept in the audit entry.
+    """
+    for column in _MOVED:
+        session.execute(
+            update(column.table).where(column == holder.id).values({column.name: target.id})
+        )
+    dropped: dict[str, Any] = {}
+    theirs = session.scalar(select(Profile).where(Profile.user_id == holder.id))
+    if theirs is not None:
+        if session.scalar(select(exists().where(target.id == _PROFILE))):
+            dropped = {
+                "data": theirs.data,
+                "location": theirs.location,
+                "latitude": theirs.latitude,
+                "longitude": theirs.longitude,
+                "visibility": theirs.visibility,
+            }
+        else:
+            theirs.user_id = target.id
+        session.flush()
+    session.execute(delete(User).where(User.id == holder.id))
+    session.expunge(holder)
+    # Rows already loaded may still name the placeholder: read them again from the database.
+    session.flush()
+    session.expire_all()
+    return dropped
 
 
 def link_telegram(
@@ -76,7 +149,9 @@ def link_telegram(
     """Spend a link code: the account that issued it now signs in with this Telegram account.
 
     A Telegram account that already made its own empty account (it pressed /start before
-    linking) gives it up; one with listings of its own is refused, nothing is merged silently.
+    linking) gives it up, its reports, notifications and profile moving to the linked account;
+    one with listings or exchanges of its own, or a banned one, is refused: nothing is merged
+    or lost silently.
     """
     row = session.scalar(
         select(LoginCode).where(LoginCode.code_hash == _hash(code)).with_for_update()
@@ -94,17 +169,18 @@ def link_telegram(
     require_not_banned(target, refusal=Forbidden)
     holder = session.scalar(select(User).where(User.telegram_id == identity.telegram_id))
     released: int | None = None
+    dropped_profile: dict[str, Any] = {}
     if holder is not None and holder.id != target.id:
-        if has_listings(session, holder):
+        # Giving up a banned account would lift its ban from this Telegram account.
+        require_not_banned(holder, refusal=Forbidden)
+        if not is_placeholder(session, holder):
             raise Conflict(
                 "this Telegram account already has its own FreeMarket account with listings",
                 code="telegram_in_use",
                 username=holder.username,
             )
         released = holder.id
-        # Its sessions, codes and notifications go with it (ON DELETE CASCADE).
-        session.execute(delete(User).where(User.id == holder.id))
-        session.expunge(holder)
+        dropped_profile = _give_up_placeholder(session, holder=holder, target=target)
     previous = target.telegram_id
     target.telegram_id = identity.telegram_id
     if target.contact is None and identity.username:
@@ -116,7 +192,11 @@ def link_telegram(
         action="link_telegram",
         target_type="user",
         target_id=target.id,
-        details={"previous_telegram_id": previous, "released_user_id": released},
+        details={
+            "previous_telegram_id": previous,
+            "released_user_id": released,
+            **({"dropped_profile": dropped_profile} if dropped_profile else {}),
+        },
     )
     session.flush()
     return target

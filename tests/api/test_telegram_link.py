@@ -4,16 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from freemarket.api.routers.auth import browser_language
-from freemarket.db.models import User, utcnow
-from freemarket.domain import sessions, telegram_link
+from freemarket.db.models import (
+    AuditLog,
+    AuthSession,
+    Notification,
+    Profile,
+    Report,
+    User,
+    utcnow,
+)
+from freemarket.domain import audit, items, reports, sessions, telegram_link, users
+from freemarket.domain.actors import OPERATOR
 from freemarket.domain.telegram_auth import TelegramIdentity
-from freemarket.errors import Unauthenticated
+from freemarket.errors import Conflict, Forbidden, Unauthenticated
 from tests.api.conftest import Headers
 
 
@@ -102,3 +113,92 @@ def test_sign_in_gives_an_unset_language_the_browsers_and_keeps_a_chosen_one(
         assert response.status_code == 200, response.text
     db.expire_all()
     assert (db.get(User, unset.id).language, db.get(User, chosen.id).language) == ("en", "ru")  # type: ignore[union-attr]
+
+
+def _placeholder_with_history(db: Session, make_user: Callable[..., User]) -> tuple[User, User]:
+    """A Telegram account that pressed /start before linking, then filed and drew a report."""
+    villain = make_user("villain")
+    placeholder = users.sign_in_telegram(db, identity=_identity())
+    reports.create_report(db, reporter=placeholder, reason="spam in the chat", user_id=villain.id)
+    reports.create_report(db, reporter=villain, reason="rude placeholder", user_id=placeholder.id)
+    db.add(Notification(user_id=placeholder.id, dedupe_key="welcome:placeholder"))
+    audit.record(db, actor=placeholder, action="test_action", target_type="user")
+    sessions.issue_token(db, user=placeholder, ttl=timedelta(hours=1), origin="test")
+    db.commit()
+    return placeholder, villain
+
+
+def _owners(db: Session, column: Any) -> list[int | None]:
+    """The user ids a column holds, in row order."""
+    return list(db.scalars(select(column).order_by(column.table.c.id)))
+
+
+def test_linking_moves_what_the_placeholder_account_held(
+    db: Session, make_user: Callable[..., User]
+) -> None:
+    """Its reports (filed and drawn), notifications, audit entries and profile survive."""
+    web = make_user("webby")
+    placeholder, villain = _placeholder_with_history(db, make_user)
+    users.create_profile(db, user=placeholder, data={"bio": "из телеграма"}, location="Тверь")
+    link = telegram_link.issue_link_code(db, actor=web, ttl=timedelta(minutes=5))
+    db.commit()
+
+    linked = telegram_link.link_telegram(db, code=link.code, identity=_identity())
+    db.commit()
+    assert linked.id == web.id and linked.telegram_id == 7001
+    assert db.get(User, placeholder.id) is None
+    assert _owners(db, Report.reporter_id) == [web.id, villain.id]
+    assert _owners(db, Report.reported_user_id) == [villain.id, web.id]
+    assert _owners(db, Notification.user_id) == [web.id]
+    assert db.scalar(select(Profile.data).where(Profile.user_id == web.id)) == {
+        "bio": "из телеграма"
+    }
+    # Its sessions only opened the placeholder: they go with it.
+    assert _owners(db, AuthSession.user_id) == []
+    assert placeholder.id not in _owners(db, AuditLog.actor_id)
+    assert web.id in _owners(db, AuditLog.actor_id)
+
+
+def test_a_second_profile_is_kept_in_the_audit_entry(
+    db: Session, make_user: Callable[..., User]
+) -> None:
+    """Both accounts have a profile: the linked account keeps its own, the other is recorded."""
+    web = make_user("webby")
+    users.create_profile(db, user=web, data={"bio": "с сайта"})
+    placeholder = users.sign_in_telegram(db, identity=_identity())
+    users.create_profile(db, user=placeholder, data={"bio": "из телеграма"}, visibility="private")
+    link = telegram_link.issue_link_code(db, actor=web, ttl=timedelta(minutes=5))
+    db.commit()
+
+    telegram_link.link_telegram(db, code=link.code, identity=_identity())
+    db.commit()
+    assert list(db.scalars(select(Profile.data))) == [{"bio": "с сайта"}]
+    entry = db.scalars(select(AuditLog).where(AuditLog.action == "link_telegram")).one()
+    assert entry.details["released_user_id"] == placeholder.id
+    assert entry.details["dropped_profile"]["data"] == {"bio": "из телеграма"}
+    assert entry.details["dropped_profile"]["visibility"] == "private"
+
+
+@pytest.mark.parametrize("why", ["listing", "banned"])
+def test_an_account_that_is_more_than_a_placeholder_is_refused(
+    db: Session, make_user: Callable[..., User], why: str
+) -> None:
+    """Listings of its own, or a ban (giving it up would lift it): refused, nothing changes."""
+    web = make_user("webby")
+    placeholder, _ = _placeholder_with_history(db, make_user)
+    if why == "listing":
+        items.create_item(db, owner=placeholder, kind="offer", category="books", title="Атлас")
+    else:
+        users.set_banned(db, actor=OPERATOR, user=placeholder, banned=True)
+    link = telegram_link.issue_link_code(db, actor=web, ttl=timedelta(minutes=5))
+    db.commit()
+    assert telegram_link.is_placeholder(db, placeholder) is (why == "banned")
+
+    expected = (Conflict, "telegram_in_use") if why == "listing" else (Forbidden, "account_banned")
+    with pytest.raises(expected[0]) as refused:
+        telegram_link.link_telegram(db, code=link.code, identity=_identity())
+    assert refused.value.code == expected[1]
+    db.rollback()
+    assert db.get(User, placeholder.id).telegram_id == 7001  # type: ignore[union-attr]
+    assert db.get(User, web.id).telegram_id is None  # type: ignore[union-attr]
+    assert len(_owners(db, Report.reporter_id)) == 2

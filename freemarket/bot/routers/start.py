@@ -52,7 +52,7 @@ async def start(
         await message.answer(view.text, reply_markup=view.keyboard)
         return
     welcome = t("welcome", name=name_of(actor, t)) + "\n\n" + t("help")
-    if not telegram_link.has_listings(db, actor):
+    if telegram_link.is_placeholder(db, actor):
         # Someone new here may already have an account from the website: say how to join them.
         welcome += "\n\n" + t("link-hint")
     await message.answer(welcome)
