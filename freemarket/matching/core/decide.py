@@ -54,7 +54,7 @@ from pathlib import Path
 import numpy as np
 
 from freemarket.matching.core.objects import TitleFacts, column, excluded, title_facts
-from freemarket.matching.core.text import Lexicon, normalize, within_one_edit
+from freemarket.matching.core.text import Lexicon, normalize, stem, within_one_edit
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 DEFAULT_MODEL_PATH = DATA_DIR / "notify-model.json"
@@ -262,6 +262,15 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 
 Quantities = dict[str, tuple[tuple[float, float], ...]]
 
+# Kinds of goods made for a standard range, so a title naming the kind names the range: an
+# infant carrier is a group 0+ car seat (0-13 kg, ECE R44), a booster group 2/3 (15-36 kg).
+# Operators may extend the table (any form of the word: it is compared by stem).
+IMPLIED_QUANTITIES: dict[str, tuple[str, float, float]] = {
+    "автолюлька": ("kg", 0.0, 13.0),
+    "бустер": ("kg", 15.0, 36.0),
+}
+_IMPLIED_BY_STEM = {stem(word): q for word, q in IMPLIED_QUANTITIES.items()}
+
 
 @lru_cache(maxsize=200_000)
 def _quantities(title: str) -> Quantities:
@@ -269,6 +278,8 @@ def _quantities(title: str) -> Quantities:
 
     A number glued after letters is part of a model code ("V8", "DGA504": unit "code:v"); a
     "120x60" is one dimension. Single digits count too (the tokenizer drops them: "8 класс").
+    A kind of goods made for a standard range (``IMPLIED_QUANTITIES``) names it when the title
+    gives none in that unit.
     """
     text = normalize(title)
     out: dict[str, list[tuple[float, float]]] = {}
@@ -305,14 +316,30 @@ def _quantities(title: str) -> Quantities:
             unit = "code:" + prev[0]
         out.setdefault(unit, []).append((min(lo, hi), max(lo, hi)))
         i = j
+    for tok, _, _ in toks:
+        implied = _IMPLIED_BY_STEM.get(stem(tok)) if tok[0].isalpha() else None
+        if implied and implied[0] not in out:
+            out[implied[0]] = [implied[1:]]
     return {k: tuple(v) for k, v in out.items()}
 
 
+def _agree(a: float, b: float, c: float, d: float) -> bool:
+    """Two values agree: a point within the other's range, or two ranges sharing half the narrower.
+
+    Ranges that only touch ("9-18 кг" / "0-13 кг", the next car seat group) are meant for
+    different things; ranges sharing most of one ("4-6 лет" / "5-7 лет") are not.
+    """
+    if not (a <= d and c <= b):
+        return False
+    narrower = min(b - a, d - c)
+    return narrower == 0 or min(b, d) - max(a, c) >= narrower / 2
+
+
 def _quantity_conflict(want: Quantities, offer: Quantities) -> bool:
-    """Both name a quantity in one unit, and no value of one is within a range of the other."""
+    """Both name a quantity in one unit, and no value of one agrees with one of the other."""
     for unit, mine in want.items():
         theirs = offer.get(unit)
-        if theirs and not any(a <= d and c <= b for a, b in mine for c, d in theirs):
+        if theirs and not any(_agree(a, b, c, d) for a, b in mine for c, d in theirs):
             return True
     return False
 

@@ -18,6 +18,8 @@ modifiers or targets ("зимняя", "для собаки") are about different
   chairs)" is not about chairs, "УШМ без АКБ" does not offer a battery.
 - A token with a digit (a model code, a count: "x4", "dga504") is not a head while the part
   has a word without one: "Sofa legs x4" is about legs.
+- A title opening with a placeholder or "where" ("что-нибудь", "something", "куда", "где")
+  names no object: all its words are targets ("Куда сложить игрушки?" wants a box for toys).
 
 A want's description may exclude things in words ("ножевую не предлагать", "кроме
 прозрачного", "mattresses not needed", "not the crystal tubs"): ``excluded`` reads those.
@@ -56,6 +58,10 @@ _MODIFIER_POS = frozenset(
     {"ADJF", "ADJS", "PRTF", "PRTS", "NUMR", "VERB", "INFN", "ADVB", "GRND", "COMP", "NPRO"}
     | {"PREP", "CONJ", "PRCL", "INTJ", "PRED"}
 )
+# A title opening with a placeholder or a "where" question names no object of its own: it says
+# what the wanted thing is for ("Куда сложить игрушки?" is a box, not toys; "Something to keep
+# my guinea pigs in" is a cage). All its words are then targets.
+_NO_OBJECT = re.compile(r"^\W*(?:что[\s-]*(?:нибудь|то|либо)|куда|где|something|anything|where)\b")
 _CYRILLIC = re.compile(r"[а-я]")
 _HAS_DIGIT = re.compile(r"\d")
 
@@ -161,6 +167,8 @@ def _title_facts(title: str, lexicon: Lexicon) -> TitleFacts:
         if heads:
             break
     all_units = [u for units in units_by_segment for u in units]
+    if _NO_OBJECT.match(normalize(title)):
+        return TitleFacts(frozenset(), frozenset(), frozenset(k for u in all_units for k in u.keys))
     objects = {k for u in heads for k in u.keys}
     main = {k for u in all_units if not u.target for k in u.keys}
     targets = {k for u in all_units if u.target for k in u.keys} - main

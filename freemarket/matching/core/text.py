@@ -38,6 +38,9 @@ NGRAM_MIN_STEM = 5
 TARGET_FACTOR = 0.4
 ACCESSORY_FACTOR = 0.5
 TARGET_PREPOSITIONS = frozenset({"для", "под", "к", "ко", "for"})
+# In a description, the word after one of these says what the item is *not* ("не кожа, но
+# тёплая", "not leather", "без царапин"): it is no term of the listing.
+DESCRIPTION_NEGATIONS = frozenset({"не", "not", "без", "without", "non"})
 # Only long stems are corrected towards the dictionary: short Russian stems are one letter
 # apart from too many unrelated words.
 FUZZY_MIN_STEM = 6
@@ -362,9 +365,14 @@ def _count_segment(
     tokens: list[str] = []
     factors: list[float] = []
     factor = 1.0
+    negated = False
     for t in tokenize(segment):
         if in_title and t in TARGET_PREPOSITIONS:
             factor = TARGET_FACTOR
+        # a description's negated word is not a property of the item ("не кожа", "not leather")
+        if not in_title and (negated or t in DESCRIPTION_NEGATIONS):
+            negated = t in DESCRIPTION_NEGATIONS
+            continue
         if t not in STOP_WORDS:
             tokens.append(t)
             factors.append(factor)

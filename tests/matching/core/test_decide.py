@@ -38,6 +38,35 @@ def test_a_count_or_model_code_is_not_the_object(lexicon) -> None:  # type: igno
 
 
 @pytest.mark.parametrize(
+    "title",
+    [
+        "Куда сложить игрушки?",
+        "Где хранить картошку на балконе?",
+        "Что-нибудь, на чём может спать гость",
+        "Something to keep my guinea pigs in",
+    ],
+)
+def test_a_placeholder_or_where_title_names_no_object(lexicon, title: str) -> None:  # type: ignore[no-untyped-def]
+    facts = title_facts(title, lexicon)
+    assert not facts.objects and not facts.main and facts.targets
+
+
+def test_what_a_want_is_for_is_not_its_object(lexicon) -> None:  # type: ignore[no-untyped-def]
+    f = _features("Куда сложить игрушки?", ["Игрушки пакетом: машинки, кубики"], lexicon)
+    toys = f["Игрушки пакетом: машинки, кубики"]
+    assert toys["offer_head_is_target"] == 1 and toys["head_match"] == 0
+
+
+def test_room_and_wear_are_attributes(lexicon) -> None:  # type: ignore[no-untyped-def]
+    rug = _features("Нужен ковёр в зал", ["Коврик для ванной", "Ковёр в гостиную"], lexicon)
+    assert [r["attribute_conflict"] for r in rug.values()] == [1.0, 0.0]
+    cabinet = _features("Шкаф для одежды", ["Обувной шкаф узкий", "Платяной шкаф"], lexicon)
+    assert [c["attribute_conflict"] for c in cabinet.values()] == [1.0, 0.0]
+    curtains = _features("Шторы блэкаут в спальню", ["Тюль органза", "Шторы блэкаут"], lexicon)
+    assert [c["attribute_conflict"] for c in curtains.values()] == [1.0, 0.0]
+
+
+@pytest.mark.parametrize(
     ("want", "offer", "conflict"),
     [
         ("Велосипед для дочки 10 лет", "Велосипед детский 16 дюймов, для 4-6 лет", True),
@@ -51,6 +80,13 @@ def test_a_count_or_model_code_is_not_the_object(lexicon) -> None:  # type: igno
         ("Матрас 120х60", "Матрасик 60x120", False),
         ("Шторы 150х260", "Шторы 300 x 250", True),
         ("Куртка мужская 50", "Куртка женская, 44", True),
+        # a kind made for a standard range names it: an infant carrier is 0-13 kg
+        ("Детское автокресло 9-18 кг", "Отдам автолюльку Maxi-Cosi", True),
+        ("Автокресло 0-13 кг", "Автолюлька Maxi-Cosi", False),
+        ("Автокресло 15-36 кг", "Бустер автомобильный", False),
+        # ranges that only touch name different things; ranges sharing most of one agree
+        ("Комбинезон 80-86", "Комбинезон 86-92", True),
+        ("Платье 4-6 лет", "Платье 5-7 лет", False),
     ],
 )
 def test_quantities_conflict_only_in_one_unit(want: str, offer: str, conflict: bool) -> None:

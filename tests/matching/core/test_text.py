@@ -82,6 +82,17 @@ def test_accessory_titles_downweight_what_they_fit() -> None:
     assert accessory["=пылесос"] < item["=пылесос"]
 
 
+def test_a_negated_description_word_is_no_term_of_the_listing() -> None:
+    # "не кожа" says what the jacket is not; the title's words and the rest still count
+    assert "=кожаный" not in keys("Куртка мужская", "Не кожа, но очень тёплая.")
+    assert "=кожаный" in keys("Куртка мужская", "Натуральная кожа.")
+    assert "=кожаный" not in keys("Jacket", "Not leather, but warm.")
+    assert "царапина" not in keys("Стол", "Без царапин, крепкий")
+    assert "крепк" in keys("Стол", "Без царапин, крепкий")
+    # in a title a negation stays (the object rules read "без АКБ" there)
+    assert "=кожаный" in keys("Куртка кожаная", "")
+
+
 def test_custom_lexicon_lines() -> None:
     lex = parse_lexicon(["# comment", "кот: cat, котик", "!ошейник: collar", ""])
     assert lex.lookup((stem("котик"),)) == ("кот",)
