@@ -10,13 +10,20 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 from sparse_dot_topn import sp_matmul_topn
 
 from freemarket.matching.core import OFFER, WANT
-from freemarket.matching.core.decide import Side, decide
+from freemarket.matching.core.bulk import decide_bulk, pair_features_bulk
+from freemarket.matching.core.decide import (
+    DEFAULT_MODEL_PATH,
+    Side,
+    load_attributes,
+    load_model,
+)
 from freemarket.matching.core.rules import (
     Sides,
     Thresholds,
@@ -600,7 +607,7 @@ def _candidates(
     confidence = np.zeros(w.size)
     notify = np.zeros(w.size, dtype=bool)
     if decide_notify:
-        scores, confidence, notify = _decisions(corpus, w, o, scores, params)
+        scores, confidence, notify = _decisions(corpus, ids, w, o, scores, params)
         kept = scores >= params.show
         w, o, scores, cosines = w[kept], o[kept], scores[kept], cosines[kept]
         confidence, notify = confidence[kept], notify[kept]
@@ -641,39 +648,33 @@ def scale_explanation(
 
 
 def _decisions(
-    corpus: VectorizedCorpus, w: np.ndarray, o: np.ndarray, cosines: np.ndarray, params: Thresholds
+    corpus: VectorizedCorpus,
+    ids: np.ndarray,
+    w: np.ndarray,
+    o: np.ndarray,
+    cosines: np.ndarray,
+    params: Thresholds,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``decide`` on each want's candidates: relevance, confidence and push per pair."""
-    n = w.size
-    scores, confidence, notify = cosines.copy(), np.zeros(n), np.zeros(n, dtype=bool)
-    if n == 0:
-        return scores, confidence, notify
-    by_want = np.argsort(w, kind="stable")
-    ws = w[by_want]
-    starts = np.r_[0, np.flatnonzero(ws[1:] != ws[:-1]) + 1].tolist()
-    ends = [*starts[1:], n]
+    """``decide`` on each want's candidates: relevance, confidence and push per pair.
+
+    All pairs at once (``bulk``): the same numbers as ``decide`` per want, without a Python
+    walk over every pair.
+    """
     listings, lexicon = corpus.listings, corpus.space.lexicon
-    for a, b in zip(starts, ends, strict=True):
-        rows = by_want[a:b]
-        wr = int(w[rows[0]])
-        want = Side(
-            listings[wr].id, listings[wr].title, corpus.vector(wr)[0], listings[wr].description
-        )
-        offers = [
-            Side(listings[r].id, listings[r].title, corpus.vector(r)[0]) for r in o[rows].tolist()
-        ]
-        found = decide(
-            want,
-            offers,
-            cosines[rows].tolist(),
-            lexicon=lexicon,
-            threshold=params.notify,
-            show=params.show,
-            model_path=params.model_path,
-        )
-        for row, d in zip(rows.tolist(), found, strict=True):
-            scores[row], confidence[row], notify[row] = d.score, d.confidence, d.notify
-    return scores, confidence, notify
+    want_rows, wi = np.unique(w, return_inverse=True)
+    offer_rows, oi = np.unique(o, return_inverse=True)
+    wants = [
+        Side(listings[r].id, listings[r].title, corpus.vector(r)[0], listings[r].description)
+        for r in want_rows.tolist()
+    ]
+    offers = [
+        Side(listings[r].id, listings[r].title, corpus.vector(r)[0]) for r in offer_rows.tolist()
+    ]
+    px = pair_features_bulk(wants, offers, wi, oi, lexicon, load_attributes())
+    model = load_model(Path(params.model_path) if params.model_path else DEFAULT_MODEL_PATH)
+    return decide_bulk(
+        ids[w], ids[o], cosines, px, model, threshold=params.notify, show=params.show
+    )
 
 
 def match_all(
