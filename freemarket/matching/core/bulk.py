@@ -105,19 +105,13 @@ def _widen(m: sp.csr_matrix, n: int) -> sp.csr_matrix:
     return sp.csr_matrix((m.data, m.indices, m.indptr), shape=(m.shape[0], n))
 
 
-def _columns(sets: Iterable[Iterable[int]]) -> sp.csr_matrix:
+def _columns(sets: Sequence[np.ndarray]) -> sp.csr_matrix:
     """Rows over the hashed vector columns; a column named twice counts twice."""
-    indptr, indices = [0], []
-    for cols in sets:
-        indices.extend(cols)
-        indptr.append(len(indices))
+    lengths = np.array([len(c) for c in sets], dtype=np.int64)
+    indices = np.concatenate([np.asarray(c, dtype=np.int64) for c in sets]) if sets else []
     m = sp.csr_matrix(
-        (
-            np.ones(len(indices)),
-            np.asarray(indices, dtype=np.int64),
-            np.asarray(indptr, dtype=np.int64),
-        ),
-        shape=(len(indptr) - 1, _N_COLUMNS),
+        (np.ones(len(indices)), indices, np.r_[0, np.cumsum(lengths)]),
+        shape=(len(sets), _N_COLUMNS),
     )
     m.sum_duplicates()
     return m
@@ -159,8 +153,9 @@ class _Facts:
         flat = [k for x in words for k in x]
         self.word_keys = np.array([vocab.ids.setdefault(k, len(vocab.ids)) for k in flat], int)
         self.word_columns = np.array([column(k) for k in flat], dtype=np.int64)
-        self.cols = _columns(set(s.columns.tolist()) for s in sides)
-        self.object_cols = _columns([column(k) for k in f.objects] for f in facts)
+        self.cols = _columns([s.columns for s in sides])
+        self.cols.data[:] = 1.0  # a set of columns, as ``pair_features`` reads it
+        self.object_cols = _columns([np.array([column(k) for k in f.objects]) for f in facts])
         self.numbers = [_quantities(s.title) for s in sides]
         self.unwanted = (
             vocab.rows(
@@ -250,10 +245,12 @@ def pair_features_bulk(
 
 
 def _key_column_in(cols: np.ndarray, matrix: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
-    """Whether column ``cols[i]`` is stored in row ``rows[i]`` of ``matrix``."""
+    """Whether column ``cols[i]`` is stored in row ``rows[i]`` of ``matrix`` (canonical)."""
     rows_of = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
-    stored = rows_of * _N_COLUMNS + matrix.indices
-    return np.isin(rows.astype(np.int64) * _N_COLUMNS + cols, stored)
+    stored = rows_of * _N_COLUMNS + matrix.indices  # sorted: rows in order, columns sorted
+    wanted = rows.astype(np.int64) * _N_COLUMNS + cols
+    at = np.minimum(np.searchsorted(stored, wanted), max(stored.size - 1, 0))
+    return stored[at] == wanted if stored.size else np.zeros(wanted.size, dtype=bool)
 
 
 def _share(found: np.ndarray, pair: np.ndarray, lengths: np.ndarray) -> np.ndarray:
