@@ -49,13 +49,12 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "No valid session (or a refused sign-in)"},
     403: {"model": ErrorOut, "description": "Signed in, but not allowed (or no CSRF header)"},
     404: {"model": ErrorOut, "description": "Not found, or not yours to see"},
-    409: {"model": ErrorOut, "description": "Conflicts with the current state"},
+    409: {
+        "model": ErrorOut,
+        "description": "Conflicts with the current state (or with this server's configuration)",
+    },
     422: {"model": InvalidOut, "description": "Invalid input"},
     429: {"model": ErrorOut, "description": "Too many requests; see Retry-After"},
-}
-# Sign-in through Telegram needs the bot token configured.
-EXTRA_RESPONSES: dict[object, dict[int | str, dict[str, Any]]] = {
-    auth: {503: {"model": ErrorOut, "description": "Telegram sign-in is not configured"}},
 }
 
 ROUTERS = (
@@ -131,11 +130,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         # Each uvicorn worker process builds its own app: this is where it learns to nudge.
         wakeup.configure(settings.redis_url)
     for module in ROUTERS:
-        responses = (
-            {}
-            if module in (health, telegram)
-            else {**ERROR_RESPONSES, **EXTRA_RESPONSES.get(module, {})}
-        )
+        responses = {} if module in (health, telegram) else ERROR_RESPONSES
         app.include_router(module.router, responses=responses)  # type: ignore[arg-type]
     # Every API route with its full path, for the Allow header of a 405 (errors.allowed_methods).
     app.state.api_routes = [

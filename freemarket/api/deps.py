@@ -15,7 +15,7 @@ from freemarket.db.models import User
 from freemarket.db.session import unit_of_work
 from freemarket.domain import sessions
 from freemarket.domain.permissions import require_admin
-from freemarket.errors import Forbidden, Unauthenticated
+from freemarket.errors import Forbidden, NotConfigured, Unauthenticated
 from freemarket.infra.ratelimit import RateLimiter, enforce
 from freemarket.infra.settings import Settings
 
@@ -117,6 +117,15 @@ def _limit_writes(request: Request, settings: Settings, user: User) -> None:
     # Many people can share one address (a NAT, an office), so the per-address ceiling
     # is looser than the per-user one; it still stops one machine posing as many users.
     enforce(limiter, key=f"write:ip:{client_ip(request)}", limit=per_minute * 5, what="changes")
+
+
+def require_bot_token(settings: Settings) -> str:
+    """The bot's token; NotConfigured on a server without a bot (nothing Telegram can work)."""
+    if not settings.telegram_bot_token:
+        raise NotConfigured(
+            "Telegram is not configured on this server (no bot)", code="telegram_not_configured"
+        )
+    return settings.telegram_bot_token
 
 
 def limit_signin(request: Request, settings: AppSettings) -> None:

@@ -35,7 +35,9 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     Unauthenticated: 401,
     InvalidInput: 422,
     RateLimited: 429,
-    NotConfigured: 503,
+    # A 4xx: the server works, it does not offer this (no bot, say). A 5xx would read as an
+    # outage, be counted as one, and invite a retry that can only get the same answer.
+    NotConfigured: 409,
 }
 
 

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from freemarket.api.app import create_app
 from freemarket.api.routers.auth import browser_language
 from freemarket.db.models import (
     AuditLog,
     AuthSession,
+    LoginCode,
     Notification,
     Profile,
     Report,
@@ -25,6 +27,7 @@ from freemarket.domain import audit, items, reports, sessions, telegram_link, us
 from freemarket.domain.actors import OPERATOR
 from freemarket.domain.telegram_auth import TelegramIdentity
 from freemarket.errors import Conflict, Forbidden, Unauthenticated
+from freemarket.infra.settings import Settings
 from tests.api.conftest import Headers
 
 
@@ -39,20 +42,41 @@ def _identity(telegram_id: int = 7001) -> TelegramIdentity:
     )
 
 
+@pytest.fixture
+def bot_client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
+    """A client on an app whose server has a bot (a token and the bot's username)."""
+    with_bot = settings.model_copy(
+        update={"telegram_bot_token": "123456:test-token", "telegram_bot_username": "FmTestBot"}
+    )
+    with TestClient(create_app(with_bot, engine=engine), raise_server_exceptions=False) as c:
+        yield c
+
+
 def test_the_web_issues_a_link_code_for_the_bot(
-    client: TestClient, db: Session, anna: User, anna_h: Headers
+    bot_client: TestClient, db: Session, anna: User, anna_h: Headers
 ) -> None:
-    """POST /api/users/me/telegram-link: the /start payload for the bot (t.me link if named)."""
-    response = client.post("/api/users/me/telegram-link", headers=anna_h)
+    """POST /api/users/me/telegram-link: the /start payload for the bot, as a t.me link."""
+    response = bot_client.post("/api/users/me/telegram-link", headers=anna_h)
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["start_payload"].startswith("link_") and len(body["start_payload"]) <= 64
-    assert body["url"] is None  # no TELEGRAM_BOT_USERNAME in the test settings
+    assert body["url"] == f"https://t.me/FmTestBot?start={body['start_payload']}"
     user = telegram_link.link_telegram(
         db, code=body["start_payload"][5:], identity=_identity(), language="en"
     )
     assert user.id == anna.id and user.telegram_id == 7001
-    assert client.post("/api/users/me/telegram-link").status_code == 401
+    assert bot_client.post("/api/users/me/telegram-link").status_code == 401
+
+
+def test_no_link_code_on_a_server_without_a_bot(
+    client: TestClient, db: Session, anna_h: Headers
+) -> None:
+    """Nobody could send a code to a bot that is not there: a clear 4xx, and no code issued."""
+    response = client.post("/api/users/me/telegram-link", headers=anna_h)
+    assert response.status_code == 409, response.text
+    assert response.json()["code"] == "telegram_not_configured"
+    assert "start_payload" not in response.json()
+    assert db.scalar(select(func.count(LoginCode.id))) == 0
 
 
 def test_the_link_url_names_the_bot(db: Session, make_user: Callable[..., User]) -> None:

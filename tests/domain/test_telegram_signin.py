@@ -154,13 +154,15 @@ def test_widget_banned_user_cannot_sign_in(client: TestClient, world: Any, db: S
     assert "token" not in response.json()
 
 
-def test_widget_without_bot_token_is_503(make_client: MakeClient) -> None:
+def test_widget_without_bot_token_is_a_clear_4xx(make_client: MakeClient) -> None:
+    # Not a 5xx: the server works, it has no bot; a retry could only get the same answer.
     client = make_client(telegram_bot_token=None)
     response = client.post("/api/auth/telegram", json=widget_body(widget()))
-    assert response.status_code == 503
+    assert response.status_code == 409
+    assert response.json()["code"] == "telegram_not_configured"
     assert "not configured" in response.json()["detail"]
     webapp = client.post("/api/auth/webapp", json=init_data())
-    assert webapp.status_code == 503
+    assert webapp.status_code == 409 and webapp.json()["code"] == "telegram_not_configured"
 
 
 def test_webapp_first_sign_in_creates_then_links(client: TestClient, db: Session) -> None:

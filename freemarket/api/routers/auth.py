@@ -14,6 +14,7 @@ from freemarket.api.deps import (
     CurrentUser,
     DbSession,
     limit_signin,
+    require_bot_token,
 )
 from freemarket.api.schemas import (
     CodeLogin,
@@ -25,18 +26,9 @@ from freemarket.api.schemas import (
 )
 from freemarket.db.models import User, utcnow
 from freemarket.domain import sessions, telegram_auth, users
-from freemarket.errors import NotConfigured
 from freemarket.infra.settings import Settings
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
-
-
-def _bot_token(settings: Settings) -> str:
-    if not settings.telegram_bot_token:
-        raise NotConfigured(
-            "Telegram sign-in is not configured on this server", code="telegram_not_configured"
-        )
-    return settings.telegram_bot_token
 
 
 def browser_language(header: str | None) -> str | None:
@@ -98,7 +90,7 @@ def _telegram_session(
     """Verify a Telegram payload once, find or create its user, and start a session."""
     identity = verify(
         payload,
-        bot_token=_bot_token(settings),
+        bot_token=require_bot_token(settings),
         now=utcnow(),
         max_age_seconds=settings.telegram_auth_max_age_seconds,
     )

@@ -13,6 +13,7 @@ from freemarket.api.deps import (
     CurrentUser,
     DbSession,
     OptionalUser,
+    require_bot_token,
 )
 from freemarket.api.render import json_response
 from freemarket.api.schemas import (
@@ -65,6 +66,8 @@ def me(user: CurrentUser) -> UserPrivate:
 @router.post("/me/telegram-link", response_model=TelegramLinkOut)
 def telegram_link(db: DbSession, user: CurrentUser, settings: AppSettings) -> TelegramLinkOut:
     """A one-time code linking the Telegram account that sends it to the bot to this account."""
+    # Without a bot nobody could ever send the code: say so instead of issuing one.
+    require_bot_token(settings)
     link = telegram_link_domain.issue_link_code(
         db,
         actor=user,
