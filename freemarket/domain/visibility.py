@@ -22,11 +22,15 @@ S = TypeVar("S", bound=Select[Any])
 SHARED_STATES = ("accepted", "completed")
 
 
+# One alias for every statement: a fresh alias per call made SQLAlchemy adapt the columns and
+# rebuild the statement's cache key on every request (8 % of an item list's CPU, issue 14).
+_OWNER = aliased(User, name="listed_owner")
+
+
 def listed(stmt: S) -> S:
     """Restrict a statement over `Item` to listed items (joins the owner under an alias)."""
-    owner = aliased(User)
-    return stmt.join(owner, owner.id == Item.user_id).where(
-        Item.active.is_(True), owner.is_banned.is_(False)
+    return stmt.join(_OWNER, _OWNER.id == Item.user_id).where(
+        Item.active.is_(True), _OWNER.is_banned.is_(False)
     )
 
 

@@ -41,7 +41,7 @@ def list_items(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response:
     """Active items, newest first, filtered; with `q`, most relevant first. Follow `next_cursor`."""
-    page = items.list_items(
+    page = items.list_item_rows(
         db,
         kind=kind,
         category=category,
@@ -53,7 +53,7 @@ def list_items(
     )
     return json_response(
         ItemPageOut(
-            items=[ItemOut.model_validate(i) for i in page.items], next_cursor=page.next_cursor
+            items=[ItemOut.model_validate(row) for row in page.items], next_cursor=page.next_cursor
         )
     )
 
