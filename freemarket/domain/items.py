@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Integer, Select, bindparam, or_, select, true
+from sqlalchemy import Integer, RowMapping, Select, bindparam, or_, select, true
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from freemarket.db.models import (
@@ -378,18 +379,40 @@ def list_item_rows(
     params = {name: value for name, value in params.items() if value is not None}
     joined = _row_page_statement(frozenset(params))
     params["limit"] = limit + 1
+    rows = list(_grouped_rows(session.execute(joined, params).mappings()).values())
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    return ItemRowPage(rows, encode_cursor(rows[-1]["id"]) if has_more else None)
+
+
+def _grouped_rows(rows: Iterable[RowMapping]) -> dict[int, dict[str, Any]]:
+    """Item rows with their photos joined (one row per photo, `photo_*`) as one dict per item."""
     found: dict[int, dict[str, Any]] = {}
-    for row in session.execute(joined, params).mappings():
+    for row in rows:
         item = found.get(row["id"])
         if item is None:
             item = found[row["id"]] = {c.key: row[c.key] for c in ITEM_COLUMNS}
             item["photos"] = []
         if row["photo_id"] is not None:
             item["photos"].append({c.key: row[f"photo_{c.key}"] for c in PHOTO_COLUMNS})
-    rows = list(found.values())
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    return ItemRowPage(rows, encode_cursor(rows[-1]["id"]) if has_more else None)
+    return found
+
+
+_PHOTO_LABELS = tuple(c.label(f"photo_{c.key}") for c in PHOTO_COLUMNS)
+# Items by id with their photos, one statement (an expanding IN: one bound list, cached plan).
+_ROWS_BY_ID = (
+    select(*ITEM_COLUMNS, *_PHOTO_LABELS)
+    .outerjoin(ItemPhoto, ItemPhoto.item_id == Item.id)
+    .where(Item.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Item.id, ItemPhoto.position)
+)
+
+
+def item_rows_by_id(session: Session, ids: Collection[int]) -> dict[int, dict[str, Any]]:
+    """These items as `list_item_rows` gives them (no visibility check: the caller's job)."""
+    if not ids:
+        return {}
+    return _grouped_rows(session.execute(_ROWS_BY_ID, {"ids": list(ids)}).mappings())
 
 
 @cache
@@ -415,7 +438,7 @@ def _row_page_statement(filters: frozenset[str]) -> Select[Any]:
         .subquery()
     )
     return (
-        select(page, *(c.label(f"photo_{c.key}") for c in PHOTO_COLUMNS))
+        select(page, *_PHOTO_LABELS)
         .outerjoin(ItemPhoto, ItemPhoto.item_id == page.c.id)
         .order_by(page.c.id.desc(), ItemPhoto.position)
     )

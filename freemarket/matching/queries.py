@@ -6,12 +6,13 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, bindparam, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from freemarket.db.models import Exchange, ExchangeLeg, Item, Match, MatchDismissal, User
 from freemarket.domain import users, visibility
 from freemarket.domain.actors import Actor
+from freemarket.domain.items import item_rows_by_id
 from freemarket.domain.permissions import require_self_or_admin
 from freemarket.matching.core.display import describe_terms
 from freemarket.matching.core.text import load_lexicon
@@ -66,14 +67,20 @@ def _dismissed(session: Session, candidates: list[_Candidate]) -> set[tuple[int,
 
 def explanation_for_people(match: Match) -> dict[str, Any]:
     """A match's stored explanation, its shared terms marked (object first) and translated."""
-    if "shared_terms" not in match.explanation:
-        return dict(match.explanation)
+    return _explained(
+        match.explanation, want_title=match.want_item.title, offer_title=match.offer_item.title
+    )
+
+
+def _explained(explanation: dict[str, Any], *, want_title: str, offer_title: str) -> dict[str, Any]:
+    if "shared_terms" not in explanation:
+        return dict(explanation)
     return {
-        **match.explanation,
+        **explanation,
         "shared_terms": describe_terms(
-            match.explanation.get("shared_terms", []),
-            want_title=match.want_item.title,
-            offer_title=match.offer_item.title,
+            explanation.get("shared_terms", []),
+            want_title=want_title,
+            offer_title=offer_title,
             lexicon=load_lexicon(),
         ),
     }
@@ -90,15 +97,10 @@ def _check_reader(session: Session, *, actor: Actor, user_id: int) -> None:
     users.get_user(session, user_id)
 
 
-def matches_for_user(
-    session: Session,
-    *,
-    actor: Actor,
-    user_id: int,
-    min_score: float = 0.0,
-    limit: int = 100,
-) -> list[Match]:
-    """Matches that involve one of the user's listed items, best first (theirs or an admin's)."""
+def _shown(
+    session: Session, *, actor: Actor, user_id: int, min_score: float, limit: int
+) -> list[_Candidate]:
+    """The matches `matches_for_user` shows, best first, before their rows are loaded."""
     _check_reader(session, actor=actor, user_id=user_id)
     mine = _item_ids(session, [user_id])
     if not mine:
@@ -112,7 +114,7 @@ def matches_for_user(
         session, {c.want_item for c in candidates} | {c.offer_item for c in candidates}
     )
     dismissed = _dismissed(session, candidates)
-    shown = sorted(
+    return sorted(
         (
             c
             for c in candidates
@@ -122,6 +124,18 @@ def matches_for_user(
         ),
         key=lambda c: (-c.score, c.match_id),
     )[:limit]
+
+
+def matches_for_user(
+    session: Session,
+    *,
+    actor: Actor,
+    user_id: int,
+    min_score: float = 0.0,
+    limit: int = 100,
+) -> list[Match]:
+    """Matches that involve one of the user's listed items, best first (theirs or an admin's)."""
+    shown = _shown(session, actor=actor, user_id=user_id, min_score=min_score, limit=limit)
     if not shown:
         return []
     loaded = {
@@ -136,6 +150,50 @@ def matches_for_user(
         )
     }
     return [loaded[c.match_id] for c in shown]
+
+
+_MATCH_ROWS = select(Match.id, Match.computed_by, Match.explanation, Match.created_at).where(
+    Match.id.in_(bindparam("ids", expanding=True))
+)
+
+
+def match_rows_for_user(
+    session: Session,
+    *,
+    actor: Actor,
+    user_id: int,
+    min_score: float = 0.0,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """`matches_for_user` as plain dicts, items as `items.item_rows_by_id` gives them.
+
+    The API's hot read: no ORM objects (loading 50 matches with both items and their photos
+    was most of the request's CPU, issue 14); the explanation is already for people.
+    """
+    shown = _shown(session, actor=actor, user_id=user_id, min_score=min_score, limit=limit)
+    if not shown:
+        return []
+    rows = {
+        row.id: row for row in session.execute(_MATCH_ROWS, {"ids": [c.match_id for c in shown]})
+    }
+    found = item_rows_by_id(session, {c.want_item for c in shown} | {c.offer_item for c in shown})
+    answer = []
+    for c in shown:
+        row, want, offer = rows[c.match_id], found[c.want_item], found[c.offer_item]
+        answer.append(
+            {
+                "id": c.match_id,
+                "want_item": want,
+                "offer_item": offer,
+                "score": c.score,
+                "computed_by": row.computed_by,
+                "explanation": _explained(
+                    row.explanation, want_title=want["title"], offer_title=offer["title"]
+                ),
+                "created_at": row.created_at,
+            }
+        )
+    return answer
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,18 +24,10 @@ def user_matches(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Response:
     """Matches of your wants and offers above the show threshold (yours only, or any for admins)."""
-    found = queries.matches_for_user(
+    found = queries.match_rows_for_user(
         db, actor=viewer, user_id=user_id, min_score=settings.match_show_threshold, limit=limit
     )
-    return json_list_response(
-        MatchOut,
-        [
-            MatchOut.model_validate(m).model_copy(
-                update={"explanation": queries.explanation_for_people(m)}
-            )
-            for m in found
-        ],
-    )
+    return json_list_response(MatchOut, [MatchOut.model_validate(m) for m in found])
 
 
 @router.get("/{user_id}/trades", response_model=list[TradeOut])
