@@ -224,8 +224,12 @@ class Lexicon:
         if not _CYRILLIC_RE.search(token):
             return None
         latin = unidecode(token)
-        st = stem(latin)
-        return self.surface.get(latin) or self.phrases.get((st,)) or self.correct(st)
+        for spelling in dict.fromkeys((latin, english_spelling(latin))):
+            st = stem(spelling)
+            found = self.surface.get(spelling) or self.phrases.get((st,)) or self.correct(st)
+            if found:
+                return found
+        return None
 
     def lookup(self, stems: tuple[str, ...]) -> tuple[str, ...] | None:
         """Concepts for a sequence of stems, or None."""
@@ -251,6 +255,26 @@ class Lexicon:
         if not found or (len(found) > 1 and found[1][1] == found[0][1]):
             return None
         return self.phrases[(found[0][0],)]
+
+
+# How English words borrowed into Russian are spelt, undone on a letter-by-letter
+# transliteration: "-шн" is "-tion" ("дисторшн", "промоушн"), "эйр" is "air" ("эйрподс",
+# "эйрфрайер"), "-айер" is "-yer" ("фрайер", "флайер"), "ай" before a final consonant is
+# "i_e" ("драйв", "байк", "лайк").
+_BORROWED = (
+    (re.compile(r"shn$"), "tion"),
+    (re.compile(r"^eir"), "air"),
+    (re.compile(r"aier$"), "yer"),
+    (re.compile(r"ai([bcdfgklmnprstvz])$"), r"i\1e"),
+)
+
+
+@lru_cache(maxsize=100_000)
+def english_spelling(latin: str) -> str:
+    """The English spelling of a transliterated borrowed word ("distorshn" -> "distortion")."""
+    for pattern, repl in _BORROWED:
+        latin = pattern.sub(repl, latin)
+    return latin
 
 
 def _by_length(words: Iterable[str]) -> dict[int, tuple[str, ...]]:

@@ -23,7 +23,7 @@ DEV_SETS = ("matching-dev.jsonl", "matching-dev-2.jsonl")
 # (recall@5, notified(true), notified(no-match) at most, precision) reached per set
 FLOORS = {
     "matching-dev.jsonl": (0.98, 0.74, 0.00, 0.95),
-    "matching-dev-2.jsonl": (0.94, 0.74, 0.00, 0.93),
+    "matching-dev-2.jsonl": (0.96, 0.79, 0.00, 0.95),
 }
 
 

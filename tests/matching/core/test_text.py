@@ -5,6 +5,7 @@ from __future__ import annotations
 from freemarket.matching.core.text import (
     STOP_WORDS,
     analyze,
+    english_spelling,
     normalize,
     parse_lexicon,
     stem,
@@ -91,6 +92,17 @@ def test_a_negated_description_word_is_no_term_of_the_listing() -> None:
     assert "крепк" in keys("Стол", "Без царапин, крепкий")
     # in a title a negation stays (the object rules read "без АКБ" there)
     assert "=кожаный" in keys("Куртка кожаная", "")
+
+
+def test_borrowed_words_in_cyrillic_meet_their_english_spelling() -> None:
+    # general spelling patterns of English borrowings, not per-word entries
+    assert english_spelling("distorshn") == "distortion"
+    assert english_spelling("eirfraier") == "airfryer"
+    assert english_spelling("overdraiv") == "overdrive"
+    assert english_spelling("baik") == "bike"
+    assert english_spelling("chainik") == "chainik"  # a Russian word is left alone
+    assert keys("Ищу эйрфрайер") == keys("Airfryer") == {"=аэрогриль"}
+    assert "=перегруз" in keys("Педаль дисторшн") and "=перегруз" in keys("Distortion pedal")
 
 
 def test_custom_lexicon_lines() -> None:
