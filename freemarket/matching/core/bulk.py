@@ -41,6 +41,29 @@ _N_COLUMNS = N_FEATURES_MASK + 1
 # pairs per block of sparse row products: bounds the memory of the gathered rows
 _CHUNK = 200_000
 _F = {name: i for i, name in enumerate(PAIR_FEATURES)}
+# features that are shares of words; every other one is 0 or 1
+_SHARES = [_F[name] for name in ("want_coverage", "want_title_coverage", "offer_coverage")]
+_FLAGS = [i for i in range(len(PAIR_FEATURES)) if i not in _SHARES]
+
+# pair features as 0/1 flags (uint8) and shares (float64): a third of the bytes, for moving
+# millions of rows between processes
+PackedFeatures = tuple[np.ndarray, np.ndarray]
+
+
+def pack_features(px: np.ndarray) -> PackedFeatures:
+    """``pair_features`` rows in compact form (``unpack_features`` gives them back exactly)."""
+    flags = px[:, _FLAGS].astype(np.uint8)
+    if not np.array_equal(flags, px[:, _FLAGS]):
+        raise ValueError("a pair feature other than the shares is not 0 or 1")
+    return flags, px[:, _SHARES].copy()
+
+
+def unpack_features(flags: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """The float64 rows that ``pack_features`` packed."""
+    px = np.zeros((flags.shape[0], len(PAIR_FEATURES)))
+    px[:, _FLAGS] = flags
+    px[:, _SHARES] = shares
+    return px
 
 
 class _Vocabulary:

@@ -17,9 +17,16 @@ import scipy.sparse as sp
 from sparse_dot_topn import sp_matmul_topn
 
 from freemarket.matching.core import OFFER, WANT
-from freemarket.matching.core.bulk import decide_bulk, pair_features_bulk
+from freemarket.matching.core.bulk import (
+    PackedFeatures,
+    decide_bulk,
+    pack_features,
+    pair_features_bulk,
+    unpack_features,
+)
 from freemarket.matching.core.decide import (
     DEFAULT_MODEL_PATH,
+    PAIR_FEATURES,
     Side,
     load_attributes,
     load_model,
@@ -500,8 +507,15 @@ def match_corpus(
         o_rows = offers_all[cats[offers_all] == category]
         w_rows = wants_all[wanting_category(cats[wants_all], category)]
         tasks.append((o_rows, w_rows))
-    state = (corpus.matrix, meta, params.top_k, params.show, params.radius_km)
-    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    state = (
+        corpus.matrix,
+        meta,
+        params.top_k,
+        params.show,
+        params.radius_km,
+        corpus if decide_notify else None,
+    )
+    found: list[_Pairs] = []
     for done, pairs in enumerate(_map_partitions(state, tasks, workers)):
         found.append(pairs)
         if progress is not None:
@@ -513,32 +527,58 @@ def match_corpus(
     s = np.concatenate([f[2] for f in found])
     # "other" wants collect candidates from every partition: keep their overall best k.
     keep = _select_topk(w, meta.ids[o], s, params.top_k)
-    return _candidates(corpus, meta.ids, w[keep], o[keep], params, explain, decide_notify)
+    cosines = np.concatenate([f[3] for f in found])[keep]
+    packed = [f[4] for f in found if f[4] is not None]
+    px = (
+        unpack_features(
+            np.concatenate([p[0] for p in packed])[keep],
+            np.concatenate([p[1] for p in packed])[keep],
+        )
+        if decide_notify
+        else None
+    )
+    return _candidates(corpus, meta.ids, w[keep], o[keep], cosines, px, params, explain)
 
 
-_PartitionState = tuple[sp.csr_matrix, "_Meta", int, float, float]
-_Pairs = tuple[np.ndarray, np.ndarray, np.ndarray]
-# Below this many stored entries a process pool costs more than it saves.
-_PARALLEL_MIN_NNZ = 2_000_000
+_PartitionState = tuple[sp.csr_matrix, "_Meta", int, float, float, "VectorizedCorpus | None"]
+# (want row, offer row, retrieval score, stored cosine, packed pair features or None)
+_Pairs = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, PackedFeatures | None]
+# Below this many stored entries a process pool costs more than it saves. The partitions' pair
+# features (reading titles) made each task heavier: at 100k listings (1.65M entries) the forked
+# workers now take 3/4 of the CPU time, with no more CPU in total than one process.
+_PARALLEL_MIN_NNZ = 500_000
 _partition_state: _PartitionState | None = None
 
 
 def _match_partition_rows(state: _PartitionState, o_rows: np.ndarray, w_rows: np.ndarray) -> _Pairs:
-    """(want row, offer row, score) of one category partition, in corpus rows."""
-    matrix, meta, top_k, threshold, radius_km = state
+    """Pairs of one category partition, in corpus rows, with their cosines and features.
+
+    The pair features (``bulk``) are computed here, in the partition's worker process, for
+    the pairs above the show threshold: they depend on the pair alone, and reading titles is
+    the costly part of the decision, so it runs on every core.
+    """
+    matrix, meta, top_k, threshold, radius_km, corpus = state
     if not (o_rows.size and w_rows.size):
         empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, np.zeros(0)
-    w, o, s = _pairs_for_partition(
-        matrix[w_rows],
-        _take(meta, w_rows),
-        matrix[o_rows],
-        _take(meta, o_rows),
-        top_k,
-        threshold,
-        radius_km,
-    )
-    return w_rows[w], o_rows[o], s
+        w, o, s = empty, empty, np.zeros(0)
+    else:
+        w, o, s = _pairs_for_partition(
+            matrix[w_rows],
+            _take(meta, w_rows),
+            matrix[o_rows],
+            _take(meta, o_rows),
+            top_k,
+            threshold,
+            radius_km,
+        )
+        w, o = w_rows[w], o_rows[o]
+    cosines = pair_scores(matrix, w, matrix, o)
+    if corpus is None:
+        return w, o, s, cosines, None
+    px = np.zeros((w.size, len(PAIR_FEATURES)))
+    shown = np.flatnonzero(cosines >= threshold)
+    px[shown] = _pair_features(corpus, w[shown], o[shown])
+    return w, o, s, cosines, pack_features(px)
 
 
 def _match_in_worker(task: tuple[np.ndarray, np.ndarray]) -> _Pairs:
@@ -591,23 +631,27 @@ def _candidates(
     ids: np.ndarray,
     w: np.ndarray,
     o: np.ndarray,
+    cosines: np.ndarray,
+    px: np.ndarray | None,
     params: Thresholds,
     explain: bool,
-    decide_notify: bool,
 ) -> list[MatchCandidate]:
     """MatchCandidates of (want row, offer row) pairs, scored and decided; ``ids`` are row ids.
 
-    With ``decide_notify`` the stored score is the pair's relevance (``decide``): the cosine
-    re-ranked by object agreement. Without it (fitting a new model) it is the cosine.
+    ``cosines`` are the pairs' stored cosines (``pair_scores``). Given the pair features
+    ``px``, the stored score is the pair's relevance (``decide``): the cosine re-ranked by
+    object agreement. Without them (fitting a new model) it is the cosine.
     """
-    scores = pair_scores(corpus.matrix, w, corpus.matrix, o)
-    kept = scores >= params.show
-    w, o, scores = w[kept], o[kept], scores[kept]
-    cosines = scores
+    kept = cosines >= params.show
+    w, o, cosines = w[kept], o[kept], cosines[kept]
+    scores = cosines
     confidence = np.zeros(w.size)
     notify = np.zeros(w.size, dtype=bool)
-    if decide_notify:
-        scores, confidence, notify = _decisions(corpus, ids, w, o, scores, params)
+    if px is not None:
+        model = load_model(Path(params.model_path) if params.model_path else DEFAULT_MODEL_PATH)
+        scores, confidence, notify = decide_bulk(
+            ids[w], ids[o], cosines, px[kept], model, threshold=params.notify, show=params.show
+        )
         kept = scores >= params.show
         w, o, scores, cosines = w[kept], o[kept], scores[kept], cosines[kept]
         confidence, notify = confidence[kept], notify[kept]
@@ -647,20 +691,9 @@ def scale_explanation(
     return [{**e, "weight": round(float(e["weight"]) * factor, 4)} for e in explanation]
 
 
-def _decisions(
-    corpus: VectorizedCorpus,
-    ids: np.ndarray,
-    w: np.ndarray,
-    o: np.ndarray,
-    cosines: np.ndarray,
-    params: Thresholds,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``decide`` on each want's candidates: relevance, confidence and push per pair.
-
-    All pairs at once (``bulk``): the same numbers as ``decide`` per want, without a Python
-    walk over every pair.
-    """
-    listings, lexicon = corpus.listings, corpus.space.lexicon
+def _pair_features(corpus: VectorizedCorpus, w: np.ndarray, o: np.ndarray) -> np.ndarray:
+    """``decide.pair_features`` rows of (want row, offer row) pairs, all at once (``bulk``)."""
+    listings = corpus.listings
     want_rows, wi = np.unique(w, return_inverse=True)
     offer_rows, oi = np.unique(o, return_inverse=True)
     wants = [
@@ -670,11 +703,7 @@ def _decisions(
     offers = [
         Side(listings[r].id, listings[r].title, corpus.vector(r)[0]) for r in offer_rows.tolist()
     ]
-    px = pair_features_bulk(wants, offers, wi, oi, lexicon, load_attributes())
-    model = load_model(Path(params.model_path) if params.model_path else DEFAULT_MODEL_PATH)
-    return decide_bulk(
-        ids[w], ids[o], cosines, px, model, threshold=params.notify, show=params.show
-    )
+    return pair_features_bulk(wants, offers, wi, oi, corpus.space.lexicon, load_attributes())
 
 
 def match_all(
