@@ -154,6 +154,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             ConcurrencyLimit,
             limit=settings.max_concurrent_requests,
             retry_after=settings.overload_retry_after_seconds,
+            queue=settings.max_queued_requests,
+            max_wait=settings.max_queue_wait_ms / 1000,
         )
     if settings.cors_origins:
         app.add_middleware(

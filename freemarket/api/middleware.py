@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+from collections import deque
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -180,12 +182,17 @@ class SecurityHeaders:
 
 
 class ConcurrencyLimit:
-    """Load shedding: refuse requests beyond `limit` in progress with 503 and Retry-After.
+    """Admission control: `limit` requests in progress, a bounded queue, 503 for the rest.
 
     Without it an overloaded worker accepts everything and answers each request after every
     one queued before it: seconds of latency for all, timeouts, and probes that time out too.
-    Refusing the excess at once keeps the accepted requests fast and tells clients (and nginx,
-    which retries another replica on 503) to come back. Probes and metrics are never refused.
+    Up to `limit` requests run; up to `queue` more wait for a slot, first come first served,
+    each at most `max_wait` seconds (its queueing delay); a request finding the queue full, or
+    waiting longer, gets 503 with Retry-After at once, which tells clients (and nginx, which
+    retries another replica on 503) to come back. Probes and metrics never wait and are never
+    refused. Few requests in progress also keep the event loop responsive: every request in
+    progress is a thread competing with the loop for the GIL, and with 32 of them /health
+    went unanswered for seconds (issue 14).
 
     uvicorn's own `--limit-concurrency` does not fit: it counts open connections, so idle
     keep-alive connections (nginx keeps many) use up the limit; it refuses /health too; and
@@ -198,28 +205,69 @@ class ConcurrencyLimit:
         *,
         limit: int,
         retry_after: int,
+        queue: int = 0,
+        max_wait: float = 0.0,
         exempt_paths: frozenset[str] = frozenset({"/health", "/health/ready", "/metrics"}),
     ) -> None:
         self.app = app
         self.limit = limit
         self.retry_after = retry_after
+        self.queue = queue
+        self.max_wait = max_wait
         self.exempt_paths = exempt_paths
-        # One event loop per process runs every request, so a plain counter is race-free.
+        # One event loop per process runs every request, so plain counters are race-free.
         self.in_progress = 0
+        self.waiting: deque[asyncio.Future[None]] = deque()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass the request on while under the limit, else answer 503 at once."""
+        """Pass the request on while under the limit, else queue it briefly or answer 503."""
         if scope["type"] != "http" or scope["path"] in self.exempt_paths:
             await self.app(scope, receive, send)
             return
-        if self.in_progress >= self.limit:
+        if self.in_progress < self.limit:
+            self.in_progress += 1
+        elif not await self._wait_for_slot():
             await self._refuse(send)
             return
-        self.in_progress += 1
         try:
             await self.app(scope, receive, send)
         finally:
             self.in_progress -= 1
+            self._wake_next()
+
+    async def _wait_for_slot(self) -> bool:
+        """Queue for a slot (counted in when handed over); False when full or waited too long."""
+        if len(self.waiting) >= self.queue:
+            return False
+        slot: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiting.append(slot)
+        try:
+            await asyncio.wait_for(asyncio.shield(slot), self.max_wait)
+        except TimeoutError:
+            if slot.done():
+                # Handed a slot just as the wait ran out: take it rather than lose it.
+                return True
+            self.waiting.remove(slot)
+            return False
+        except asyncio.CancelledError:
+            # The client went away while waiting: give back a slot it was handed, if any.
+            if slot.done():
+                self.in_progress -= 1
+                self._wake_next()
+            else:
+                self.waiting.remove(slot)
+            raise
+        return True
+
+    def _wake_next(self) -> None:
+        """Hand a freed slot to the longest-waiting request (it counts itself in on waking)."""
+        while self.waiting and self.in_progress < self.limit:
+            slot = self.waiting.popleft()
+            if not slot.done():
+                # Counted in now, so no newcomer takes the slot before the woken request runs.
+                self.in_progress += 1
+                slot.set_result(None)
+                return
 
     async def _refuse(self, send: Send) -> None:
         body = {

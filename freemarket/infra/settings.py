@@ -60,7 +60,10 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = ""
     log_level: str = "info"
     access_log: bool = False
-    max_concurrent_requests: int = Field(default=32, ge=0, le=1000)
+    max_concurrent_requests: int = Field(default=8, ge=0, le=1000)
+    # Requests beyond that wait in a queue of this many, each at most max_queue_wait_ms.
+    max_queued_requests: int = Field(default=64, ge=0, le=10000)
+    max_queue_wait_ms: int = Field(default=1000, ge=0, le=60000)
     overload_retry_after_seconds: int = Field(default=1, ge=1, le=3600)
     match_show_threshold: float = Field(default=0.08, ge=0.0, le=1.0)
     # lowest confidence of the notify model (matching/core/decide.py) that sends a push

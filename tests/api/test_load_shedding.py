@@ -1,4 +1,4 @@
-"""Load shedding: past the concurrency limit requests get 503 + Retry-After at once; probes pass."""
+"""Load shedding: past the limit and the queue requests get 503 + Retry-After; probes pass."""
 
 from __future__ import annotations
 
@@ -24,9 +24,13 @@ def route_first(app: FastAPI) -> None:
 
 @pytest.fixture
 def busy_app(settings: Settings, engine: Engine) -> Iterator[tuple[TestClient, threading.Event]]:
-    """An app limited to LIMIT requests in progress, with a route that holds its request."""
+    """An app limited to LIMIT requests in progress (no queue), with a route that holds."""
     limited = settings.model_copy(
-        update={"max_concurrent_requests": LIMIT, "overload_retry_after_seconds": 7}
+        update={
+            "max_concurrent_requests": LIMIT,
+            "max_queued_requests": 0,
+            "overload_retry_after_seconds": 7,
+        }
     )
     app: FastAPI = create_app(limited, engine=engine)
     release = threading.Event()
@@ -130,3 +134,56 @@ def test_zero_turns_the_limit_off(settings: Settings, engine: Engine) -> None:
 
 def test_default_limit_is_on() -> None:
     assert Settings(_env_file=None).max_concurrent_requests > 0
+
+
+def test_queued_requests_wait_for_a_slot_and_are_refused_when_it_takes_too_long(
+    settings: Settings, engine: Engine
+) -> None:
+    limited = settings.model_copy(
+        update={
+            "max_concurrent_requests": 1,
+            "max_queued_requests": 1,
+            "max_queue_wait_ms": 1500,
+            "overload_retry_after_seconds": 7,
+        }
+    )
+    app = create_app(limited, engine=engine)
+    release = threading.Event()
+    inside = threading.Semaphore(0)
+
+    @app.get("/api/test-hold")
+    def hold() -> dict[str, str]:
+        inside.release()
+        release.wait(timeout=30)
+        return {"held": "yes"}
+
+    route_first(app)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answers: dict[str, int] = {}
+
+        def get(name: str, path: str) -> None:
+            answers[name] = client.get(path).status_code
+
+        holder = threading.Thread(target=get, args=("holder", "/api/test-hold"))
+        holder.start()
+        assert inside.acquire(timeout=10)
+        # One waits in the queue for longer than 1.5 s: refused with Retry-After, not held.
+        started = time.monotonic()
+        late = client.get("/api/categories")
+        waited = time.monotonic() - started
+        assert late.status_code == 503 and late.headers["retry-after"] == "7"
+        assert 1.4 <= waited < 5.0
+        # A queued request gets the slot as soon as the holder finishes.
+        queued = threading.Thread(target=get, args=("queued", "/api/categories"))
+        queued.start()
+        time.sleep(0.2)
+        # The queue (1) is full now: the next is refused without waiting.
+        started = time.monotonic()
+        assert client.get("/api/categories").status_code == 503
+        assert time.monotonic() - started < 1.0
+        release.set()
+        assert client.get("/health").status_code == 200
+        for thread in (holder, queued):
+            thread.join(timeout=10)
+        assert answers == {"holder": 200, "queued": 200}
+        assert client.get("/api/categories").status_code == 200
