@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from collections import deque
 from typing import Any
 
@@ -188,7 +189,8 @@ class ConcurrencyLimit:
     one queued before it: seconds of latency for all, timeouts, and probes that time out too.
     Up to `limit` requests run; up to `queue` more wait for a slot, first come first served,
     each at most `max_wait` seconds (its queueing delay); a request finding the queue full, or
-    waiting longer, gets 503 with Retry-After at once, which tells clients (and nginx, which
+    whose foreseen wait (the requests ahead of it times the recent time per request) is longer,
+    or that waits longer, gets 503 with Retry-After, which tells clients (and nginx, which
     retries another replica on 503) to come back. Probes and metrics never wait and are never
     refused. Few requests in progress also keep the event loop responsive: every request in
     progress is a thread competing with the loop for the GIL, and with 32 of them /health
@@ -218,6 +220,8 @@ class ConcurrencyLimit:
         # One event loop per process runs every request, so plain counters are race-free.
         self.in_progress = 0
         self.waiting: deque[asyncio.Future[None]] = deque()
+        # Recent time a request holds its slot (moving average), to foresee a newcomer's wait.
+        self.service_time = 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on while under the limit, else queue it briefly or answer 503."""
@@ -229,15 +233,20 @@ class ConcurrencyLimit:
         elif not await self._wait_for_slot():
             await self._refuse(send)
             return
+        started = time.perf_counter()
         try:
             await self.app(scope, receive, send)
         finally:
+            self.service_time += (time.perf_counter() - started - self.service_time) / 16
             self.in_progress -= 1
             self._wake_next()
 
     async def _wait_for_slot(self) -> bool:
         """Queue for a slot (counted in when handed over); False when full or waited too long."""
-        if len(self.waiting) >= self.queue:
+        # Refused at once when the queue is full, or when the requests ahead of this one would
+        # already take longer than it may wait: waiting first would only make its 503 slower.
+        foreseen = (len(self.waiting) + 1) * self.service_time / self.limit
+        if len(self.waiting) >= self.queue or foreseen > self.max_wait:
             return False
         slot: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.waiting.append(slot)

@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     max_concurrent_requests: int = Field(default=8, ge=0, le=1000)
     # Requests beyond that wait in a queue of this many, each at most max_queue_wait_ms.
     max_queued_requests: int = Field(default=64, ge=0, le=10000)
-    max_queue_wait_ms: int = Field(default=1000, ge=0, le=60000)
+    max_queue_wait_ms: int = Field(default=250, ge=0, le=60000)
     overload_retry_after_seconds: int = Field(default=1, ge=1, le=3600)
     match_show_threshold: float = Field(default=0.08, ge=0.0, le=1.0)
     # lowest confidence of the notify model (matching/core/decide.py) that sends a push
