@@ -210,6 +210,52 @@ def test_index_equals_batch() -> None:
     assert all(kinds.values()), kinds
 
 
+def test_index_equals_batch_on_the_object_rules() -> None:
+    """The notify decision's rules give one score, confidence and push in both paths.
+
+    Listings exercising each rule: implied ranges of a kind of goods, placeholder/"where"
+    titles, negated description words, room/wear/material attributes, borrowed words spelt in
+    Cyrillic, accessories; the want's description reaches the decision in both paths.
+    """
+    rows = [
+        want(1, 1, "Детское автокресло 9-18 кг", description="Нужна группа 1"),
+        offer(2, 2, "Отдам автолюльку Maxi-Cosi", description="Группа 0+, до 13 кг"),
+        offer(3, 3, "Автокресло Britax 9-18 кг"),
+        want(4, 1, "Куда сложить игрушки?"),
+        offer(5, 2, "Игрушки пакетом: машинки, кубики"),
+        offer(6, 3, "Контейнеры для игрушек с крышками"),
+        want(7, 1, "Кожаная куртка мужская 50"),
+        offer(8, 2, "Куртка мужская 50, пуховая", description="Не кожа, но тёплая"),
+        offer(9, 3, "Косуха кожаная мужская, 50"),
+        want(10, 1, "Шкаф для одежды", description="В спальню"),
+        offer(11, 2, "Обувной шкаф узкий"),
+        offer(12, 3, "Платяной шкаф на две двери"),
+        want(13, 1, "Ищу эйрфрайер"),
+        offer(14, 2, "Airfryer Philips"),
+        want(15, 1, "Шуруповерт Макита 18В"),
+        offer(16, 2, "Набор бит Makita, 31 предмет"),
+        offer(17, 3, "Шуруповерт Makita 18V с АКБ"),
+        want(18, 1, "Шторы блэкаут в спальню"),
+        offer(19, 2, "Тюль органза белый"),
+        offer(20, 3, "Шторы блэкаут серые"),
+    ]
+    rows = [replace(x, category="other", city="Москва") for x in rows]
+    batch = match_all(rows, TOP5)
+    index = MatchIndex.build(rows)
+    inc = [c for x in rows if x.kind == "want" for c in index.match(x, TOP5)]
+
+    def key(c: Any) -> tuple[object, ...]:
+        return (c.want_id, c.offer_id, c.score, c.confidence, c.notify)
+
+    assert [key(c) for c in inc] == [key(c) for c in batch]
+    found = {(c.want_id, c.offer_id) for c in batch}
+    pushed = {(c.want_id, c.offer_id) for c in batch if c.notify}
+    # the look-alikes the rules are about are found (so the rules ran) and never pushed
+    look_alikes = {(1, 2), (4, 5), (7, 8), (10, 11), (15, 16), (18, 19)}
+    assert look_alikes <= found and not pushed & look_alikes
+    assert pushed, "the corpus should push some right offers"
+
+
 def test_index_after_adds_and_removes_equals_batch_after_refresh() -> None:
     listings = _corpus(300, seed=3)
     extra = [dataclasses.replace(x, id=x.id + 1000) for x in _corpus(50, seed=99)]
