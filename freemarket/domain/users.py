@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from freemarket.db.models import USER_ROLES, VISIBILITIES, Item, Profile, User
-from freemarket.domain import audit, exchanges, jobs, jsonpolicy, matched, preferences, sessions
+
+# Only what listing and reading users needs is imported here; what bans, edits and Telegram
+# sign-ins need (exchanges -> items -> search -> the text pipeline, pydantic models) is imported
+# inside those functions: `freemarket user list` answers in 0.6 s only without them (issue 12).
+from freemarket.domain import audit, jsonpolicy
 from freemarket.domain.actors import Actor
 from freemarket.domain.permissions import (
     authorize_admin,
@@ -17,8 +21,10 @@ from freemarket.domain.permissions import (
     require_admin,
     require_not_banned,
 )
-from freemarket.domain.telegram_auth import TELEGRAM_USERNAME_MAX, TelegramIdentity
 from freemarket.errors import Conflict, Forbidden, InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from freemarket.domain.telegram_auth import TelegramIdentity
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
 
@@ -91,6 +97,8 @@ def sign_in_telegram(
     `language` is Telegram's language_code: it becomes the account's language when the account
     has none yet (a new one, or one made on the web); a chosen language is kept.
     """
+    from freemarket.domain.telegram_auth import TELEGRAM_USERNAME_MAX
+
     user = session.scalar(select(User).where(User.telegram_id == identity.telegram_id))
     if user is not None:
         require_not_banned(user, refusal=Forbidden)
@@ -186,6 +194,8 @@ def update_user(session: Session, *, user: User, changes: dict[str, Any]) -> Use
     _refuse_nulls(changes, required={"language", "notify_telegram", "digest_enabled"})
     if "language" in changes and changes["language"] not in LANGUAGES:
         raise InvalidInput("language must be ru or en", code="bad_language")
+    from freemarket.domain import preferences
+
     if "quiet_start" in changes or "quiet_end" in changes:
         preferences.check_quiet_hours(
             changes.get("quiet_start", user.quiet_start), changes.get("quiet_end", user.quiet_end)
@@ -224,6 +234,8 @@ def _refuse_nulls(changes: dict[str, Any], *, required: set[str]) -> None:
 
 def set_banned(session: Session, *, actor: Actor, user: User, banned: bool) -> User:
     """Ban (revoke sessions, hide items, withdraw matches and open exchanges) or unban; audited."""
+    from freemarket.domain import exchanges, jobs, matched, sessions
+
     authorize_admin(
         session,
         actor=actor,
