@@ -152,7 +152,8 @@ def status(compose_file: Path | None = COMPOSE_FILE, json_output: bool = JSON) -
             "docker": data["docker"],
         },
     )
-    columns = ["service", "name", "state", "health", "tag"]
+    # The id first (never wrapped): the replica's hostname, what it names itself in X-Served-By.
+    columns = ["id", "service", "name", "state", "health", "tag"]
     print_table("containers", columns, [[c[k] for k in columns] for c in data["containers"]])
     history = [
         (h["finished_at"], h["action"], h["tag"], h["outcome"], h["reason"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -12,7 +13,45 @@ if TYPE_CHECKING:
     from freemarket.db.models import Notification
 
 app = typer.Typer(help="List, retry and purge outbox rows (Telegram and web notifications).")
-STATUS_HELP = "pending, sending, sent, failed, dead or skipped."
+
+
+# Choices, so a mistyped value is a usage error naming them (the domain checks them too). Kept
+# here rather than read from db/models.py, which would import SQLAlchemy for `--help`;
+# tests/cli/test_operator_polish.py checks they match NOTIFICATION_STATUSES.
+class Status(StrEnum):
+    """An outbox row's status."""
+
+    pending = "pending"
+    sending = "sending"
+    sent = "sent"
+    failed = "failed"
+    dead = "dead"
+    skipped = "skipped"
+
+
+class RetryStatus(StrEnum):
+    """The statuses a row can be retried from."""
+
+    failed = "failed"
+    dead = "dead"
+    skipped = "skipped"
+
+
+class PurgeStatus(StrEnum):
+    """The finished statuses a row can be purged in."""
+
+    sent = "sent"
+    dead = "dead"
+    skipped = "skipped"
+
+
+class Channel(StrEnum):
+    """Where a notification goes."""
+
+    web = "web"
+    telegram = "telegram"
+
+
 COLUMNS = ("id", "user_id", "channel", "kind", "status", "attempts", "next_attempt_at", "error")
 
 
@@ -34,8 +73,8 @@ def _row(n: Notification) -> dict[str, Any]:
 
 @app.command("list")
 def list_outbox(
-    status: str | None = typer.Option(None, "--status", help=STATUS_HELP),
-    channel: str | None = typer.Option(None, "--channel", help="web or telegram."),
+    status: Status | None = typer.Option(None, "--status", help="Only rows in this status."),
+    channel: Channel | None = typer.Option(None, "--channel", help="Only this channel."),
     limit: int = typer.Option(50, min=1, max=10_000, help="At most this many, newest first."),
     json_output: bool = JSON_OPTION,
 ) -> None:
@@ -45,7 +84,12 @@ def list_outbox(
     with transaction() as session:
         rows = [
             _row(n)
-            for n in notifications.list_outbox(session, status=status, channel=channel, limit=limit)
+            for n in notifications.list_outbox(
+                session,
+                status=status.value if status else None,
+                channel=channel.value if channel else None,
+                limit=limit,
+            )
         ]
         counts = notifications.counts_by_status(session)
     if json_output:
@@ -63,14 +107,14 @@ def list_outbox(
 @app.command()
 def retry(
     ids: list[int] = typer.Argument(None, help="Only these rows (default: every row of --status)."),
-    status: str = typer.Option("failed", "--status", help="failed, dead or skipped."),
+    status: RetryStatus = typer.Option(RetryStatus.failed, "--status", help="Rows in this status."),
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Queue failed, dead or skipped Telegram rows for another delivery attempt now."""
     from freemarket.domain import notifications
 
     with transaction() as session:
-        count = notifications.retry(session, status=status, ids=ids or None)
+        count = notifications.retry(session, status=status.value, ids=ids or None)
     if json_output:
         print_json({"retried": count})
     else:
@@ -79,7 +123,7 @@ def retry(
 
 @app.command()
 def purge(
-    status: str = typer.Option("sent", "--status", help="sent, dead or skipped."),
+    status: PurgeStatus = typer.Option(PurgeStatus.sent, "--status", help="Rows in this status."),
     older_than_days: float = typer.Option(
         30, "--older-than-days", min=0, help="Only rows created this long ago."
     ),
@@ -89,7 +133,7 @@ def purge(
     from freemarket.domain import notifications
 
     with transaction() as session:
-        count = notifications.purge(session, status=status, older_than_days=older_than_days)
+        count = notifications.purge(session, status=status.value, older_than_days=older_than_days)
     if json_output:
         print_json({"purged": count})
     else:

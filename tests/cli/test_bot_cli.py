@@ -129,7 +129,8 @@ def test_notifications_list_retry_purge(bot_cli, db: Session, make_user: MakeUse
     table = bot_cli("notifications", "list")
     assert "dead 3" in table.out and "sent 3" in table.out
     bad = bot_cli("notifications", "list", "--status", "lost")
-    assert bad.code == 1 and "status must be one of" in bad.err
+    # A usage error naming the choices, before any database work (issue 12's CLI polish).
+    assert bad.code == 2 and "is not one of 'pending', 'sending', 'sent'" in bad.err, bad.err
     retried = bot_cli("notifications", "retry", "--status", "dead", "--json")
     assert retried.json() == {"retried": 3}
     db.expire_all()
