@@ -28,7 +28,7 @@ from freemarket.db.models import (
     User,
     utcnow,
 )
-from freemarket.domain import actors, audit, items, notifications
+from freemarket.domain import actors, audit, items, notifications, visibility
 from freemarket.domain.actors import Actor
 from freemarket.domain.notifications import OutboxMessage
 from freemarket.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -222,10 +222,14 @@ def propose(
         raise Forbidden(
             "you can only propose exchanges you take part in", code="exchange_not_a_party"
         )
-    _lock_items(session, [item.id for leg in legs for item in leg])
+    item_ids = [item.id for leg in legs for item in leg]
+    _lock_items(session, item_ids)
+    # The one rule (visibility): every item must be listed. Why one is not picks the answer.
+    unlisted = visibility.unlisted_reasons(session, item_ids)
     for want, offer in legs:
-        if not (want.active and offer.active):
-            gone = offer.id if not offer.active else want.id
+        inactive = [i.id for i in (offer, want) if unlisted.get(i.id) == visibility.INACTIVE]
+        if inactive:
+            gone = inactive[0]
             raise Conflict(f"item {gone} is no longer active", code="item_inactive", item_id=gone)
     duplicate = _open_duplicate(session, legs)
     if duplicate is not None:
@@ -241,8 +245,8 @@ def propose(
             code="item_reserved",
             item_id=min(reserved),
         )
-    banned = session.scalars(select(User.username).where(User.id.in_(people), User.is_banned))
-    if next(iter(banned), None) is not None:
+    # Every party owns an item of the exchange: an owner's ban is a party's.
+    if visibility.OWNER_BANNED in unlisted.values():
         raise Conflict("one of the parties is banned", code="party_banned")
     now = utcnow()
     exchange = Exchange(

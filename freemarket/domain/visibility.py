@@ -20,6 +20,9 @@ from freemarket.domain.actors import is_admin, is_self_or_admin
 S = TypeVar("S", bound=Select[Any])
 # Exchange states after which the parties keep seeing the items they exchanged.
 SHARED_STATES = ("accepted", "completed")
+# Why an item is not listed (the first that applies).
+INACTIVE = "inactive"
+OWNER_BANNED = "owner_banned"
 
 
 # One alias for every statement: a fresh alias per call made SQLAlchemy adapt the columns and
@@ -34,9 +37,35 @@ def listed(stmt: S) -> S:
     )
 
 
+def unlisted_reason(*, active: bool, owner_banned: bool) -> str | None:
+    """Why an item is off the market (INACTIVE, OWNER_BANNED), or None when it is listed."""
+    if not active:
+        return INACTIVE
+    if owner_banned:
+        return OWNER_BANNED
+    return None
+
+
 def is_listed(item: Item) -> bool:
     """True when the item is on the market: active, and its owner is not banned."""
-    return item.active and not item.owner.is_banned
+    return unlisted_reason(active=item.active, owner_banned=item.owner.is_banned) is None
+
+
+def unlisted_reasons(session: Session, item_ids: Collection[int]) -> dict[int, str]:
+    """Item id to why it is not listed, for those of these items that are not listed.
+
+    Read from the database, not from loaded objects: after locking the rows, this is what
+    other transactions committed meanwhile.
+    """
+    rows = session.execute(
+        select(Item.id, Item.active, User.is_banned)
+        .join(User, User.id == Item.user_id)
+        .where(Item.id.in_(item_ids))
+    )
+    reasons = {
+        item: unlisted_reason(active=active, owner_banned=banned) for item, active, banned in rows
+    }
+    return {item: why for item, why in reasons.items() if why is not None}
 
 
 def listed_owners(session: Session, item_ids: Collection[int]) -> dict[int, int]:

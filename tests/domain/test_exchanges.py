@@ -12,8 +12,10 @@ import pytest
 from sqlalchemy import Engine, event, select, update
 from sqlalchemy.orm import Session
 
-from freemarket.db.models import Exchange, Item, User, utcnow
+from freemarket.db.models import Exchange, Item, Match, User, utcnow
+from freemarket.db.session import session_factory
 from freemarket.domain import exchanges
+from freemarket.errors import Conflict
 from freemarket.infra.settings import Settings
 from freemarket.matching.worker import MatchWorker
 from tests.domain.conftest import Person, World
@@ -162,6 +164,35 @@ def test_inactive_item_or_banned_party_cannot_be_proposed(
     db.commit()
     banned = world.client.post("/api/exchanges/", json={"match_ids": [other]}, headers=anna.headers)
     assert banned.status_code == 409
+
+
+def test_a_proposal_reads_its_items_after_locking_them(
+    world: World, anna: Person, boris: Person, vera: Person, engine: Engine
+) -> None:
+    """An item gone (or an owner banned) after the proposer's request read it: refused."""
+    withdrawn = world.gives(boris, anna, "лыжи")
+    banned = world.gives(vera, anna, "санки")
+    with session_factory(engine)() as request:
+        # The request has already read the items (active, owners not banned), and holds them
+        # (the identity map keeps only what is referenced) ...
+        held = [request.get(Match, m) for m in (withdrawn, banned)]
+        items = [(m.offer_item, m.want_item) for m in held if m is not None]
+        assert all(i.active and not i.owner.is_banned for pair in items for i in pair)
+        # ... when other transactions take an item off the market and ban an owner, committed
+        # before the proposal locks the rows (bare updates: the matches are still there).
+        with session_factory(engine)() as other:
+            other.execute(update(Item).where(Item.id == items[0][0].id).values(active=False))
+            other.execute(update(User).where(User.id == vera.id).values(is_banned=True))
+            other.commit()
+        proposer = request.get(User, anna.id)
+        assert proposer is not None
+        for match_id, code in ((withdrawn, "item_inactive"), (banned, "party_banned")):
+            with pytest.raises(Conflict) as refused:
+                exchanges.propose(
+                    request, proposer=proposer, match_ids=[match_id], deadline=timedelta(days=1)
+                )
+            assert refused.value.code == code
+        request.rollback()
 
 
 StateMaker = Callable[[World, Person, Person], int]
