@@ -4,12 +4,13 @@
 
 Prints, per fold: leave-one-set-out (fit on the other sets, measure on this one) and grouped
 5-fold by want (a want's candidates are never split between fitting and measuring), plus the
-per-note table of the shipped model on each set.
+per-note tables of each leave-one-set-out fold and of the shipped model on each set.
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from sklearn.model_selection import GroupKFold
 from freemarket.matching.core.engine import match_all
 from freemarket.matching.core.learn import (
     Examples,
+    Quality,
     apply_model,
     evaluate,
     examples,
@@ -39,12 +41,20 @@ def main() -> None:
     sets = [load_labelled(p) for p in paths]
     per_set = [examples(s, params) for s in sets]
     print(f"notify threshold {params.notify}")
+    held_out = []
     for i, held in enumerate(sets):
         rest = Examples.concat(p for j, p in enumerate(per_set) if j != i)
         if not len(rest.y):
             continue
-        decided = apply_model(per_set[i], fit(rest, params.show), params)
-        print(f"leave-one-set-out {held.name}: {evaluate(held.truth, decided, held.notes).line()}")
+        model = fit(rest, params.show)
+        q = evaluate(held.truth, apply_model(per_set[i], model, params), held.notes)
+        held_out.append((held.name, q))
+        print(f"leave-one-set-out {held.name}: {q.line()}")
+        # how far the targets are from the threshold's edge (the same fitted model)
+        for t in (params.notify - 0.1, params.notify - 0.05, params.notify + 0.05):
+            at = replace(params, notify=round(t, 2))
+            near = evaluate(held.truth, apply_model(per_set[i], model, at), held.notes)
+            print(f"    at notify threshold {at.notify}: {near.line()}")
     for i, labelled in enumerate(sets):
         ex = per_set[i]
         groups = np.array([w for _, w in ex.groups])
@@ -54,13 +64,20 @@ def main() -> None:
             wants = {w for _, w in (ex.groups[k] for k in test)}
             truth = {w: o for w, o in labelled.truth.items() if w in wants}
             print(f"grouped fold {fold} {labelled.name}: {evaluate(truth, decided).line()}")
+    for name, q in held_out:
+        print(f"\nheld out {name} (leave-one-set-out): {q.line()}")
+        _per_note(q)
     for labelled in sets:
         q = evaluate(labelled.truth, match_all(labelled.listings, params), labelled.notes)
         print(f"\nshipped model on {labelled.name}: {q.line()}")
-        print("| note | wants | shown (top 5) | notified |")
-        print("|---|---|---|---|")
-        for note, row in q.per_note.items():
-            print(f"| {note} | {row['wants']} | {row['shown']:.2f} | {row['notified']:.2f} |")
+        _per_note(q)
+
+
+def _per_note(q: Quality) -> None:
+    print("| note | wants | shown (top 5) | notified |")
+    print("|---|---|---|---|")
+    for note, row in q.per_note.items():
+        print(f"| {note} | {row['wants']} | {row['shown']:.2f} | {row['notified']:.2f} |")
 
 
 if __name__ == "__main__":
