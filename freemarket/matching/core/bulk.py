@@ -180,6 +180,7 @@ class _Facts:
         self.cols.data[:] = 1.0  # a set of columns, as ``pair_features`` reads it
         self.object_cols = _columns([np.array([column(k) for k in f.objects]) for f in facts])
         self.numbers = [_quantities(s.title) for s in sides]
+        self.has_numbers = np.array([bool(q) for q in self.numbers], dtype=bool)
         self.unwanted = (
             vocab.rows(
                 excluded(s.description, lexicon) - f.objects
@@ -240,11 +241,11 @@ def pair_features_bulk(
     )
     both_targets = (want_f.n_targets[w] > 0) & (offer_f.n_targets[o] > 0)
     out[:, _F["target_conflict"]] = both_targets & ~mentions(want_f.targets, w, offer_f.targets, o)
-    out[:, _F["number_conflict"]] = [
-        bool(want_f.numbers[a])
-        and bool(offer_f.numbers[b])
-        and _quantity_conflict(want_f.numbers[a], offer_f.numbers[b])
-        for a, b in zip(w.tolist(), o.tolist(), strict=True)
+    # only pairs where both titles name some quantity can disagree on one
+    numbered = np.flatnonzero(want_f.has_numbers[w] & offer_f.has_numbers[o])
+    out[numbered, _F["number_conflict"]] = [
+        _quantity_conflict(want_f.numbers[a], offer_f.numbers[b])
+        for a, b in zip(w[numbered].tolist(), o[numbered].tolist(), strict=True)
     ]
     # the want's words found in the offer's columns, and in its title (``_mentions({k}, ...)``)
     pair, pos = _expand(want_f.n_words, w)
