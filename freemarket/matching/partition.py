@@ -47,6 +47,15 @@ class Partition:
     def __str__(self) -> str:
         return f"{self.number}/{self.count}"
 
+    @property
+    def leads(self) -> bool:
+        """Whether this is the first partition, which also does what is nobody's share.
+
+        Dropping jobs whose item is gone and expiring overdue exchange proposals need doing
+        once, not once per partition.
+        """
+        return self.number == 1
+
     def owns_category(self, category: str) -> bool:
         """Whether this partition matches the items of a category."""
         return category_partition(category, self.count) == self.number

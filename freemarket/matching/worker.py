@@ -292,9 +292,9 @@ class MatchWorker:
         )
         # a job whose item is gone is dropped by the first partition
         mine = (
-            category.in_(owned)
-            if self.partition.number != 1
-            else or_(category.in_(owned), category.is_(None))
+            or_(category.in_(owned), category.is_(None))
+            if self.partition.leads
+            else category.in_(owned)
         )
         return [
             or_(
@@ -311,11 +311,17 @@ class MatchWorker:
         with unit_of_work(self.engine) as session:
             return exchanges.expire_due(session)
 
+    @property
+    def expires_exchanges(self) -> bool:
+        """Whether this worker expires proposals: a plain one, or the first of partitions."""
+        # Expiry is a compare-and-set, so more would be safe, but each would only repeat it.
+        return self.partition is None or self.partition.leads
+
     def run_once(self) -> BatchResult:
         """Expire overdue proposals when due, then claim a batch of jobs and run each."""
         result = BatchResult()
         now = utcnow()
-        if self.next_expiry is None or now >= self.next_expiry:
+        if self.expires_exchanges and (self.next_expiry is None or now >= self.next_expiry):
             self.next_expiry = now + EXPIRY_INTERVAL
             result.expired = self.expire_exchanges()
         if self.index is None:

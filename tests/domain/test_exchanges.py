@@ -17,6 +17,7 @@ from freemarket.db.session import session_factory
 from freemarket.domain import exchanges
 from freemarket.errors import Conflict
 from freemarket.infra.settings import Settings
+from freemarket.matching.partition import Partition
 from freemarket.matching.worker import MatchWorker
 from tests.domain.conftest import Person, World
 
@@ -352,6 +353,24 @@ def test_the_worker_loop_expires_due_proposals_and_everyone_is_told(
     worker.next_expiry = None
     assert worker.run_once().expired == 0
     assert events(world, anna).count((due, "expired")) == 1
+
+
+def test_of_two_partitioned_workers_only_the_first_expires_proposals(
+    world: World, anna: Person, boris: Person, db: Session, engine: Engine, settings: Settings
+) -> None:
+    """Expiry is done once, by partition 1/N, not repeated by every partition."""
+    due = _expired(world, anna, boris)
+    first, second = (MatchWorker(engine, settings, partition=Partition(i, 2)) for i in (1, 2))
+    assert second.run_once().expired == 0
+    db.expire_all()
+    assert db.get(Exchange, due).status == "proposed"  # type: ignore[union-attr]
+    assert first.run_once().expired == 1
+    second.next_expiry = first.next_expiry = None
+    assert second.run_once().expired == 0 and first.run_once().expired == 0
+    db.expire_all()
+    assert db.get(Exchange, due).status == "expired"  # type: ignore[union-attr]
+    assert events(world, anna).count((due, "expired")) == 1
+    assert (first.expires_exchanges, second.expires_exchanges) == (True, False)
 
 
 def test_the_serving_loop_expires_proposals_on_its_own(
