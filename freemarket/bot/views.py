@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from freemarket.bot.i18n import Translator
 from freemarket.bot.keyboards import ExchangeCb, MatchCb, button, markup
 from freemarket.db.models import Category, Exchange, Item, Match, User
-from freemarket.domain import exchanges, photos, public_profile, ratings
+from freemarket.domain import exchanges, photos, public_profile, ratings, visibility
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +29,8 @@ class View:
 
 def photo_of(item: Item | None, public_url: str) -> str | None:
     """The address of an item's first photo in its display size (what Telegram fetches)."""
-    if item is None or not item.photos:
+    # Telegram fetches it without anyone's session: only a listed item's photo is served so.
+    if item is None or not item.photos or not visibility.is_listed(item):
         return None
     return photos.photo_url(item.photos[0], "display", public_url=public_url)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from freemarket.bot.sending import CAPTION_MAX
 from freemarket.db.models import Item, ItemPhoto, User
 from freemarket.domain import items, photos
+from freemarket.errors import NotFound
 from freemarket.infra.storage import DiskStorage
 from freemarket.matching.worker import MatchWorker
 from tests.bot.conftest import ANNA, BORIS, PUBLIC_URL, RunningBot
@@ -120,3 +122,29 @@ def test_a_text_too_long_for_a_caption_keeps_the_photo_as_a_preview(
     assert card.link_preview["url"] == url
     assert not [c for c in bot.telegram.calls if c.method == "sendPhoto"]
     assert db.scalar(select(ItemPhoto.key)) in url
+
+
+def test_an_unlisted_items_card_sends_no_photo_address(
+    running_bot: RunningBot, db: Session
+) -> None:
+    """Telegram fetches photos with nobody's session: a withdrawn item's photo is not offered."""
+    bot = running_bot
+    bot.say(ANNA, "/start")
+    anna = _person(db, ANNA.id)
+    offer = _post(db, anna, "offer", "Палатка двухместная")
+    url = _add_photo(bot, db, anna, offer)
+    items.set_item_active(db, actor=anna, item_id=offer.id, active=False)
+    db.commit()
+    # Fetched as Telegram does, without a session, the photo is not there.
+    with pytest.raises(NotFound):
+        photos.read_photo(
+            db,
+            storage=DiskStorage(bot.settings.data_dir / "photos"),
+            name=url.rsplit("/", 1)[1],
+            viewer=None,
+        )
+    mark = bot.telegram.mark()
+    card = bot.say(ANNA, f"/start item_{offer.id}")
+    assert card.method == "sendMessage" and "Палатка двухместная" in card.text
+    assert card.link_preview == {}
+    assert not [c for c in bot.telegram.calls[mark:] if c.method == "sendPhoto"]
