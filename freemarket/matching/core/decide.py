@@ -59,6 +59,7 @@ from freemarket.matching.core.text import Lexicon, normalize, stem, within_one_e
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 DEFAULT_MODEL_PATH = DATA_DIR / "notify-model.json"
 DEFAULT_ATTRIBUTES_PATH = DATA_DIR / "attributes.txt"
+DEFAULT_QUANTITIES_PATH = DATA_DIR / "quantities.txt"
 
 PAIR_FEATURES = (
     "head_title",
@@ -260,16 +261,36 @@ _QUANTITY_TOKEN = re.compile(r"\d+(?:[.,]\d+)?|[a-zа-я]+|[\"″\-–—]")
 _DIMENSIONS = re.compile(r"\d+(?:[.,]\d+)?(?:\s*[xх×*]\s*\d+(?:[.,]\d+)?)+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 
-Quantities = dict[str, tuple[tuple[float, float], ...]]
 
-# Kinds of goods made for a standard range, so a title naming the kind names the range: an
-# infant carrier is a group 0+ car seat (0-13 kg, ECE R44), a booster group 2/3 (15-36 kg).
-# Operators may extend the table (any form of the word: it is compared by stem).
-IMPLIED_QUANTITIES: dict[str, tuple[str, float, float]] = {
-    "автолюлька": ("kg", 0.0, 13.0),
-    "бустер": ("kg", 15.0, 36.0),
-}
-_IMPLIED_BY_STEM = {stem(word): q for word, q in IMPLIED_QUANTITIES.items()}
+@lru_cache(maxsize=8)
+def load_implied_quantities(
+    path: Path = DEFAULT_QUANTITIES_PATH,
+) -> dict[tuple[str, ...], tuple[str, float, float]]:
+    """Ranges that kinds of goods imply, by the stems of each name of the kind.
+
+    Lines "name, name: LOW-HIGH unit" (``freemarket/data/quantities.txt``): an infant carrier
+    is a 0-13 kg car seat, whatever its title says. A name of several words applies when the
+    title has all of them.
+    """
+    out: dict[tuple[str, ...], tuple[str, float, float]] = {}
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        line = line.split("#", 1)[0]
+        if ":" not in line:
+            continue
+        words, _, value = line.partition(":")
+        m = re.fullmatch(r"\s*(\d+(?:[.,]\d+)?)\s*-\s*(\d+(?:[.,]\d+)?)\s*(\S+)\s*", value)
+        unit = _UNITS.get(normalize(m.group(3))) if m else None
+        if not m or unit is None:
+            raise ValueError(f"{path}:{number}: not 'word, word: LOW-HIGH unit'")
+        lo, hi = (float(g.replace(",", ".")) for g in m.group(1, 2))
+        for name in words.split(","):
+            stems = tuple(stem(t) for t in normalize(name).split())
+            if stems:
+                out[stems] = (unit, lo, hi)
+    return out
+
+
+Quantities = dict[str, tuple[tuple[float, float], ...]]
 
 
 @lru_cache(maxsize=200_000)
@@ -278,8 +299,8 @@ def _quantities(title: str) -> Quantities:
 
     A number glued after letters is part of a model code ("V8", "DGA504": unit "code:v"); a
     "120x60" is one dimension. Single digits count too (the tokenizer drops them: "8 класс").
-    A kind of goods made for a standard range (``IMPLIED_QUANTITIES``) names it when the title
-    gives none in that unit.
+    A kind of goods made for a standard range (``freemarket/data/quantities.txt``) names it
+    when the title gives none in that unit.
     """
     text = normalize(title)
     out: dict[str, list[tuple[float, float]]] = {}
@@ -316,10 +337,10 @@ def _quantities(title: str) -> Quantities:
             unit = "code:" + prev[0]
         out.setdefault(unit, []).append((min(lo, hi), max(lo, hi)))
         i = j
-    for tok, _, _ in toks:
-        implied = _IMPLIED_BY_STEM.get(stem(tok)) if tok[0].isalpha() else None
-        if implied and implied[0] not in out:
-            out[implied[0]] = [implied[1:]]
+    stems = {stem(tok) for tok, _, _ in toks if tok[0].isalpha()}
+    for name, (unit, lo, hi) in load_implied_quantities().items():
+        if unit not in out and stems.issuperset(name):
+            out[unit] = [(lo, hi)]
     return {k: tuple(v) for k, v in out.items()}
 
 

@@ -12,6 +12,7 @@ from freemarket.matching.core.decide import (
     _quantities,
     _quantity_conflict,
     load_attributes,
+    load_implied_quantities,
     load_model,
     pair_features,
 )
@@ -91,6 +92,21 @@ def test_room_and_wear_are_attributes(lexicon) -> None:  # type: ignore[no-untyp
 )
 def test_quantities_conflict_only_in_one_unit(want: str, offer: str, conflict: bool) -> None:
     assert _quantity_conflict(_quantities(want), _quantities(offer)) is conflict
+
+
+def test_implied_ranges_are_an_operator_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "quantities.txt"
+    path.write_text("# kinds\nгиря малая, kettlebell small: 4-8 кг\nпелёнка: 0-3 мес\n", "utf-8")
+    table = load_implied_quantities(path)
+    assert table[("гир", "мал")] == ("kg", 4.0, 8.0)
+    assert ("kettlebel", "small") in table and table[("пеленк",)] == ("months", 0.0, 3.0)
+    bad = tmp_path / "bad.txt"
+    bad.write_text("гиря: 4-8 попугаев\n", "utf-8")
+    with pytest.raises(ValueError, match=r"bad\.txt:1"):
+        load_implied_quantities(bad)
+    # the shipped file: a name of two words needs both ("Cat carrier" is no infant carrier)
+    assert _quantities("Infant carrier Maxi-Cosi") == {"kg": ((0.0, 13.0),)}
+    assert _quantities("Cat carrier") == {}
 
 
 def test_ranges_and_units_are_read() -> None:
