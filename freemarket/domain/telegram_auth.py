@@ -87,10 +87,12 @@ Name = Annotated[str, StringConstraints(max_length=TELEGRAM_NAME_MAX)]
 Username = Annotated[str, StringConstraints(max_length=256)]
 
 
+# The payload models are built on their first validation (`defer_build`), not on import: every
+# process that imports the user rules imports this module, few of them verify a sign-in.
 class TelegramUser(BaseModel):
     """A Mini App's `user` object: what we use of it, typed (other fields are ignored)."""
 
-    model_config = ConfigDict(extra="ignore", strict=True)
+    model_config = ConfigDict(extra="ignore", strict=True, defer_build=True)
 
     id: TelegramId
     first_name: Name
@@ -101,7 +103,7 @@ class TelegramUser(BaseModel):
 class WebAppPayload(BaseModel):
     """The `initData` fields we use, typed; `user` is the JSON object Telegram put there."""
 
-    model_config = ConfigDict(extra="ignore", strict=True)
+    model_config = ConfigDict(extra="ignore", strict=True, defer_build=True)
 
     auth_date: UnixTime
     user: TelegramUser
@@ -110,7 +112,7 @@ class WebAppPayload(BaseModel):
 class WidgetPayload(BaseModel):
     """A Login Widget payload, typed: the user's fields and when Telegram signed them."""
 
-    model_config = ConfigDict(extra="ignore", strict=True)
+    model_config = ConfigDict(extra="ignore", strict=True, defer_build=True)
 
     id: TelegramId
     auth_date: UnixTime
