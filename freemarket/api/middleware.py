@@ -192,9 +192,9 @@ class ConcurrencyLimit:
     whose foreseen wait (the requests ahead of it times the recent time per request) is longer,
     or that waits longer, gets 503 with Retry-After, which tells clients (and nginx, which
     retries another replica on 503) to come back. Probes and metrics never wait and are never
-    refused. Few requests in progress also keep the event loop responsive: every request in
+    refused. Fewer requests in progress also keep the event loop responsive: every request in
     progress is a thread competing with the loop for the GIL, and with 32 of them /health
-    went unanswered for seconds (issue 14).
+    went unanswered for seconds under overload (issue 14; 8 or 4 did better on 2 cores).
 
     uvicorn's own `--limit-concurrency` does not fit: it counts open connections, so idle
     keep-alive connections (nginx keeps many) use up the limit; it refuses /health too; and
