@@ -293,13 +293,17 @@ def _attribute_conflicts(
     """``decide._attribute_conflict`` per pair: one class valued on both sides, differently."""
     values = sorted({v for c in classes for v in c})
     at = {v: i for i, v in enumerate(values)}
-    mine = (want_cols[:, values] > 0).toarray()[w]
-    theirs = (offer_cols[:, values] > 0).toarray()[o]
+    want_values = (want_cols[:, values] > 0).toarray()
+    offer_values = (offer_cols[:, values] > 0).toarray()
     out = np.zeros(w.size, dtype=bool)
-    for c in classes:
-        idx = [at[v] for v in dict.fromkeys(c)]
-        a, b = mine[:, idx], theirs[:, idx]
-        out |= a.any(axis=1) & b.any(axis=1) & ~(a & b).any(axis=1)
+    # in blocks of pairs: a dense row of class values is one byte per value (73) per pair
+    for start in range(0, w.size, _CHUNK):
+        part = slice(start, start + _CHUNK)
+        mine, theirs = want_values[w[part]], offer_values[o[part]]
+        for c in classes:
+            idx = [at[v] for v in dict.fromkeys(c)]
+            a, b = mine[:, idx], theirs[:, idx]
+            out[part] |= a.any(axis=1) & b.any(axis=1) & ~(a & b).any(axis=1)
     return out
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from benchmarks.corpus import generate
+from freemarket.matching.core import bulk
 from freemarket.matching.core.bulk import decide_bulk, pair_features_bulk
 from freemarket.matching.core.decide import (
     Side,
@@ -21,6 +22,7 @@ from freemarket.matching.core.decide import (
     pair_features,
 )
 from freemarket.matching.core.engine import Listing, VectorizedCorpus, match_corpus
+from freemarket.matching.core.rules import pair_scores
 from freemarket.matching.params import default_thresholds
 from tests.matching.core.test_quality import DEV_SETS, dev_set
 
@@ -89,8 +91,6 @@ def test_decisions_in_bulk_equal_decide_per_want(
     candidates: tuple[VectorizedCorpus, np.ndarray, np.ndarray],
 ) -> None:
     corpus, w, o = candidates
-    from freemarket.matching.core.rules import pair_scores
-
     cosines = pair_scores(corpus.matrix, w, corpus.matrix, o)
     ids = np.array([x.id for x in corpus.listings], dtype=np.int64)
     want_rows, wi = np.unique(w, return_inverse=True)
@@ -127,3 +127,26 @@ def test_decisions_in_bulk_equal_decide_per_want(
     assert np.array_equal(confidence, expected[:, 1])
     assert np.array_equal(notify, expected[:, 2].astype(bool))
     assert notify.any() and (confidence > 0).sum() > notify.sum()
+
+
+def test_blocks_of_pairs_give_the_same_rows(
+    candidates: tuple[VectorizedCorpus, np.ndarray, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Millions of pairs are processed in blocks; the block size changes no row."""
+    corpus, w, o = candidates
+    want_rows, wi = np.unique(w, return_inverse=True)
+    offer_rows, oi = np.unique(o, return_inverse=True)
+
+    def rows() -> np.ndarray:
+        return pair_features_bulk(
+            [_side(corpus, r, True) for r in want_rows.tolist()],
+            [_side(corpus, r, False) for r in offer_rows.tolist()],
+            wi,
+            oi,
+            corpus.space.lexicon,
+            load_attributes(),
+        )
+
+    whole = rows()
+    monkeypatch.setattr(bulk, "_CHUNK", 37)
+    assert np.array_equal(rows(), whole)
