@@ -18,7 +18,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from freemarket.db.models import COMMENT_MAX
-from freemarket.domain import jsonpolicy, telegram_auth
+from freemarket.domain import jsonpolicy, preferences, telegram_auth
 from freemarket.domain.fields import (
     MAX_ID,
     City,
@@ -30,6 +30,7 @@ from freemarket.domain.fields import (
     Language,
     Latitude,
     Longitude,
+    Stripped,
     TelegramId,
     Username,
     Visibility,
@@ -113,8 +114,21 @@ class UserCreate(Strict):
     )
 
 
+# Quiet hours are one setting in two fields: sent together, both hours or both null (what one
+# means depends on the other). JSON Schema says so exactly; the domain refuses anything else.
+QUIET_HOURS_TOGETHER: dict[str, Any] = {
+    "dependentRequired": {"quiet_start": ["quiet_end"], "quiet_end": ["quiet_start"]},
+    "anyOf": [
+        {"properties": {"quiet_start": {"type": "null"}, "quiet_end": {"type": "null"}}},
+        {"properties": {"quiet_start": {"type": "integer"}, "quiet_end": {"type": "integer"}}},
+    ],
+}
+
+
 class UserUpdate(Strict):
     """Fields a user may change about themselves."""
+
+    model_config = ConfigDict(json_schema_extra=QUIET_HOURS_TOGETHER)
 
     display_name: DisplayName | None = None
     contact: Contact | None = None
@@ -123,11 +137,15 @@ class UserUpdate(Strict):
     notify_telegram: bool | NotNull = Field(default=None, description="Telegram notifications on")
     digest_enabled: bool | NotNull = Field(default=None, description="bursts become one digest")
     quiet_start: Annotated[int, Field(ge=0, le=23), Integral] | None = Field(
-        default=None, description="quiet hours start (local hour); null with quiet_end: none"
+        default=None,
+        description="quiet hours start (local hour), sent with quiet_end; both null, or the same "
+        "hour: none",
     )
     quiet_end: Annotated[int, Field(ge=0, le=23), Integral] | None = None
     time_zone: Annotated[str, StringConstraints(max_length=64)] | None = Field(
-        default=None, description="IANA name or offset like +03:00; null: from the city"
+        default=None,
+        description="IANA name or offset like +03:00; null or empty: from the city",
+        json_schema_extra=preferences.time_zone_schema,
     )
 
 
@@ -275,11 +293,20 @@ class ItemOut(_ItemOutFields):  # type: ignore[misc,valid-type]
 
     active: bool
     photos: list[PhotoOut] = Field(default_factory=list)
-    exchange_id: int | None = Field(
-        default=None, description="on GET /api/items/{id}: the completed exchange it was part of"
-    )
     created_at: datetime
     updated_at: datetime
+
+
+class ItemDetailOut(ItemOut):
+    """One item, with the completed exchange it was part of (null while it is on the market).
+
+    Only here: in lists it would always be null, and a field that is always null invites
+    clients (and schemathesis' link inference) to follow it to /api/exchanges/null.
+    """
+
+    exchange_id: int | None = Field(
+        default=None, description="the completed exchange it was part of"
+    )
 
 
 class ItemPageOut(BaseModel):
@@ -488,7 +515,7 @@ class ReportCreate(Strict):
 
     item_id: DbId | None = None
     user_id: DbId | None = None
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000)]
+    reason: Stripped(3, 1000)  # type: ignore[valid-type]
 
 
 class ReportOut(BaseModel):

@@ -40,15 +40,67 @@ def _integral(value: object) -> object:
 
 
 Integral = BeforeValidator(_integral)
+
+
+def decimal_pattern(highest: int) -> str:
+    """A regex (ECMA-262 and Python alike) for the decimal numbers 1..`highest`, no leading zero.
+
+    JSON Schema cannot bound a number written inside a string, so a string that carries an id
+    (a cursor) states its range as digits: shorter numbers, then each digit of `highest` in turn.
+    """
+    digits = str(highest)
+    width = len(digits)
+    branches = [f"[1-9][0-9]{{0,{width - 2}}}"] if width > 1 else []
+    for at, digit in enumerate(digits):
+        low, top = (1 if at == 0 else 0), int(digit) - 1
+        if top >= low:
+            rest = width - at - 1
+            below = f"[{low}-{top}]" if top > low else str(low)
+            branches.append(digits[:at] + below + (f"[0-9]{{{rest}}}" if rest else ""))
+    branches.append(digits)
+    return "(?:" + "|".join(branches) + ")"
+
+
+# An id written as text (in a cursor): exactly the numbers DbId takes.
+ID_TEXT = decimal_pattern(MAX_ID)
 DbId = Annotated[int, Field(ge=1, le=MAX_ID), Integral]
 
 Username = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{2,64}$", max_length=USERNAME_MAX)
 ]
 DisplayName = Annotated[str, StringConstraints(max_length=DISPLAY_NAME_MAX)]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=TITLE_MAX)]
+# What pydantic's strip_whitespace removes (Unicode White_Space; not Python's \x1c-\x1f), as a
+# regex class body; NUL is refused in every string (see api/openapi.py).
+_SPACE = "\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+
+
+def stripped_pattern(min_length: int, max_length: int) -> str:
+    """A regex for strings whose stripped text is `min_length`..`max_length` long, without NUL.
+
+    minLength/maxLength would count the spaces around the text that the API strips first, so a
+    stripped field states its bounds as: spaces, a first and a last non-space, spaces.
+    """
+    space, text, anything = f"[{_SPACE}]", f"[^\\u0000{_SPACE}]", "[^\\u0000]"
+    if min_length <= 1:
+        inner = f"{text}(?:{anything}{{0,{max_length - 2}}}{text})?"
+        inner = f"(?:{inner})?" if min_length == 0 else inner
+    else:
+        inner = f"{text}{anything}{{{min_length - 2},{max_length - 2}}}{text}"
+    return f"^{space}*{inner}{space}*$"
+
+
+def Stripped(min_length: int, max_length: int) -> Any:
+    """A str the API strips of surrounding spaces, then bounds; its schema says exactly that."""
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
+        WithJsonSchema({"type": "string", "pattern": stripped_pattern(min_length, max_length)}),
+    ]
+
+
+Title = Stripped(2, TITLE_MAX)
 Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX)]
-City = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=CITY_MAX)]
+City = Stripped(1, CITY_MAX)
 Contact = Annotated[str, StringConstraints(max_length=CONTACT_MAX)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z_]{2,32}$")]
 # A listing's category as the API takes it: the schema lists every slug, the domain refuses any

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
+import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -21,7 +20,7 @@ from freemarket.db.models import (
     User,
 )
 from freemarket.domain import jobs, jsonpolicy, search, visibility
-from freemarket.domain.fields import MAX_ID, check_text
+from freemarket.domain.fields import ID_TEXT, check_text
 from freemarket.domain.item_fields import EDITABLE_COLUMNS, REQUIRED_COLUMNS, public_name
 from freemarket.domain.permissions import authorize_owner_or_admin
 from freemarket.errors import InvalidInput, NotFound
@@ -207,10 +206,25 @@ def deactivate_item(session: Session, *, item: Item) -> Item:
     return item
 
 
+# A cursor names the last item of the previous page: "<id>" in a list (newest first), and
+# "<score>.<id>" in a search (most relevant first). Readable, so that the OpenAPI document can
+# state exactly which strings are cursors (CURSOR_PATTERN): any string it allows is decoded, and
+# the one refusal it cannot state, a list's cursor in a search or the other way round, depends on
+# `q` (JSON Schema has no rule across query parameters), so it is in the parameter's description.
+LIST_CURSOR = ID_TEXT
+SEARCH_CURSOR = rf"(?:0|{ID_TEXT})\.{ID_TEXT}"
+# Empty: the first page (a form may send `cursor=` with nothing in it).
+CURSOR_PATTERN = rf"^(?:{LIST_CURSOR}|{SEARCH_CURSOR})?$"
+CURSOR_DESCRIPTION = (
+    "`next_cursor` of the previous page; empty or absent: the first page. A list's cursor "
+    "(`<id>`) is refused (422 invalid_cursor) in a search (`q` not empty), and a search's "
+    "(`<score>.<id>`) in a list."
+)
+
+
 def encode_cursor(last_id: int, *, score: int | None = None) -> str:
-    """An opaque cursor pointing after item `last_id` (and, in a search, after its score)."""
-    raw = f"i:{last_id}" if score is None else f"r:{score}:{last_id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    """A cursor pointing after item `last_id` (and, in a search, after its score)."""
+    return str(last_id) if score is None else f"{score}.{last_id}"
 
 
 def decode_cursor(cursor: str, *, ranked: bool = False) -> tuple[int | None, int]:
@@ -218,25 +232,12 @@ def decode_cursor(cursor: str, *, ranked: bool = False) -> tuple[int | None, int
 
     A search's cursor carries the score too (`ranked`); a plain list's has none.
     """
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, _, value = raw.partition(":")
-        if prefix != ("r" if ranked else "i"):
-            raise ValueError(prefix)
-        score = None
-        if ranked:
-            score_text, _, value = value.partition(":")
-            score = int(score_text)
-            if not 0 <= score <= MAX_ID:
-                raise ValueError(score_text)
-        last_id = int(value)
-        if not 1 <= last_id <= MAX_ID:
-            raise ValueError(value)
-        return score, last_id
-    except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
+    if not re.fullmatch(SEARCH_CURSOR if ranked else LIST_CURSOR, cursor, flags=re.ASCII):
         raise InvalidInput(
             "cursor is not valid; use next_cursor from a previous page", code="invalid_cursor"
-        ) from exc
+        )
+    score_text, _, id_text = cursor.rpartition(".")
+    return (int(score_text) if ranked else None), int(id_text)
 
 
 def _escape_like(text: str) -> str:

@@ -191,14 +191,18 @@ def update_user(session: Session, *, user: User, changes: dict[str, Any]) -> Use
             code="field_not_editable",
             fields=sorted(unknown),
         )
+    changes = dict(changes)  # quiet hours are normalised below; the caller's dict stays
     _refuse_nulls(changes, required={"language", "notify_telegram", "digest_enabled"})
     if "language" in changes and changes["language"] not in LANGUAGES:
         raise InvalidInput("language must be ru or en", code="bad_language")
     from freemarket.domain import preferences
 
     if "quiet_start" in changes or "quiet_end" in changes:
-        preferences.check_quiet_hours(
-            changes.get("quiet_start", user.quiet_start), changes.get("quiet_end", user.quiet_end)
+        # The two hours change together: what one means depends on the other (see UserUpdate).
+        if not {"quiet_start", "quiet_end"} <= changes.keys():
+            raise InvalidInput("quiet_start and quiet_end change together", code="bad_quiet_hours")
+        changes["quiet_start"], changes["quiet_end"] = preferences.quiet_hours(
+            changes["quiet_start"], changes["quiet_end"]
         )
     if changes.get("time_zone"):
         preferences.parse_zone(changes["time_zone"])

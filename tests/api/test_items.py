@@ -100,7 +100,9 @@ def test_get_one(client: TestClient, anna_h: Headers) -> None:
     created = post_item(client, anna_h)
     response = client.get(f"/api/items/{created['id']}")
     assert response.status_code == 200
-    assert response.json() == created
+    # The item as created, plus the exchange it completed (only GET one says; none yet).
+    assert response.json() == {**created, "exchange_id": None}
+    assert "exchange_id" not in created
     assert client.get("/api/items/999999").status_code == 404
 
 

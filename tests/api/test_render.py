@@ -12,7 +12,7 @@ from freemarket.api.schemas import NotificationOut, UserContact, UserPrivate, Us
 
 RENDERED_ROUTES = {
     ("/api/items", "get"): "#/components/schemas/ItemPageOut",
-    ("/api/items/{item_id}", "get"): "#/components/schemas/ItemOut",
+    ("/api/items/{item_id}", "get"): "#/components/schemas/ItemDetailOut",
     ("/api/matches/{user_id}", "get"): "#/components/schemas/MatchOut",
     ("/api/matches/{user_id}/trades", "get"): "#/components/schemas/TradeOut",
     ("/api/notifications", "get"): "#/components/schemas/NotificationOut",

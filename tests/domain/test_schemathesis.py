@@ -1,32 +1,47 @@
-"""Schemathesis against the OpenAPI schema, signed in as a plain user: no 500s, no schema lies."""
+"""Schemathesis' own CLI, every check, against `freemarket serve` signed in as a plain user.
+
+Exactly the run issue 11 asks to be clean, one phase per test (coverage in two halves, reads and
+writes, see PARTS), on SQLite and PostgreSQL:
+
+    st run URL/openapi.json -H "Authorization: Bearer TOKEN" --checks all \\
+        --exclude-path /api/auth/logout -n 10 --seed 1 --phases PHASE [--include-method GET]
+
+from the repository root, where schemathesis.toml loads tests/schemathesis_hooks.py (the few
+rules JSON Schema cannot state). Signing out is excluded: it would end the session the run uses.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from freemarket.api.app import create_app
 from freemarket.db.models import User
 from freemarket.domain import sessions
-from tests.domain.conftest import Person, World, base_settings
+from tests.conftest import REPO_ROOT, free_port
+from tests.domain.conftest import BOT_TOKEN, SECRET_KEY, Person, World
+from tests.processes import FREEMARKET, clean_env, running, tail
 
-schemathesis = pytest.importorskip("schemathesis")
-hypothesis = pytest.importorskip("hypothesis")
+pytest.importorskip("schemathesis")
 
-from schemathesis.checks import not_a_server_error  # noqa: E402
-from schemathesis.specs.openapi.checks import (  # noqa: E402
-    response_schema_conformance,
-    status_code_conformance,
-)
-
-CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
-# Bounded and deterministic: the same examples every run, well under a minute per backend.
-EXAMPLES = {"positive": 25, "negative": 8}
+ST = str(Path(sys.executable).with_name("st"))
+# One test per phase; coverage (every boundary value of every field, ~11k requests) is split in
+# reads and writes, so that each part stays well inside its timeout.
+PARTS = {
+    "coverage-reads": ["--phases", "coverage", "--include-method", "GET"],
+    "coverage-writes": ["--phases", "coverage", "--exclude-method", "GET"],
+    "fuzzing": ["--phases", "fuzzing"],
+    "stateful": ["--phases", "stateful"],
+}
+# Seconds for one part on one backend: the whole coverage phase alone took 230-240 s on the
+# shared 2-core box under load (load average 8-11), each half well under it; fuzzing ~50 s,
+# stateful ~15 s. Explicit, so that a slow box fails loudly here rather than at pytest's 300 s.
+PART_TIMEOUT = 280
 
 
 def seed(world: World, anna: Person, boris: Person, vera: Person) -> None:
@@ -44,81 +59,60 @@ def seed(world: World, anna: Person, boris: Person, vera: Person) -> None:
     )
 
 
+@pytest.mark.timeout(PART_TIMEOUT)
+@pytest.mark.parametrize("part", PARTS)
 def test_api_conforms_to_its_schema(
+    part: str,
     world: World,
     anna: Person,
     boris: Person,
     vera: Person,
     db_url: str,
-    tmp_path: Path,
-    engine: Engine,
     db: Session,
+    tmp_path: Path,
 ) -> None:
     seed(world, anna, boris, vera)
-    app = create_app(
-        base_settings(
-            db_url,
-            tmp_path,
-            rate_limit_signin_per_minute=1_000_000,
-            rate_limit_write_per_minute=1_000_000,
-            rate_limit_search_per_minute=1_000_000,
-        ),
-        engine=engine,
-    )
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     user = db.get(User, anna.id)
     assert user is not None
-
-    def headers_for(label: str) -> dict[str, str]:
-        if label != "POST /api/auth/logout":
-            return anna.headers
-        # Signing out ends the session it is called with: give it one of its own.
-        issued = sessions.issue_token(db, user=user, ttl=timedelta(hours=1), origin="schemathesis")
-        db.commit()
-        return {"Authorization": f"Bearer {issued.token}"}
-
-    failures: list[str] = []
-    operations = 0
-    for result in schema.get_all_operations():
-        operation = result.ok()
-        operations += 1
-        for mode, examples in EXAMPLES.items():
-            run = _runner(operation, mode, examples, headers_for)
-            try:
-                run()
-            except hypothesis.errors.Unsatisfiable:
-                assert mode == "negative", operation.label  # nothing to break in this one
-            except BaseException as exc:  # a FailureGroup is a BaseExceptionGroup
-                if isinstance(exc, KeyboardInterrupt):
-                    raise
-                failures.append(f"{operation.label} [{mode}]: {str(exc).split('Reproduce')[0]}")
-    assert operations >= 20
-    assert not failures, "\n\n".join(failures)
+    token = sessions.issue_token(db, user=user, ttl=timedelta(hours=1), origin="schemathesis")
+    db.commit()
+    env = clean_env(
+        DATABASE_URL=db_url,
+        DATA_DIR=str(tmp_path / "data"),
+        SECRET_KEY=SECRET_KEY,
+        TELEGRAM_BOT_TOKEN=BOT_TOKEN,
+        MAX_BODY_BYTES="64000",
+        RATE_LIMIT_SIGNIN_PER_MINUTE="1000000",
+        RATE_LIMIT_WRITE_PER_MINUTE="1000000",
+        RATE_LIMIT_SEARCH_PER_MINUTE="1000000",
+    )
+    port = free_port()
+    log = tmp_path / "serve.log"
+    serve = [FREEMARKET, "serve", "--port", str(port)]
+    with running(serve, port=port, log=log, env=env, cwd=tmp_path):
+        argv = [
+            ST,
+            "run",
+            f"http://127.0.0.1:{port}/openapi.json",
+            "-H",
+            f"Authorization: Bearer {token.token}",
+            "--checks",
+            "all",
+            "--exclude-path",
+            "/api/auth/logout",
+            "-n",
+            "10",
+            "--seed",
+            "1",
+            *PARTS[part],
+            "--no-color",
+        ]
+        st_env = {**os.environ, "SCHEMATHESIS_TELEMETRY": "false"}
+        run = subprocess.run(
+            argv, cwd=REPO_ROOT, env=st_env, capture_output=True, text=True, check=False
+        )
+    report = run.stdout[-12_000:] + run.stderr[-3_000:]
+    assert run.returncode == 0, f"{report}\n--- serve.log ---\n{tail(log)}"
+    assert "Configuration:" in run.stdout and "schemathesis.toml" in run.stdout
     # The session schemathesis used is still alive: the run really was authenticated.
     assert world.client.get("/api/users/me", headers=anna.headers).status_code == 200
-
-
-def _runner(
-    operation: object, mode: str, examples: int, headers_for: Callable[[str], dict[str, str]]
-) -> Callable[[], None]:
-    """A Hypothesis test calling one operation with cases of one generation mode."""
-    from hypothesis import HealthCheck, Phase, given, settings
-
-    generation = schemathesis.GenerationMode(mode)
-    strategy = operation.as_strategy(generation_mode=generation)  # type: ignore[attr-defined]
-    label = operation.label  # type: ignore[attr-defined]
-
-    @given(case=strategy)
-    @settings(
-        max_examples=examples,
-        derandomize=True,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-        phases=[Phase.explicit, Phase.generate],
-    )
-    def run(case: object) -> None:
-        response = case.call(headers=headers_for(label))  # type: ignore[attr-defined]
-        case.validate_response(response, checks=CHECKS)  # type: ignore[attr-defined]
-
-    return run

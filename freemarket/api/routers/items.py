@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
+from pydantic import WithJsonSchema
 
 from freemarket.api.deps import OPTIONAL_AUTH, CurrentUser, DbSession, OptionalUser, limit_search
 from freemarket.api.render import json_response
 from freemarket.api.schemas import (
     ItemCreate,
+    ItemDetailOut,
     ItemOut,
     ItemPageOut,
     ItemUpdate,
@@ -37,7 +39,10 @@ def list_items(
     city: Annotated[str | None, Query(max_length=CITY_MAX)] = None,
     user_id: QueryId = None,
     q: Annotated[str | None, Query(max_length=200, description="text to look for")] = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[
+        Annotated[str, WithJsonSchema({"type": "string", "pattern": items.CURSOR_PATTERN})] | None,
+        Query(max_length=200, description=items.CURSOR_DESCRIPTION),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response:
     """Active items, newest first, filtered; with `q`, most relevant first. Follow `next_cursor`."""
@@ -58,13 +63,13 @@ def list_items(
     )
 
 
-@router.get("/{item_id}", response_model=ItemOut, openapi_extra=OPTIONAL_AUTH)
+@router.get("/{item_id}", response_model=ItemDetailOut, openapi_extra=OPTIONAL_AUTH)
 def get_item(item_id: PathId, db: DbSession, viewer: OptionalUser) -> Response:
     """One item; after an exchange, still shown to its parties, marked with the exchange."""
     item = items.get_visible_item(db, item_id=item_id, viewer=viewer)
     exchange_id = None if item.active else items.completed_exchange_of(db, item_id=item.id)
     return json_response(
-        ItemOut.model_validate(item).model_copy(update={"exchange_id": exchange_id})
+        ItemDetailOut.model_validate(item).model_copy(update={"exchange_id": exchange_id})
     )
 
 
