@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session, joinedload
 from freemarket.db.models import Exchange, ExchangeLeg, Item, Match, MatchDismissal, User
 from freemarket.domain import users, visibility
 from freemarket.domain.actors import Actor
-from freemarket.domain.items import item_rows_by_id
 from freemarket.domain.permissions import require_self_or_admin
 from freemarket.matching.core.display import describe_terms
 from freemarket.matching.core.text import load_lexicon
@@ -170,6 +169,10 @@ def match_rows_for_user(
     The API's hot read: no ORM objects (loading 50 matches with both items and their photos
     was most of the request's CPU, issue 14); the explanation is already for people.
     """
+    # Here, not at the top: items pulls in search and the item-field models, which the CLI's
+    # `match --user` (matches_for_user) does not need (tests/cli/test_startup.py, issue 12).
+    from freemarket.domain.items import item_rows_by_id
+
     shown = _shown(session, actor=actor, user_id=user_id, min_score=min_score, limit=limit)
     if not shown:
         return []
