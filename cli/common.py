@@ -39,9 +39,12 @@ def settings() -> Settings:
 
 def engine() -> Engine:
     """The engine for the configured database."""
+    from cli import startup
     from freemarket.db.session import get_engine
 
-    return get_engine(settings().effective_database_url)
+    configured = get_engine(settings().effective_database_url)
+    startup.resume()  # the command's imports are done: collect garbage again
+    return configured
 
 
 @contextmanager

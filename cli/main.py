@@ -114,6 +114,9 @@ def _usage_error(exc: Any) -> str:
 
 def run() -> None:
     """Console-script entry point: errors become one line on stderr and a non-zero exit."""
+    from cli import startup
+
+    startup.pause()  # imports make no garbage; see cli/startup.py
     try:
         # standalone_mode=False: click hands usage errors back instead of printing a
         # multi-line usage block, so they become one line like every other error.

@@ -60,7 +60,8 @@ try:
     cli.main.run()
 except SystemExit as done:
     code = done.code
-print('CODE:%s' % code, file=sys.stderr)
+import gc
+print('CODE:%s GC:%s' % (code, gc.isenabled()), file=sys.stderr)
 print('MODULES:' + ','.join(sorted(sys.modules)), file=sys.stderr)
 """
 
@@ -76,7 +77,8 @@ def _modules_after(command: list[str], db_url: str, tmp_path: Path) -> set[str]:
         timeout=60,
         check=False,
     )
-    assert "CODE:0" in done.stderr, (command, done.stderr[-2000:])
+    # Garbage collection was paused for start-up only: on again once the database was opened.
+    assert "CODE:0 GC:True" in done.stderr, (command, done.stderr[-2000:])
     line = next(x for x in done.stderr.splitlines() if x.startswith("MODULES:"))
     return set(line.removeprefix("MODULES:").split(","))
 
@@ -92,7 +94,11 @@ def test_simple_commands_import_only_what_they_need(
     ours = sorted(m for m in modules if m.startswith(NOT_NEEDED_PREFIXES))
     assert not ours, f"freemarket {' '.join(command)} imported {ours}"
     # Only the invoked command's module is imported, not the other fourteen.
-    cli_modules = {m for m in modules if m.startswith("cli.")} - {"cli.main", "cli.common"}
+    cli_modules = {m for m in modules if m.startswith("cli.")} - {
+        "cli.main",
+        "cli.common",
+        "cli.startup",
+    }
     assert len(cli_modules) == 1, sorted(cli_modules)
 
 
@@ -112,3 +118,19 @@ def test_help_still_lists_every_command(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     listed = {line.split()[0] for line in done.stdout.split("Commands:")[1].splitlines() if line}
     assert listed == set(COMMANDS)
+
+
+def test_garbage_collection_resumes_by_itself_when_no_database_is_opened() -> None:
+    """A command that never opens the database (bot, deploy) collects again after a moment."""
+    probe = (
+        "import gc, time\n"
+        "from cli import startup\n"
+        "startup.pause()\n"
+        "paused = not gc.isenabled()\n"
+        "time.sleep(startup.RESUME_AFTER_SECONDS + 1)\n"
+        "print(f'PAUSED:{paused} RESUMED:{gc.isenabled()}')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert "PAUSED:True RESUMED:True" in done.stdout, done.stderr
