@@ -39,7 +39,9 @@ FLOORS = {
 }
 
 
-def hyperfine(commands: dict[str, str], env: dict[str, str], runs: int) -> dict[str, dict]:
+def hyperfine(
+    commands: dict[str, str], env: dict[str, str], runs: int, cwd: str
+) -> dict[str, dict]:
     """Run hyperfine over name -> command line; return name -> its JSON result."""
     if shutil.which("hyperfine") is None:
         raise SystemExit("hyperfine is not installed (run `make test-tools`)")
@@ -49,7 +51,7 @@ def hyperfine(commands: dict[str, str], env: dict[str, str], runs: int) -> dict[
         for name, line in commands.items():
             # `--command-name=NAME`: a name such as "--help" must not read as hyperfine's flag.
             argv += [f"--command-name={name}", line]
-        subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(argv, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
         results = json.loads(out.read_text())["results"]
     return {r["command"]: r for r in results}
 
@@ -73,7 +75,9 @@ def main() -> None:
             before = f"env PYTHONPATH={args.before} {sys.executable} -c {run}"
             commands |= {f"before: {name}": f"{before} {name}" for name in COMMANDS}
         commands |= {name: f"{sys.executable} {line}" for name, line in FLOORS.items()}
-        results = hyperfine(commands, env, args.runs)
+        # In the scratch directory: from the checkout, `python -c` would import this checkout's
+        # `cli` (the current directory comes first on sys.path) and --before measured it twice.
+        results = hyperfine(commands, env, args.runs, cwd=scratch)
     load = os.getloadavg()[0]
     print(f"load average {load:.1f} on {os.cpu_count()} cores, {args.runs} runs each")
     libraries = results["python: the libraries"]
