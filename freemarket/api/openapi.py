@@ -89,8 +89,50 @@ def _request_schema_names(document: dict[str, Any]) -> set[str]:
     return names
 
 
+# OpenAPI links: which operations take the id a creation answers with (clients, and schemathesis'
+# stateful phase, follow them). (path, method, status) -> link name -> (path, method, parameters)
+LINKS: dict[tuple[str, str, str], dict[str, tuple[str, str, dict[str, str]]]] = {
+    ("/api/items/", "post", "201"): {
+        name: (path, method, {"item_id": "$response.body#/id"})
+        for name, path, method in (
+            ("GetItem", "/api/items/{item_id}", "get"),
+            ("UpdateItem", "/api/items/{item_id}", "patch"),
+            ("DeleteItem", "/api/items/{item_id}", "delete"),
+            ("ReactivateItem", "/api/items/{item_id}/reactivate", "post"),
+            ("UploadPhoto", "/api/items/{item_id}/photos", "post"),
+        )
+    },
+    ("/api/items/{item_id}/photos", "post", "201"): {
+        "DeletePhoto": (
+            "/api/items/{item_id}/photos/{photo_id}",
+            "delete",
+            {"item_id": "$request.path.item_id", "photo_id": "$response.body#/id"},
+        ),
+    },
+    ("/api/exchanges/", "post", "201"): {
+        name: (path, method, {"exchange_id": "$response.body#/id"})
+        for name, path, method in (
+            ("GetExchange", "/api/exchanges/{exchange_id}", "get"),
+            ("ActOnExchange", "/api/exchanges/{exchange_id}/{action}", "post"),
+        )
+    },
+}
+
+
+def _add_links(document: dict[str, Any]) -> None:
+    """Declare LINKS, naming each target by its operationId."""
+    paths = document.get("paths", {})
+    for (path, method, status), links in LINKS.items():
+        response = paths[path][method]["responses"][status]
+        response["links"] = {
+            name: {"operationId": paths[target][verb]["operationId"], "parameters": parameters}
+            for name, (target, verb, parameters) in links.items()
+        }
+
+
 def complete_document(document: dict[str, Any]) -> dict[str, Any]:
     """The document with request strings and stored JSON fields described exactly."""
+    _add_links(document)
     components = document.setdefault("components", {}).setdefault("schemas", {})
     for name in _request_schema_names(document):
         components[name] = _complete(components[name])

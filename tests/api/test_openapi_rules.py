@@ -153,3 +153,19 @@ def test_time_zones_the_schema_lists_are_taken(
 def test_every_offset_the_pattern_allows_is_parsed(text: str) -> None:
     offset = preferences.parse_zone(text).utcoffset(None)
     assert offset is not None and abs(offset.total_seconds()) <= 14 * 3600
+
+
+def test_creations_link_to_what_takes_their_id(client: TestClient) -> None:
+    """Explicit links where an id comes from; none from a nullable field (no /exchanges/None)."""
+    paths = client.get("/openapi.json").json()["paths"]
+    links = paths["/api/exchanges/"]["post"]["responses"]["201"]["links"]
+    target = paths["/api/exchanges/{exchange_id}"]["get"]["operationId"]
+    assert links["GetExchange"] == {
+        "operationId": target,
+        "parameters": {"exchange_id": "$response.body#/id"},
+    }
+    assert "UploadPhoto" in paths["/api/items/"]["post"]["responses"]["201"]["links"]
+    listed = paths["/api/items"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert "ItemPageOut" in str(listed) and "exchange_id" not in str(
+        client.get("/openapi.json").json()["components"]["schemas"]["ItemOut"]
+    )
