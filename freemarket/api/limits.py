@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from freemarket.api.schemas import ItemCreate, RatingCreate, UserUpdate
+from freemarket.domain.fields import FORM_LIMITS
 
 LIMITS_FILE = Path(__file__).resolve().parents[2] / "frontend" / "src" / "limits.json"
 # The JSON Schema keywords a form can check as the person types.
@@ -28,6 +29,8 @@ BODIES: dict[str, type[BaseModel]] = {
 
 
 def _constraints(prop: dict[str, Any]) -> dict[str, Any]:
+    if FORM_LIMITS in prop:  # the schema says it as a pattern a form cannot use as such
+        return {key: prop[FORM_LIMITS][key] for key in CONSTRAINTS if key in prop[FORM_LIMITS]}
     found = {key: prop[key] for key in CONSTRAINTS if key in prop}
     for option in prop.get("anyOf", ()):  # a nullable field: the constraints of its non-null type
         found.update(_constraints(option))

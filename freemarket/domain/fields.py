@@ -69,6 +69,10 @@ Username = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{2,64}$", max_length=USERNAME_MAX)
 ]
 DisplayName = Annotated[str, StringConstraints(max_length=DISPLAY_NAME_MAX)]
+# A schema's limits as a form checks them while a person types (api/limits.py), where the
+# schema's own keywords state them another way (a pattern): an OpenAPI extension, which JSON
+# Schema validators and generators ignore.
+FORM_LIMITS = "x-form-limits"
 # What pydantic's strip_whitespace removes (Unicode White_Space; not Python's \x1c-\x1f), as a
 # regex class body; NUL is refused in every string (see api/openapi.py).
 _SPACE = "\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
@@ -94,7 +98,13 @@ def Stripped(min_length: int, max_length: int) -> Any:
     return Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
-        WithJsonSchema({"type": "string", "pattern": stripped_pattern(min_length, max_length)}),
+        WithJsonSchema(
+            {
+                "type": "string",
+                "pattern": stripped_pattern(min_length, max_length),
+                FORM_LIMITS: {"minLength": min_length, "maxLength": max_length},
+            }
+        ),
     ]
 
 

@@ -7,10 +7,13 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
+from freemarket.domain.fields import FORM_LIMITS
 from freemarket.errors import InvalidInput
 
 # The marketplace starts in Russia: without a city we know, Moscow time is the best guess.
 DEFAULT_ZONE = "Europe/Moscow"
+# The time_zone column's size; every name and offset fits.
+TIME_ZONE_MAX = 64
 # A fixed offset from -14:00 to +14:00: "+3", "+03", "+0300" or "+03:00" (ASCII digits only).
 OFFSET_TEXT = r"[+-](?:(?:0?[0-9]|1[0-3])(?::?[0-5][0-9])?|14(?::?00)?)"
 OFFSET_PATTERN = re.compile(r"([+-])([0-9]{1,2}):?([0-9]{2})?")
@@ -121,6 +124,7 @@ def time_zone_schema(schema: dict[str, object]) -> None:
     """The JSON Schema of a time zone field: empty (none), a known name, an offset, or null."""
     for key in ("type", "anyOf", "maxLength"):
         schema.pop(key, None)
+    schema[FORM_LIMITS] = {"maxLength": TIME_ZONE_MAX}
     schema["anyOf"] = [
         {"type": "string", "pattern": zone_names_pattern()},
         {"type": "string", "pattern": f"^{OFFSET_TEXT}$"},
