@@ -106,9 +106,18 @@ def shared_an_exchange(session: Session, *, item_id: int, viewer_id: int) -> boo
 
 def may_see_item(session: Session, *, item: Item, viewer: User | None) -> bool:
     """True when `viewer` (None: anonymous) may see this item."""
-    if is_listed(item) or sees_unlisted_of(viewer, owner_id=item.user_id):
+    return may_see(
+        session, item_id=item.id, owner_id=item.user_id, listed=is_listed(item), viewer=viewer
+    )
+
+
+def may_see(
+    session: Session, *, item_id: int, owner_id: int, listed: bool, viewer: User | None
+) -> bool:
+    """`may_see_item` on plain values (`listed` from `unlisted_reason`), for rows, not objects."""
+    if listed or sees_unlisted_of(viewer, owner_id=owner_id):
         return True
-    return viewer is not None and shared_an_exchange(session, item_id=item.id, viewer_id=viewer.id)
+    return viewer is not None and shared_an_exchange(session, item_id=item_id, viewer_id=viewer.id)
 
 
 def visible_items(

@@ -66,11 +66,9 @@ def list_items(
 @router.get("/{item_id}", response_model=ItemDetailOut, openapi_extra=OPTIONAL_AUTH)
 def get_item(item_id: PathId, db: DbSession, viewer: OptionalUser) -> Response:
     """One item; after an exchange, still shown to its parties, marked with the exchange."""
-    item = items.get_visible_item(db, item_id=item_id, viewer=viewer)
-    exchange_id = None if item.active else items.completed_exchange_of(db, item_id=item.id)
-    return json_response(
-        ItemDetailOut.model_validate(item).model_copy(update={"exchange_id": exchange_id})
-    )
+    item = items.get_visible_item_row(db, item_id=item_id, viewer=viewer)
+    exchange_id = None if item["active"] else items.completed_exchange_of(db, item_id=item_id)
+    return json_response(ItemDetailOut.model_validate({**item, "exchange_id": exchange_id}))
 
 
 @router.patch("/{item_id}", response_model=ItemOut)
