@@ -14,7 +14,11 @@ export PATH := $(PATH):/usr/local/sbin:/usr/sbin:/sbin
 # makes make add "make: *** [Makefile:NN: run] Error 1" after it, and GNU make has no switch to
 # drop that line while keeping the exit status; an interrupt is the one way out it reports
 # silently, so the recipe ends make the way Ctrl-C would: quiet, with exit status 130.
-STOP_QUIETLY := kill -INT $$PPID
+# A make started in the background without job control (`nohup make run &`) inherits SIGINT
+# ignored, so the kill would do nothing and make would report success: there (SigIgn has bit 2
+# set in /proc) the recipe fails plainly instead, make's extra line and all.
+STOP_QUIETLY := if grep -Eq '^SigIgn:.*[2367abef]$$' /proc/$$PPID/status; then exit 1; \
+	else kill -INT $$PPID; fi
 
 .PHONY: install run test lint test-tools frontend clean freemarket screenshots
 
@@ -34,7 +38,7 @@ run: install frontend  ## Migrate, load demo data, start everything on SQLite, p
 	$(BIN)/freemarket demo
 	@PUBLIC_URL="$${PUBLIC_URL:-http://$(HOST):$(PORT)}" \
 		$(BIN)/freemarket up --host $(HOST) --port $(PORT) --sign-in-link $(DEMO_USER) \
-		|| $(STOP_QUIETLY)
+		|| { $(STOP_QUIETLY); }
 
 freemarket: install  ## Run the CLI without activating the venv: make freemarket ARGS="user list".
 	@$(BIN)/freemarket $(ARGS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import time
@@ -94,7 +95,10 @@ def test_make_run_passes_the_port_and_public_url_through() -> None:
     assert "up --host 127.0.0.1 --port 8001 --sign-in-link demo_anna" in planned.stdout
 
 
-def test_make_run_on_a_busy_port_says_only_the_one_line(tmp_path: Path) -> None:
+def _make_run_on_a_busy_port(
+    tmp_path: Path, *, sigint: signal.Handlers
+) -> tuple[int, subprocess.CompletedProcess[str]]:
+    """Run `make run` on a port that is taken, with SIGINT set to `sigint` in make's process."""
     env = cli_env(f"sqlite:///{tmp_path / 'fm.db'}", tmp_path)
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -112,10 +116,25 @@ def test_make_run_on_a_busy_port_says_only_the_one_line(tmp_path: Path) -> None:
             capture_output=True,
             text=True,
             timeout=300,
+            # The test decides how make starts: the runner's own SIGINT disposition varies
+            # (a background job without job control inherits it ignored).
+            preexec_fn=lambda: signal.signal(signal.SIGINT, sigint),
         )
-    assert done.returncode != 0
+    return port, done
+
+
+def test_make_run_on_a_busy_port_says_only_the_one_line(tmp_path: Path) -> None:
+    port, done = _make_run_on_a_busy_port(tmp_path, sigint=signal.SIG_DFL)
+    # make dies of the interrupt it sent itself (a shell shows that as exit status 130).
+    assert done.returncode == -signal.SIGINT
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
     assert f"port {port} on 127.0.0.1 is already in use" in lines[0]
     assert f"make run PORT={port + 1}" in lines[0]
     assert "make: ***" not in done.stdout + done.stderr
+
+
+def test_make_run_on_a_busy_port_fails_even_when_make_ignores_sigint(tmp_path: Path) -> None:
+    port, done = _make_run_on_a_busy_port(tmp_path, sigint=signal.SIG_IGN)
+    assert done.returncode != 0
+    assert f"port {port} on 127.0.0.1 is already in use" in done.stderr
