@@ -10,7 +10,7 @@ of all of them.
 from __future__ import annotations
 
 import time
-from collections import defaultdict
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from freemarket.db.models import Item, Match
 from freemarket.domain import search
 from freemarket.infra import metrics
-from freemarket.matching.core import OTHER_CATEGORY
-from freemarket.matching.core.engine import MatchCandidate, VectorizedCorpus, match_corpus
+from freemarket.matching.core import OTHER_CATEGORY, WANT
+from freemarket.matching.core.engine import VectorizedCorpus, match_by_want_category
 from freemarket.matching.core.rules import Thresholds
 from freemarket.matching.store import MatchChanges, load_listings, replace_matches
 
@@ -91,44 +91,49 @@ def recompute(
     started = time.perf_counter()
     listings = load_listings(session)
     report.items = len(listings)
+    wants = Counter(x.category for x in listings if x.kind == WANT)
     if progress is not None:
         progress("vectorise", 0, len(listings))
     corpus = VectorizedCorpus.build(listings)
-    # `other` wants need every offer category; any other partition needs only its own.
-    offer_categories = None if OTHER_CATEGORY in chosen else chosen
-    candidates = match_corpus(
+    del listings  # the corpus holds them
+    # loading and vectorising, then (below) the waits for each partition's candidates
+    report.match_seconds = time.perf_counter() - started
+    matched = match_by_want_category(
         corpus,
         thresholds,
-        categories=offer_categories,
+        chosen,
         progress=(lambda done, total: progress("match", done, total)) if progress else None,
     )
-    report.match_seconds = time.perf_counter() - started
-    metrics.RECOMPUTE_DURATION.observe(report.match_seconds)
-    want_category = {x.id: x.category for x in listings if x.kind == "want"}
-    by_partition: dict[str, list[MatchCandidate]] = defaultdict(list)
-    for candidate in candidates:
-        by_partition[want_category[candidate.want_id]].append(candidate)
     # A savepoint around the writes lets --dry-run compute every change and then undo it.
     savepoint = session.begin_nested()
-    for done, category in enumerate(chosen):
+    # Each want category is stored as soon as it is matched and then dropped: only one
+    # partition's candidates are ever held (the forked matchers work ahead meanwhile).
+    while True:
+        waited = time.perf_counter()
+        category, candidates = next(matched, (None, []))
+        report.match_seconds += time.perf_counter() - waited
+        if category is None:
+            break
         part_started = time.perf_counter()
-        wants_here = select(Item.id).where(Item.category == category, Item.kind == "want")
+        wants_here = select(Item.id).where(Item.category == category, Item.kind == WANT)
         changes = replace_matches(
             session,
             scope=[Match.want_item_id.in_(wants_here)],
-            candidates=by_partition.get(category, []),
+            candidates=candidates,
             thresholds=thresholds,
         )
+        del candidates
         report.partitions.append(
             PartitionReport(
                 category=category,
-                wants=sum(1 for c in want_category.values() if c == category),
+                wants=wants[category],
                 changes=changes,
                 seconds=time.perf_counter() - part_started,
             )
         )
         if progress is not None:
-            progress("write", done + 1, len(chosen))
+            progress("write", len(report.partitions), len(chosen))
+    metrics.RECOMPUTE_DURATION.observe(report.match_seconds)
     if dry_run:
         savepoint.rollback()
     else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -29,7 +29,6 @@ class MatchChanges:
     kept: int = 0
     rescored: int = 0
     notified: int = 0
-    added_pairs: list[tuple[int, int]] = field(default_factory=list)
 
     def merge(self, other: MatchChanges) -> None:
         """Add another change set's counts to this one."""
@@ -38,7 +37,6 @@ class MatchChanges:
         self.kept += other.kept
         self.rescored += other.rescored
         self.notified += other.notified
-        self.added_pairs.extend(other.added_pairs)
 
 
 def to_listing(item: Item) -> Listing:
@@ -135,7 +133,6 @@ def replace_matches(
     session.flush()
     match_ids = {(row.want_item_id, row.offer_item_id): row.id for row in inserted}
     changes.added = len(match_ids)
-    changes.added_pairs = sorted(match_ids)
     # the notify decision was taken by the core (``decide``) on the want's ranked candidates
     loud = [c for c in new if (c.want_id, c.offer_id) in match_ids and c.notify]
     changes.notified = _notify(session, loud, match_ids)

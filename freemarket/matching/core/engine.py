@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 from sparse_dot_topn import sp_matmul_topn
 
-from freemarket.matching.core import OFFER, WANT
+from freemarket.matching.core import OFFER, OTHER_CATEGORY, WANT
 from freemarket.matching.core.bulk import (
     PackedFeatures,
     decide_bulk,
@@ -498,12 +498,72 @@ def match_corpus(
     ``workers`` forked processes (default: one per core, see ``vectorize.fork_pool``); the
     result does not depend on it.
     """
+    offers = _offer_categories(corpus)
+    wanted = sorted(offers if categories is None else set(categories))
+    found = list(_match_offer_categories(corpus, params, wanted, progress, workers, decide_notify))
+    # "other" wants collect candidates from every partition: keep their overall best k.
+    return _finish(corpus, found, params, explain)
+
+
+def match_by_want_category(
+    corpus: VectorizedCorpus,
+    params: Thresholds,
+    want_categories: Sequence[str],
+    *,
+    explain: bool = True,
+    progress: ProgressFn | None = None,
+    workers: int | None = None,
+) -> Iterator[tuple[str, list[MatchCandidate]]]:
+    """``match_corpus``'s candidates one want category at a time, each once, ``other`` last.
+
+    Wants of a category only meet offers of that category, so a category's candidates are
+    final as soon as its offers are matched: the caller can store them and drop them before
+    the next one is built. The wants of ``other`` meet every category; their pairs are held
+    as arrays until every offer category is done. Per want, the candidates are exactly those
+    of ``match_corpus`` (the same products, the same top-k and decision).
+    """
+    _, _, cats = corpus.columns()
+    offers = _offer_categories(corpus)
+    with_other = OTHER_CATEGORY in want_categories
+    own = [c for c in want_categories if c != OTHER_CATEGORY]
+    matched = [c for c in own if c in offers]
+    extra = sorted(offers - set(matched)) if with_other else []
+    results = _match_offer_categories(corpus, params, matched + extra, progress, workers, True)
+    held: list[_Pairs] = []
+    for category in own:
+        if category not in offers:
+            yield category, []
+            continue
+        pairs = next(results)
+        mine = cats[pairs[0]] == category
+        if with_other:
+            held.append(_subset(pairs, ~mine))
+        yield category, _finish(corpus, [_subset(pairs, mine)], params, explain)
+    for pairs in results:  # the offer categories only the wants of `other` needed
+        held.append(_subset(pairs, cats[pairs[0]] == OTHER_CATEGORY))
+    if with_other:
+        yield OTHER_CATEGORY, _finish(corpus, held, params, explain)
+
+
+def _offer_categories(corpus: VectorizedCorpus) -> set[str]:
+    _, kinds, cats = corpus.columns()
+    return set(cats[kinds == OFFER].tolist())
+
+
+def _match_offer_categories(
+    corpus: VectorizedCorpus,
+    params: Thresholds,
+    categories: list[str],
+    progress: ProgressFn | None,
+    workers: int | None,
+    decide_notify: bool,
+) -> Iterator[_Pairs]:
+    """The pairs of each offer category (with every want that may meet it), in order."""
     meta, kinds, cats = corpus.columns()
     wants_all = np.flatnonzero(kinds == WANT)
     offers_all = np.flatnonzero(kinds == OFFER)
-    wanted = sorted(set(cats[offers_all].tolist()) if categories is None else set(categories))
     tasks = []
-    for category in wanted:
+    for category in categories:
         o_rows = offers_all[cats[offers_all] == category]
         w_rows = wants_all[wanting_category(cats[wants_all], category)]
         tasks.append((o_rows, w_rows))
@@ -515,17 +575,28 @@ def match_corpus(
         params.radius_km,
         corpus if decide_notify else None,
     )
-    found: list[_Pairs] = []
     for done, pairs in enumerate(_map_partitions(state, tasks, workers)):
-        found.append(pairs)
+        yield pairs
         if progress is not None:
-            progress(done + 1, len(wanted))
+            progress(done + 1, len(categories))
+
+
+def _subset(pairs: _Pairs, mask: np.ndarray) -> _Pairs:
+    w, o, s, cosines, packed = pairs
+    kept = None if packed is None else (packed[0][mask], packed[1][mask])
+    return w[mask], o[mask], s[mask], cosines[mask], kept
+
+
+def _finish(
+    corpus: VectorizedCorpus, found: list[_Pairs], params: Thresholds, explain: bool
+) -> list[MatchCandidate]:
+    """Candidates of some partitions' pairs: each want's best k over them, decided, explained."""
     if not found:
         return []
+    meta, _, _ = corpus.columns()
     w = np.concatenate([f[0] for f in found])
     o = np.concatenate([f[1] for f in found])
     s = np.concatenate([f[2] for f in found])
-    # "other" wants collect candidates from every partition: keep their overall best k.
     keep = _select_topk(w, meta.ids[o], s, params.top_k)
     cosines = np.concatenate([f[3] for f in found])[keep]
     packed = [f[4] for f in found if f[4] is not None]
@@ -534,7 +605,7 @@ def match_corpus(
             np.concatenate([p[0] for p in packed])[keep],
             np.concatenate([p[1] for p in packed])[keep],
         )
-        if decide_notify
+        if packed
         else None
     )
     return _candidates(corpus, meta.ids, w[keep], o[keep], cosines, px, params, explain)

@@ -69,3 +69,29 @@ def test_parallel_partitions_equal_serial(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(engine, "_PARALLEL_MIN_NNZ", 0)
     parallel = match_corpus(corpus, replace(PARAMS, top_k=5), workers=2)
     assert serial == parallel
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize(
+    "chosen", [["bicycles", "sports", "other"], ["sports"], ["other"], ["other", "books", "sports"]]
+)
+def test_streamed_categories_equal_all_at_once(
+    monkeypatch: pytest.MonkeyPatch, workers: int, chosen: list[str]
+) -> None:
+    """Each want category's candidates, streamed, are exactly the all-at-once match's."""
+    listings = _corpus(500, seed=23)
+    corpus = VectorizedCorpus.build(listings)
+    params = replace(PARAMS, top_k=5)
+    category = {x.id: x.category for x in listings}
+    expected: dict[str, list[engine.MatchCandidate]] = {c: [] for c in chosen}
+    for c in match_corpus(corpus, params, workers=1):
+        if category[c.want_id] in expected:
+            expected[category[c.want_id]].append(c)
+    monkeypatch.setattr(engine, "_PARALLEL_MIN_NNZ", 0)
+    streamed = list(engine.match_by_want_category(corpus, params, chosen, workers=workers))
+    # every chosen category once, in the order asked, `other` last; "books" has no listings
+    assert [c for c, _ in streamed] == [c for c in chosen if c != "other"] + (
+        ["other"] if "other" in chosen else []
+    )
+    assert dict(streamed) == expected
+    assert sum(map(len, expected.values())) > 0
