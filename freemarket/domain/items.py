@@ -19,6 +19,7 @@ from freemarket.db.models import (
     ItemPhoto,
     User,
 )
+from freemarket.db.session import in_list, is_postgres
 from freemarket.domain import jobs, jsonpolicy, search, visibility
 from freemarket.domain.fields import ID_TEXT, check_text
 from freemarket.domain.item_fields import EDITABLE_COLUMNS, REQUIRED_COLUMNS, public_name
@@ -422,13 +423,17 @@ def _grouped_rows(rows: Iterable[RowMapping]) -> dict[int, dict[str, Any]]:
 
 
 _PHOTO_LABELS = tuple(c.label(f"photo_{c.key}") for c in PHOTO_COLUMNS)
-# Items by id with their photos, one statement (an expanding IN: one bound list, cached plan).
-_ROWS_BY_ID = (
-    select(*ITEM_COLUMNS, *_PHOTO_LABELS)
-    .outerjoin(ItemPhoto, ItemPhoto.item_id == Item.id)
-    .where(Item.id.in_(bindparam("ids", expanding=True)))
-    .order_by(Item.id, ItemPhoto.position)
-)
+
+
+@cache
+def _rows_by_id(postgres: bool) -> Select[Any]:
+    """Items by id with their photos, one statement with the ids as one bound list."""
+    return (
+        select(*ITEM_COLUMNS, *_PHOTO_LABELS)
+        .outerjoin(ItemPhoto, ItemPhoto.item_id == Item.id)
+        .where(in_list(Item.id, "ids", postgres=postgres))
+        .order_by(Item.id, ItemPhoto.position)
+    )
 
 
 _ROW_WITH_OWNER = (
@@ -444,7 +449,8 @@ def item_rows_by_id(session: Session, ids: Collection[int]) -> dict[int, dict[st
     """These items as `list_item_rows` gives them (no visibility check: the caller's job)."""
     if not ids:
         return {}
-    return _grouped_rows(session.execute(_ROWS_BY_ID, {"ids": list(ids)}).mappings())
+    stmt = _rows_by_id(is_postgres(session))
+    return _grouped_rows(session.execute(stmt, {"ids": list(ids)}).mappings())
 
 
 @cache

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from freemarket.db.models import Exchange, ExchangeLeg, ExchangeParty, Item, User
@@ -30,11 +30,14 @@ OWNER_BANNED = "owner_banned"
 _OWNER = aliased(User, name="listed_owner")
 
 
+def listed_where(item: Any, owner: Any) -> ColumnElement[bool]:
+    """SQL: `item` (Item or an alias) is listed, `owner` being its owner's row joined."""
+    return and_(item.active.is_(True), owner.is_banned.is_(False))
+
+
 def listed(stmt: S) -> S:
     """Restrict a statement over `Item` to listed items (joins the owner under an alias)."""
-    return stmt.join(_OWNER, _OWNER.id == Item.user_id).where(
-        Item.active.is_(True), _OWNER.is_banned.is_(False)
-    )
+    return stmt.join(_OWNER, _OWNER.id == Item.user_id).where(listed_where(Item, _OWNER))
 
 
 def unlisted_reason(*, active: bool, owner_banned: bool) -> str | None:

@@ -2,66 +2,90 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Row,
+    Select,
+    bindparam,
+    exists,
+    select,
+    union,
+)
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from freemarket.db.models import Exchange, ExchangeLeg, Item, Match, MatchDismissal, User
-from freemarket.domain import users, visibility
+from freemarket.db.session import in_list, is_postgres
+from freemarket.domain import actors, users, visibility
 from freemarket.domain.actors import Actor
 from freemarket.domain.permissions import require_self_or_admin
 from freemarket.matching.core.display import describe_terms
 from freemarket.matching.core.text import load_lexicon
 from freemarket.matching.core.trades import MatchEdge, TradeProposal, find_trades
 
+# The reads below are a few statements whose plans are index lookups: the matches on the user's
+# items come from a UNION of two joins (one per side), each driven by `items.user_id`, never from
+# `want.user_id = u OR offer.user_id = u`, which no index serves (PostgreSQL scanned all 450k
+# matches, 0.6 s, issue 14). Both items, both owners, the dismissals and the promised offers are
+# joined into the same statement, so a page of matches is one round trip, not seven, and its
+# rows are plain tuples, not ORM objects (which were most of a request's CPU).
+_WANT = aliased(Item, name="want_item")
+_OFFER = aliased(Item, name="offer_item")
+_WANT_OWNER = aliased(User, name="want_owner")
+_OFFER_OWNER = aliased(User, name="offer_owner")
+_USER = bindparam("user_id", type_=BigInteger)
+_MINE = union(
+    select(Match.id).join(Item, Item.id == Match.want_item_id).where(Item.user_id == _USER),
+    select(Match.id).join(Item, Item.id == Match.offer_item_id).where(Item.user_id == _USER),
+)
 
-@dataclass(frozen=True, slots=True)
-class _Candidate:
-    """A stored match before the rules about its items, owners and dismissals are applied."""
 
-    match_id: int
-    score: float
-    want_item: int
-    offer_item: int
-
-
-# Reads below are several small statements rather than one join of matches, both items, both
-# owners and the dismissals: PostgreSQL spent 3-17 ms just planning that join, and its
-# `want.user_id = u OR offer.user_id = u` could use no index, so it scanned every match
-# (0.6 s at 450k matches; issue 14). Each statement here is an index lookup with a trivial plan.
-
-
-def _candidates(
-    session: Session, condition: ColumnElement[bool], *, min_score: float
-) -> list[_Candidate]:
-    """Matches satisfying `condition` with at least `min_score`."""
-    rows = session.execute(
-        select(Match.id, Match.score, Match.want_item_id, Match.offer_item_id).where(
-            condition, Match.score >= min_score
+def _live(*columns: Any) -> Select[Any]:
+    """Matches scoring at least `:min_score` whose two items are listed (owners joined)."""
+    return (
+        select(*columns)
+        .select_from(Match)
+        .join(_WANT, _WANT.id == Match.want_item_id)
+        .join(_WANT_OWNER, _WANT_OWNER.id == _WANT.user_id)
+        .join(_OFFER, _OFFER.id == Match.offer_item_id)
+        .join(_OFFER_OWNER, _OFFER_OWNER.id == _OFFER.user_id)
+        .where(
+            Match.score >= bindparam("min_score"),
+            visibility.listed_where(_WANT, _WANT_OWNER),
+            visibility.listed_where(_OFFER, _OFFER_OWNER),
         )
     )
-    return [_Candidate(*row) for row in rows]
 
 
-def _item_ids(session: Session, user_ids: Collection[int]) -> list[int]:
-    """Every item of these users."""
-    return list(session.scalars(select(Item.id).where(Item.user_id.in_(user_ids))))
-
-
-def _dismissed(session: Session, candidates: list[_Candidate]) -> set[tuple[int, int, int]]:
-    """(user, want item, offer item) of every "not interested" given on these pairs."""
-    if not candidates:
-        return set()
-    pairs = {(c.want_item, c.offer_item) for c in candidates}
-    rows = session.execute(
-        select(
-            MatchDismissal.user_id, MatchDismissal.want_item_id, MatchDismissal.offer_item_id
-        ).where(MatchDismissal.want_item_id.in_({want for want, _ in pairs}))
+def _not_dismissed_by(user_id: Any) -> ColumnElement[bool]:
+    """SQL: this user did not say "not interested" to the match's pair of items."""
+    return ~exists().where(
+        MatchDismissal.user_id == user_id,
+        MatchDismissal.want_item_id == Match.want_item_id,
+        MatchDismissal.offer_item_id == Match.offer_item_id,
     )
-    return {(u, w, o) for u, w, o in rows if (w, o) in pairs}
+
+
+# The matches `matches_for_user` shows, best first, with the match's own columns.
+_PAGE = (
+    _live(
+        Match.id,
+        Match.score,
+        Match.want_item_id,
+        Match.offer_item_id,
+        Match.computed_by,
+        Match.explanation,
+        Match.created_at,
+    )
+    .where(Match.id.in_(_MINE), _not_dismissed_by(_USER))
+    .order_by(Match.score.desc(), Match.id)
+    .limit(bindparam("limit", type_=Integer))
+)
 
 
 def explanation_for_people(match: Match) -> dict[str, Any]:
@@ -93,36 +117,17 @@ def _check_reader(session: Session, *, actor: Actor, user_id: int) -> None:
         message="you may only see your own matches",
         code="not_your_matches",
     )
-    users.get_user(session, user_id)
+    if actors.user_id(actor) != user_id:  # a signed-in reader of their own exists
+        users.get_user(session, user_id)
 
 
 def _shown(
     session: Session, *, actor: Actor, user_id: int, min_score: float, limit: int
-) -> list[_Candidate]:
-    """The matches `matches_for_user` shows, best first, before their rows are loaded."""
+) -> list[Row[Any]]:
+    """The matches `matches_for_user` shows, best first, before their items are loaded."""
     _check_reader(session, actor=actor, user_id=user_id)
-    mine = _item_ids(session, [user_id])
-    if not mine:
-        return []
-    candidates = _candidates(
-        session,
-        or_(Match.want_item_id.in_(mine), Match.offer_item_id.in_(mine)),
-        min_score=min_score,
-    )
-    live = visibility.listed_owners(
-        session, {c.want_item for c in candidates} | {c.offer_item for c in candidates}
-    )
-    dismissed = _dismissed(session, candidates)
-    return sorted(
-        (
-            c
-            for c in candidates
-            if c.want_item in live
-            and c.offer_item in live
-            and (user_id, c.want_item, c.offer_item) not in dismissed
-        ),
-        key=lambda c: (-c.score, c.match_id),
-    )[:limit]
+    params = {"user_id": user_id, "min_score": min_score, "limit": limit}
+    return list(session.execute(_PAGE, params))
 
 
 def matches_for_user(
@@ -141,19 +146,14 @@ def matches_for_user(
         match.id: match
         for match in session.scalars(
             select(Match)
-            .where(Match.id.in_([c.match_id for c in shown]))
+            .where(Match.id.in_([row.id for row in shown]))
             .options(
                 joinedload(Match.want_item).selectinload(Item.photos),
                 joinedload(Match.offer_item).selectinload(Item.photos),
             )
         )
     }
-    return [loaded[c.match_id] for c in shown]
-
-
-_MATCH_ROWS = select(Match.id, Match.computed_by, Match.explanation, Match.created_at).where(
-    Match.id.in_(bindparam("ids", expanding=True))
-)
+    return [loaded[row.id] for row in shown]
 
 
 def match_rows_for_user(
@@ -176,19 +176,18 @@ def match_rows_for_user(
     shown = _shown(session, actor=actor, user_id=user_id, min_score=min_score, limit=limit)
     if not shown:
         return []
-    rows = {
-        row.id: row for row in session.execute(_MATCH_ROWS, {"ids": [c.match_id for c in shown]})
-    }
-    found = item_rows_by_id(session, {c.want_item for c in shown} | {c.offer_item for c in shown})
+    found = item_rows_by_id(
+        session, {row.want_item_id for row in shown} | {row.offer_item_id for row in shown}
+    )
     answer = []
-    for c in shown:
-        row, want, offer = rows[c.match_id], found[c.want_item], found[c.offer_item]
+    for row in shown:
+        want, offer = found[row.want_item_id], found[row.offer_item_id]
         answer.append(
             {
-                "id": c.match_id,
+                "id": row.id,
                 "want_item": want,
                 "offer_item": offer,
-                "score": c.score,
+                "score": row.score,
                 "computed_by": row.computed_by,
                 "explanation": _explained(
                     row.explanation, want_title=want["title"], offer_title=offer["title"]
@@ -207,44 +206,54 @@ class Trade:
     match_ids: list[int]
 
 
-def _edges(session: Session, candidates: list[_Candidate]) -> list[tuple[MatchEdge, int]]:
-    """Candidates usable in a trade: live items, offers not promised elsewhere, not dismissed."""
-    live = visibility.listed_owners(
-        session, {c.want_item for c in candidates} | {c.offer_item for c in candidates}
+# Items promised in an accepted exchange are no longer on offer.
+_PROMISED = exists().where(
+    ExchangeLeg.item_id == Match.offer_item_id,
+    Exchange.id == ExchangeLeg.exchange_id,
+    Exchange.status == "accepted",
+)
+# A pair either side said "not interested" to is no trade for them.
+_EDGES = _live(
+    Match.id,
+    Match.score,
+    Match.want_item_id,
+    Match.offer_item_id,
+    _WANT.user_id,
+    _OFFER.user_id,
+    _WANT_OWNER.trust_score,
+    _OFFER_OWNER.trust_score,
+).where(~_PROMISED, _not_dismissed_by(_WANT.user_id), _not_dismissed_by(_OFFER.user_id))
+_OWN_EDGES = _EDGES.where(Match.id.in_(_MINE))
+
+
+@cache
+def _between_edges(postgres: bool) -> Select[Any]:
+    """Edges from the offers of `:receivers` to the wants of `:givers`."""
+    return _EDGES.where(
+        in_list(_OFFER.user_id, "receivers", postgres=postgres),
+        in_list(_WANT.user_id, "givers", postgres=postgres),
     )
-    candidates = [c for c in candidates if c.want_item in live and c.offer_item in live]
-    if not candidates:
-        return []
-    # Items promised in an accepted exchange are no longer on offer.
-    reserved = set(
-        session.scalars(
-            select(ExchangeLeg.item_id)
-            .join(Exchange, Exchange.id == ExchangeLeg.exchange_id)
-            .where(
-                Exchange.status == "accepted",
-                ExchangeLeg.item_id.in_({c.offer_item for c in candidates}),
-            )
-        )
-    )
-    dismissed = _dismissed(session, candidates)
+
+
+def _read_edges(
+    session: Session, stmt: Select[Any], params: dict[str, Any], trust: dict[int, float]
+) -> list[tuple[MatchEdge, int]]:
+    """The edges (with their match ids) `stmt` finds; their owners' trust goes into `trust`."""
     edges = []
-    for c in candidates:
-        want_owner, offer_owner = live[c.want_item], live[c.offer_item]
-        # A pair either side said "not interested" to is no trade for them.
-        if (
-            c.offer_item in reserved
-            or (want_owner, c.want_item, c.offer_item) in dismissed
-            or (offer_owner, c.want_item, c.offer_item) in dismissed
-        ):
-            continue
+    for match_id, score, want, offer, want_owner, offer_owner, *scores in session.execute(
+        stmt, params
+    ):
+        for owner, trust_score in zip((want_owner, offer_owner), scores, strict=True):
+            if trust_score is not None:
+                trust[owner] = (trust_score - 1) / 4
         edge = MatchEdge(
-            want_item=c.want_item,
+            want_item=want,
             want_owner=want_owner,
-            offer_item=c.offer_item,
+            offer_item=offer,
             offer_owner=offer_owner,
-            score=c.score,
+            score=score,
         )
-        edges.append((edge, c.match_id))
+        edges.append((edge, match_id))
     return edges
 
 
@@ -253,35 +262,16 @@ def trades_for_user(
 ) -> list[Trade]:
     """Direct swaps and 3-way cycles the user is in, best first (theirs or an admin's)."""
     _check_reader(session, actor=actor, user_id=user_id)
-    mine = _item_ids(session, [user_id])
-    if not mine:
-        return []
-    own = _edges(
-        session,
-        _candidates(
-            session,
-            or_(Match.want_item_id.in_(mine), Match.offer_item_id.in_(mine)),
-            min_score=min_score,
-        ),
-    )
+    trust: dict[int, float] = {}
+    own = _read_edges(session, _OWN_EDGES, {"user_id": user_id, "min_score": min_score}, trust)
     # A cycle user → b → c → user also needs the edge b → c between two other people.
     receivers = {e.want_owner for e, _ in own if e.offer_owner == user_id}
     givers = {e.offer_owner for e, _ in own if e.want_owner == user_id}
     between: list[tuple[MatchEdge, int]] = []
     if receivers and givers:
-        condition = Match.offer_item_id.in_(_item_ids(session, receivers)) & (
-            Match.want_item_id.in_(_item_ids(session, givers))
-        )
-        between = _edges(session, _candidates(session, condition, min_score=min_score))
+        params = {"receivers": list(receivers), "givers": list(givers), "min_score": min_score}
+        between = _read_edges(session, _between_edges(is_postgres(session)), params, trust)
     match_id = {(e.want_item, e.offer_item): mid for e, mid in own + between}
-    people = {e.want_owner for e, _ in own + between} | {e.offer_owner for e, _ in own + between}
-    trust = {
-        uid: (score - 1) / 4
-        for uid, score in session.execute(
-            select(User.id, User.trust_score).where(User.id.in_(people))
-        )
-        if score is not None
-    }
     proposals = find_trades([e for e, _ in own + between], trust)
     return [
         Trade(
