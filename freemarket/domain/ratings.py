@@ -163,8 +163,9 @@ def create_rating(
 def reveal_due(session: Session, *, policy: TrustPolicy, user_id: int | None = None) -> set[int]:
     """Reveal the ratings (of `user_id`, or everyone's) whose reveal period is over.
 
-    Returns the users whose trust score moved. Called before a user's ratings or score are
-    shown, so what is shown is never behind the clock.
+    Returns the users whose trust score moved. The worker's loop calls it for everyone every
+    few seconds (so a stored score is at most that late); the ratings and profile pages call it
+    for their user first, so the reviews they list are never behind the clock.
     """
     cutoff = utcnow() - timedelta(days=policy.reveal_after_days)
     stmt = update(Rating).where(Rating.revealed_at.is_(None), Rating.created_at <= cutoff)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from freemarket.db.models import Category, Item, Job, Match, utcnow
 from freemarket.db.session import unit_of_work
-from freemarket.domain import exchanges, jobs, matched, search, visibility
+from freemarket.domain import exchanges, jobs, matched, ratings, search, visibility
 from freemarket.infra import metrics, wakeup
 from freemarket.infra.settings import Settings
 from freemarket.matching.core.engine import MatchCandidate
@@ -36,8 +36,10 @@ log = logging.getLogger("freemarket.matching.worker")
 # Items changed within this margin before the watermark are looked at again: two transactions
 # can commit out of timestamp order, and re-adding an unchanged item to the index is harmless.
 SYNC_OVERLAP = timedelta(seconds=5)
-# How often the loop expires overdue exchange proposals. Readers already show them expired
-# (exchanges.status_of), so this only bounds how late the parties are told; deadlines are hours.
+# How often the loop expires overdue exchange proposals and reveals ratings whose reveal period
+# is over. Readers already show proposals expired (exchanges.status_of), so for them this only
+# bounds how late the parties are told; a rating's reveal period is days, so its score moving a
+# few seconds late gives nothing away, and a person's page stays a read that never writes.
 EXPIRY_INTERVAL = timedelta(seconds=5)
 
 
@@ -51,6 +53,7 @@ class BatchResult:
     removed: int = 0
     notified: int = 0
     expired: int = 0
+    revealed: int = 0
 
     def merge(self, other: BatchResult) -> None:
         """Add another pass's counts to this one."""
@@ -60,6 +63,7 @@ class BatchResult:
         self.removed += other.removed
         self.notified += other.notified
         self.expired += other.expired
+        self.revealed += other.revealed
 
 
 class MatchWorker:
@@ -80,6 +84,7 @@ class MatchWorker:
     ) -> None:
         self.engine = engine
         self.thresholds = thresholds_from(settings)
+        self.trust_policy = ratings.TrustPolicy.from_settings(settings)
         self.batch_size = batch_size
         # one partition of one is the whole space: the plain worker
         self.partition = partition if partition is not None and partition.count > 1 else None
@@ -311,6 +316,11 @@ class MatchWorker:
         with unit_of_work(self.engine) as session:
             return exchanges.expire_due(session)
 
+    def reveal_ratings(self) -> int:
+        """Reveal ratings whose reveal period is over (scores move), in a transaction of its own."""
+        with unit_of_work(self.engine) as session:
+            return len(ratings.reveal_due(session, policy=self.trust_policy))
+
     @property
     def expires_exchanges(self) -> bool:
         """Whether this worker expires proposals: a plain one, or the first of partitions."""
@@ -324,6 +334,7 @@ class MatchWorker:
         if self.expires_exchanges and (self.next_expiry is None or now >= self.next_expiry):
             self.next_expiry = now + EXPIRY_INTERVAL
             result.expired = self.expire_exchanges()
+            result.revealed = self.reveal_ratings()
         if self.index is None:
             # Search terms written by an older analyser or lexicon (or never: a fresh
             # migration, a bulk load) are rewritten once, by whichever worker starts first. In

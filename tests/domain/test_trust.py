@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
 from freemarket.db.models import Rating, utcnow
 from freemarket.domain.ratings import TrustExplanation, TrustPolicy
+from freemarket.infra.settings import Settings
+from freemarket.matching.worker import MatchWorker
 from tests.domain.conftest import Person, RunCli, World
 
 
@@ -102,17 +104,29 @@ def test_a_hidden_rating_moves_no_score_until_it_is_revealed(
 
 
 def test_an_unanswered_rating_counts_once_its_reveal_period_ends(
-    world: World, anna: Person, boris: Person, db: Session, cli: RunCli
+    world: World,
+    anna: Person,
+    boris: Person,
+    db: Session,
+    cli: RunCli,
+    engine: Engine,
+    settings: Settings,
 ) -> None:
     xid = world.completed_exchange(anna, boris, "period")
     rating_id = int(world.rate(anna, boris, xid, 2).json()["id"])
     backdate(db, rating_id, 13)
+    worker = MatchWorker(engine, settings)
+    assert worker.run_once().revealed == 0
     assert trust(world, boris) == (None, 0)
     explained = cli("user", "show", "boris", "--json").json()["trust"]["ratings"]
     assert [(r["counted"], r["reason"]) for r in explained] == [
         (False, "hidden until the other side rates or the reveal period ends")
     ]
     backdate(db, rating_id, 15)
+    # Reading the person's page writes nothing: the score moves when the worker's loop reveals.
+    assert trust(world, boris) == (None, 0)
+    worker.next_expiry = None  # its periodic step is due again
+    assert worker.run_once().revealed == 1
     assert trust(world, boris) == (round((3.5 * 3 + 2) / 4, 3), 1)
     assert [r["score"] for r in world.client.get(f"/api/users/{boris.id}/ratings").json()] == [2]
 

@@ -84,12 +84,11 @@ def telegram_link(db: DbSession, user: CurrentUser, settings: AppSettings) -> Te
     response_model=UserPrivate | UserContact | UserPublic,
     openapi_extra=OPTIONAL_AUTH,
 )
-def get_user(
-    user_id: PathId, db: DbSession, viewer: OptionalUser, settings: AppSettings
-) -> Response:
+def get_user(user_id: PathId, db: DbSession, viewer: OptionalUser) -> Response:
     """A user: public fields; contact only for you, admins and partners of an accepted deal."""
+    # A read that never writes: ratings whose reveal period ended are revealed by the worker's
+    # loop (MatchWorker.run_once), and a rating back reveals both at once (ratings.create_rating).
     user = users.get_user(db, user_id)
-    ratings.reveal_due(db, policy=ratings.TrustPolicy.from_settings(settings), user_id=user.id)
     return json_response(render_user(db, user, viewer))
 
 
