@@ -138,9 +138,14 @@ def limit_signin(request: Request, settings: AppSettings) -> None:
     )
 
 
-def limit_search(request: Request, settings: AppSettings) -> None:
-    """Count a search against the caller's address."""
-    enforce(
+async def limit_search(request: Request, settings: AppSettings) -> None:
+    """Count a text search (`q`) against the caller's address; a plain list is no search."""
+    # A page of a plain list is one index scan, cheaper than the Redis round trip (and the hop
+    # to the thread pool) that counting it cost (issue 14); a text search ranks many rows.
+    if not request.query_params.get("q"):
+        return
+    await run_in_threadpool(
+        enforce,
         get_limiter(request),
         key=f"search:ip:{client_ip(request)}",
         limit=settings.rate_limit_search_per_minute,

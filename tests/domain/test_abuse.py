@@ -66,6 +66,17 @@ def test_searches_are_limited(make_client: MakeClient, frozen_clock: float) -> N
     assert_429(client.get("/api/items", params={"q": "d"}))
 
 
+def test_plain_lists_are_not_counted_as_searches(
+    make_client: MakeClient, frozen_clock: float
+) -> None:
+    client = make_client(rate_limit_search_per_minute=3)
+    for page in ({}, {"city": "Москва"}, {"kind": "offer"}, {"q": ""}, {}):
+        assert client.get("/api/items", params=page).status_code == 200
+    for query in ("a", "b", "c"):
+        assert client.get("/api/items", params={"q": query}).status_code == 200
+    assert_429(client.get("/api/items", params={"q": "d"}))
+
+
 @pytest.fixture
 def redis_db15(frozen_clock: float) -> Iterator[object]:
     """Redis db 15, skipped when unreachable; this test's keys are deleted afterwards."""
