@@ -97,11 +97,19 @@ def _recompute(*, categories: list[str], dry_run: bool, json_output: bool) -> No
 
     with transaction() as session:
         chosen = categories or partitions(session)
-        with Progress(console=err_console, transient=True) as bar:
+        # No refresh thread: matching forks worker processes only from a single-threaded
+        # process (vectorize.fork_pool), so a thread here would make it run on one core.
+        with Progress(console=err_console, transient=True, auto_refresh=False) as bar:
             task = bar.add_task("recompute", total=None)
 
             def progress(phase: str, done: int, total: int) -> None:
-                bar.update(task, description=f"recompute: {phase}", completed=done, total=total)
+                bar.update(
+                    task,
+                    description=f"recompute: {phase}",
+                    completed=done,
+                    total=total,
+                    refresh=True,
+                )
 
             report = recompute(
                 session,

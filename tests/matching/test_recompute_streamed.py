@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from sqlalchemy import delete, select, true
 from sqlalchemy.orm import Session
 
 from freemarket.db.models import Item, Match, Notification
 from freemarket.infra.settings import Settings
+from freemarket.matching.core import engine
 from freemarket.matching.core.engine import VectorizedCorpus, match_corpus
 from freemarket.matching.params import thresholds_from
 from freemarket.matching.recompute import recompute
@@ -49,10 +54,8 @@ def _stored(db: Session) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     return matches, notes
 
 
-def test_streamed_recompute_stores_what_one_batch_stores(
-    db: Session, settings: Settings, make_user: MakeUser
-) -> None:
-    """Matches with scores and explanations, and notifications, row for row."""
+def _market(db: Session, make_user: MakeUser) -> None:
+    """400 items of 20 people (some with Telegram) in two categories and `other`."""
     people = [make_user(f"u{i}", telegram_id=1000 + i if i % 3 == 0 else None) for i in range(20)]
     for x in _corpus(400, seed=29):
         db.add(
@@ -69,6 +72,13 @@ def test_streamed_recompute_stores_what_one_batch_stores(
             )
         )
     db.commit()
+
+
+def test_streamed_recompute_stores_what_one_batch_stores(
+    db: Session, settings: Settings, make_user: MakeUser
+) -> None:
+    """Matches with scores and explanations, and notifications, row for row."""
+    _market(db, make_user)
     thresholds = thresholds_from(settings)
 
     report = recompute(db, thresholds=thresholds)
@@ -88,3 +98,31 @@ def test_streamed_recompute_stores_what_one_batch_stores(
     )
     db.commit()
     assert _stored(db) == streamed
+
+
+def test_cli_recompute_may_fork_matchers(
+    db: Session, settings: Settings, make_user: MakeUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`match --recompute` shows progress without a thread, so matching may use every core."""
+    import cli.matching
+
+    _market(db, make_user)
+    threads: list[int] = []
+    fork_pool = engine.fork_pool
+
+    @contextmanager
+    def watched(workers: int | None) -> Iterator[object]:
+        threads.append(threading.active_count())
+        with fork_pool(workers) as pool:
+            yield pool
+
+    @contextmanager
+    def transaction() -> Iterator[Session]:
+        yield db
+
+    monkeypatch.setattr(engine, "fork_pool", watched)
+    monkeypatch.setattr(cli.matching, "transaction", transaction)
+    monkeypatch.setattr(cli.matching, "settings", lambda: settings)
+    cli.matching._recompute(categories=[], dry_run=True, json_output=True)
+    # matched under the progress bar, with no thread besides the caller's
+    assert threads and set(threads) == {threading.active_count()}
