@@ -8,8 +8,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy.orm import Session
 
 from freemarket.db.models import AuthSession, LoginCode, UsedNonce, User, utcnow
 from freemarket.domain import actors, audit
@@ -55,41 +55,56 @@ def issue_token(
     return IssuedToken(token=token, session=auth_session)
 
 
-def authenticate(session: Session, *, token: str) -> User:
-    """The user a token belongs to; raises Unauthenticated for unknown, expired or revoked."""
-    auth_session = session.scalar(
-        select(AuthSession)
-        .where(AuthSession.token_hash == hash_token(token))
-        .options(joinedload(AuthSession.user))
+# A session's state and its user, one statement built once: it runs on every authenticated
+# request, where an ORM `AuthSession` with its user eager-loaded, and building the statement
+# anew, cost more than the lookup itself (issue 14).
+_SESSION_OF_TOKEN = (
+    select(
+        User,
+        AuthSession.id,
+        AuthSession.expires_at,
+        AuthSession.last_used_at,
+        AuthSession.revoked_at,
     )
-    now = utcnow()
-    if auth_session is None or auth_session.revoked_at is not None:
-        raise Unauthenticated("invalid or revoked session token", code="session_invalid")
-    if auth_session.expires_at <= now:
-        raise Unauthenticated("session expired; sign in again", code="session_expired")
-    user = auth_session.user
-    require_not_banned(user)
-    last_used = auth_session.last_used_at
-    if last_used is None or now - last_used >= LAST_USED_RESOLUTION:
-        # Concurrent requests of one session all see the stale value; one writes it and the
-        # others skip the row it has locked instead of queueing behind that lock.
-        unwritten = (
+    .join(AuthSession, AuthSession.user_id == User.id)
+    .where(AuthSession.token_hash == bindparam("token_hash"))
+)
+# Concurrent requests of one session all see the stale value; one writes it and the others
+# skip the row it has locked instead of queueing behind that lock.
+_TOUCH = (
+    update(AuthSession)
+    .where(
+        AuthSession.id.in_(
             select(AuthSession.id)
-            .where(AuthSession.id == auth_session.id)
             .where(
+                AuthSession.id == bindparam("session_id"),
                 or_(
                     AuthSession.last_used_at.is_(None),
-                    AuthSession.last_used_at < now - LAST_USED_RESOLUTION,
-                )
+                    AuthSession.last_used_at < bindparam("stale_before"),
+                ),
             )
             .with_for_update(skip_locked=True)
+            .scalar_subquery()
         )
-        session.execute(
-            update(AuthSession)
-            .where(AuthSession.id.in_(unwritten.scalar_subquery()))
-            .values(last_used_at=now)
-            .execution_options(synchronize_session=False)
-        )
+    )
+    .values(last_used_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
+
+
+def authenticate(session: Session, *, token: str) -> User:
+    """The user a token belongs to; raises Unauthenticated for unknown, expired or revoked."""
+    found = session.execute(_SESSION_OF_TOKEN, {"token_hash": hash_token(token)}).one_or_none()
+    now = utcnow()
+    if found is None or found.revoked_at is not None:
+        raise Unauthenticated("invalid or revoked session token", code="session_invalid")
+    user, session_id, expires_at, last_used, _ = found
+    if expires_at <= now:
+        raise Unauthenticated("session expired; sign in again", code="session_expired")
+    require_not_banned(user)
+    if last_used is None or now - last_used >= LAST_USED_RESOLUTION:
+        params = {"session_id": session_id, "stale_before": now - LAST_USED_RESOLUTION, "now": now}
+        session.execute(_TOUCH, params)
     return user
 
 
