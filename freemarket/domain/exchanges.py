@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, exists, select, update
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from freemarket.db.models import (
     Exchange,
@@ -444,16 +445,14 @@ def cancel_open_for_user(session: Session, *, user: User) -> int:
     return len(cancelled)
 
 
-def accepted_counterparts(session: Session, *, user_id: int) -> set[int]:
-    """People who share an accepted or completed exchange with the user (may see contacts)."""
-    mine = select(ExchangeParty.exchange_id).where(ExchangeParty.user_id == user_id)
-    stmt = (
-        select(ExchangeParty.user_id)
-        .join(Exchange, Exchange.id == ExchangeParty.exchange_id)
-        .where(
-            ExchangeParty.exchange_id.in_(mine),
-            Exchange.status.in_(("accepted", "completed")),
-            ExchangeParty.user_id != user_id,
-        )
+def shared_an_accepted_exchange(user_id: Any, other_id: Any) -> ColumnElement[bool]:
+    """SQL: the two people are parties of one accepted or completed exchange (see contacts)."""
+    theirs = aliased(ExchangeParty)
+    return exists().where(
+        ExchangeParty.user_id == user_id,
+        Exchange.id == ExchangeParty.exchange_id,
+        Exchange.status.in_(("accepted", "completed")),
+        theirs.exchange_id == Exchange.id,
+        theirs.user_id == other_id,
+        theirs.user_id != ExchangeParty.user_id,
     )
-    return set(session.scalars(stmt))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, false, func, select
 from sqlalchemy.orm import Session
 
 from freemarket.db.models import Exchange, ExchangeParty, Profile, Rating, User
@@ -35,23 +35,26 @@ def visible_city(session: Session, *, user: User, viewer: User | None) -> str | 
     """The user's city unless they hid it (`hide_city` in their profile, or a hidden profile)."""
     if is_self_or_admin(viewer, user.id):
         return user.city
-    profile = session.scalar(select(Profile).where(Profile.user_id == user.id))
+    profile = session.execute(
+        select(Profile.visibility, Profile.data).where(Profile.user_id == user.id)
+    ).one_or_none()
+    return _shown_city(
+        session, user=user, viewer=viewer, profile=None if profile is None else tuple(profile)
+    )
+
+
+def _shown_city(
+    session: Session, *, user: User, viewer: User | None, profile: tuple[Any, ...] | None
+) -> str | None:
+    """`visible_city` for someone else, given their profile's (visibility, data) or None."""
     if profile is None:
         return user.city
-    if profile.data.get("hide_city") is True:
+    shown_to, data = profile
+    if data.get("hide_city") is True:
         return None
-    if not may_see_profile(session, visibility=profile.visibility, owner_id=user.id, viewer=viewer):
+    if not may_see_profile(session, visibility=shown_to, owner_id=user.id, viewer=viewer):
         return None
     return user.city
-
-
-def may_see_contact(session: Session, *, user: User, viewer: User | None) -> bool:
-    """Contacts are for the person, admins, and partners in an accepted or completed exchange."""
-    if viewer is None:
-        return False
-    if is_self_or_admin(viewer, user.id):
-        return True
-    return viewer.id in exchanges.accepted_counterparts(session, user_id=user.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,14 +66,63 @@ class PersonView:
     message_url: str | None = None
 
 
+def _view(user: User, *, city: str | None, contact: bool) -> PersonView:
+    if contact:
+        return PersonView(level="contact", city=city, message_url=message_link(user))
+    return PersonView(level="public", city=city)
+
+
+def may_see_contact(session: Session, *, user: User, viewer: User | None) -> bool:
+    """Contacts are for the person, admins, and partners in an accepted or completed exchange."""
+    if viewer is None:
+        return False
+    if is_self_or_admin(viewer, user.id):
+        return True
+    return bool(session.scalar(select(exchanges.shared_an_accepted_exchange(user.id, viewer.id))))
+
+
 def view_person(session: Session, *, user: User, viewer: User | None) -> PersonView:
     """A user as `viewer` sees them: self and admins all, exchange partners the contact too."""
     if is_self_or_admin(viewer, user.id):
         return PersonView(level="private", city=user.city)
     city = visible_city(session, user=user, viewer=viewer)
-    if may_see_contact(session, user=user, viewer=viewer):
-        return PersonView(level="contact", city=city, message_url=message_link(user))
-    return PersonView(level="public", city=city)
+    return _view(user, city=city, contact=may_see_contact(session, user=user, viewer=viewer))
+
+
+def _person_statement(viewer_id: Any) -> Select[Any]:
+    contact = (
+        exchanges.shared_an_accepted_exchange(User.id, viewer_id)
+        if viewer_id is not None
+        else false()
+    )
+    return (
+        select(User, Profile.visibility, Profile.data, contact.label("contact"))
+        .outerjoin(Profile, Profile.user_id == User.id)
+        .where(User.id == bindparam("user_id"))
+    )
+
+
+# Built once each: `GET /api/users/{id}` is a hot read (issue 14).
+_PERSON_ANONYMOUS = _person_statement(None)
+_PERSON_SEEN_BY = _person_statement(bindparam("viewer_id"))
+
+
+def person(session: Session, *, user_id: int, viewer: User | None) -> tuple[User, PersonView]:
+    """The user with this id (NotFound) and `view_person` of them, in one statement."""
+    if is_self_or_admin(viewer, user_id):
+        user = users.get_user(session, user_id)
+        return user, view_person(session, user=user, viewer=viewer)
+    if viewer is None:
+        row = session.execute(_PERSON_ANONYMOUS, {"user_id": user_id}).one_or_none()
+    else:
+        params = {"user_id": user_id, "viewer_id": viewer.id}
+        row = session.execute(_PERSON_SEEN_BY, params).one_or_none()
+    if row is None:
+        raise NotFound(f"user {user_id} not found", code="user_not_found", user_id=user_id)
+    user, shown_to, data, contact = row
+    profile = None if shown_to is None else (shown_to, data)
+    city = _shown_city(session, user=user, viewer=viewer, profile=profile)
+    return user, _view(user, city=city, contact=bool(contact))
 
 
 def get_visible_profile(session: Session, *, user_id: int, viewer: User | None) -> Profile:

@@ -38,10 +38,9 @@ router = APIRouter(prefix="/api/users", tags=["users"])
 
 
 def render_user(
-    db: DbSession, user: User, viewer: User | None
+    user: User, view: public_profile.PersonView
 ) -> UserPublic | UserContact | UserPrivate:
-    """The user in the schema of what `viewer` may see (public_profile.view_person decides)."""
-    view = public_profile.view_person(db, user=user, viewer=viewer)
+    """The user in the schema of what the viewer may see (public_profile decides the view)."""
     if view.level == "private":
         return UserPrivate.model_validate(user)
     if view.level == "contact":
@@ -88,8 +87,8 @@ def get_user(user_id: PathId, db: DbSession, viewer: OptionalUser) -> Response:
     """A user: public fields; contact only for you, admins and partners of an accepted deal."""
     # A read that never writes: ratings whose reveal period ended are revealed by the worker's
     # loop (MatchWorker.run_once), and a rating back reveals both at once (ratings.create_rating).
-    user = users.get_user(db, user_id)
-    return json_response(render_user(db, user, viewer))
+    user, view = public_profile.person(db, user_id=user_id, viewer=viewer)
+    return json_response(render_user(user, view))
 
 
 @router.get("/{user_id:int}/ratings", response_model=list[RatingOut])
