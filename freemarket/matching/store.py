@@ -80,9 +80,12 @@ def replace_matches(
     owner. Plain rows and bulk statements throughout: a recompute touches millions of rows.
     """
     conditions = list(scope)
+    # Core rows, not the ORM's result machinery: a recompute reads millions of them (the
+    # flush keeps what the ORM's autoflush gave: pending changes are seen).
+    session.flush()
     existing = {
-        (row.want_item_id, row.offer_item_id): (row.id, row.score)
-        for row in session.execute(
+        (want_id, offer_id): (match_id, score)
+        for match_id, want_id, offer_id, score in session.connection().execute(
             select(Match.id, Match.want_item_id, Match.offer_item_id, Match.score).where(
                 *conditions
             )
