@@ -62,8 +62,18 @@ def iter_listings(
     stmt = visibility.listed(select(Item.id, Item.user_id, *columns)).order_by(Item.id)
     if categories is not None:
         stmt = stmt.where(Item.category.in_(list(categories)))
+    # Kinds, categories and cities repeat across a million rows: one string object each,
+    # not one per row (the driver makes a new one for every field it reads).
+    shared: dict[str, str] = {}
     for row in session.execute(stmt.execution_options(yield_per=chunk)):
-        yield Listing(**row._asdict())
+        values = row._asdict()
+        for name in _REPEATED:
+            if values[name] is not None:
+                values[name] = shared.setdefault(values[name], values[name])
+        yield Listing(**values)
+
+
+_REPEATED = ("kind", "category", "city")
 
 
 def replace_matches(
