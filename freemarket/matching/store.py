@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -15,6 +16,8 @@ from freemarket.domain.item_fields import LISTING_COLUMNS
 from freemarket.domain.notifications import OutboxMessage, Recipient
 from freemarket.matching.core.engine import Listing, MatchCandidate
 from freemarket.matching.core.rules import Thresholds
+
+T = TypeVar("T")
 
 # Scores are floats from the same computation; a smaller move is noise, not a change worth a write.
 SCORE_EPSILON = 1e-6
@@ -127,24 +130,27 @@ def replace_matches(
     changes.rescored = len(moved)
     new = [c for pair, c in wanted.items() if pair not in existing]
     now = utcnow()
-    inserted = insert_ignoring_conflicts(
-        session,
-        Match.__table__,  # type: ignore[arg-type]
-        [
-            {
-                "want_item_id": c.want_id,
-                "offer_item_id": c.offer_id,
-                "score": c.score,
-                "computed_by": c.computed_by,
-                "explanation": _explanation(c),
-                "created_at": now,
-            }
-            for c in new
-        ],
-        returning=("id", "want_item_id", "offer_item_id"),
-    )
+    match_ids: dict[tuple[int, int], int] = {}
+    # In slices: the rows and their COPY text exist for one slice at a time, not a partition.
+    for part in _chunks(new, _INSERT_CHUNK):
+        inserted = insert_ignoring_conflicts(
+            session,
+            Match.__table__,  # type: ignore[arg-type]
+            [
+                {
+                    "want_item_id": c.want_id,
+                    "offer_item_id": c.offer_id,
+                    "score": c.score,
+                    "computed_by": c.computed_by,
+                    "explanation": _explanation(c),
+                    "created_at": now,
+                }
+                for c in part
+            ],
+            returning=("id", "want_item_id", "offer_item_id"),
+        )
+        match_ids.update(((want, offer), match_id) for match_id, want, offer in inserted)
     session.flush()
-    match_ids = {(row.want_item_id, row.offer_item_id): row.id for row in inserted}
     changes.added = len(match_ids)
     # the notify decision was taken by the core (``decide``) on the want's ranked candidates
     loud = [c for c in new if (c.want_id, c.offer_id) in match_ids and c.notify]
@@ -152,7 +158,11 @@ def replace_matches(
     return changes
 
 
-def _chunks(values: list[int], size: int = 5000) -> Iterator[list[int]]:
+# rows per bulk insert of new matches: bounds the memory of a partition's write
+_INSERT_CHUNK = 50_000
+
+
+def _chunks(values: list[T], size: int = 5000) -> Iterator[list[T]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
 
