@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import gc
 import math
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -671,10 +673,22 @@ def _map_partitions(
             return
         _partition_state = state  # the forked workers inherit it: the matrix is not copied
         try:
-            # the products (sparse_dot_topn holds the GIL) run on every core this way
-            yield from pool.map(_match_in_worker, tasks)
+            # The products (sparse_dot_topn holds the GIL) run on every core this way. Only a
+            # few tasks are submitted ahead: a caller that stores each result before taking
+            # the next (a recompute) would otherwise receive and hold every partition's pairs.
+            queue = iter(tasks)
+            ahead = deque(pool.submit(_match_in_worker, t) for t in islice(queue, _AHEAD))
+            while ahead:
+                done = ahead.popleft().result()
+                for task in islice(queue, 1):
+                    ahead.append(pool.submit(_match_in_worker, task))
+                yield done
         finally:
             _partition_state = None
+
+
+# partition tasks in flight at once: enough to keep fork_pool's workers (at most 4) busy
+_AHEAD = 4
 
 
 def _take(meta: _Meta, rows: np.ndarray) -> _Meta:

@@ -67,6 +67,7 @@ def test_parallel_partitions_equal_serial(monkeypatch: pytest.MonkeyPatch) -> No
     corpus = VectorizedCorpus.build(_corpus(400, seed=19))
     serial = match_corpus(corpus, replace(PARAMS, top_k=5), workers=1)
     monkeypatch.setattr(engine, "_PARALLEL_MIN_NNZ", 0)
+    monkeypatch.setattr(engine, "_AHEAD", 1)  # tasks are submitted as results are taken
     parallel = match_corpus(corpus, replace(PARAMS, top_k=5), workers=2)
     assert serial == parallel
 
@@ -88,6 +89,7 @@ def test_streamed_categories_equal_all_at_once(
         if category[c.want_id] in expected:
             expected[category[c.want_id]].append(c)
     monkeypatch.setattr(engine, "_PARALLEL_MIN_NNZ", 0)
+    monkeypatch.setattr(engine, "_AHEAD", 1)
     streamed = list(engine.match_by_want_category(corpus, params, chosen, workers=workers))
     # every chosen category once, in the order asked, `other` last; "books" has no listings
     assert [c for c, _ in streamed] == [c for c in chosen if c != "other"] + (
