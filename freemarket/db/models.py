@@ -178,7 +178,8 @@ class Item(Base):
     __tablename__ = "items"
     __table_args__ = (
         CheckConstraint(_in("kind", ITEM_KINDS), name="kind"),
-        Index("ix_items_active_kind_category", "active", "kind", "category"),
+        # Ends with the id: a filtered list page reads newest first and stops (issue 14).
+        Index("ix_items_active_kind_category_id", "active", "kind", "category", "id"),
         Index("ix_items_user_id", "user_id"),
         Index("ix_items_city", "city"),
         # Workers fold "items changed since I last looked" into their index on every pass.
