@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from freemarket.db.models import Category, Item, Job, Match, utcnow
 from freemarket.db.session import unit_of_work
@@ -136,7 +136,8 @@ class MatchWorker:
         if not visibility.is_listed(item):
             self.index.remove(item.id)
             return False
-        # Vectorise a version only once, however many passes and jobs look at it.
+        # Vectorise a version only once, however many passes and jobs look at it (and the
+        # index ignores a listing it holds unchanged: the wants an offer job touches).
         if self.recent.get(item.id) != item.updated_at or item.id not in self.index:
             self.index.add(to_listing(item))
             self.recent[item.id] = item.updated_at
@@ -197,7 +198,7 @@ class MatchWorker:
             return
         if job.kind != jobs.MATCH_ITEM:
             raise ValueError(f"unknown job kind {job.kind!r}")
-        item = session.get(Item, int(job.payload["item_id"]))
+        item = session.get(Item, int(job.payload["item_id"]), options=[joinedload(Item.owner)])
         if item is None:
             return
         assert self.index is not None
@@ -220,11 +221,20 @@ class MatchWorker:
             fits = self._may_enter(session, [c for c in candidates if c.want_id not in stored])
         else:
             result.removed += matched.delete_matches_of_items(session, [item.id])
-        wants = []
-        for want_id in sorted(stored | {c.want_id for c in fits}):
-            want = session.get(Item, want_id)
-            if want is not None and self._apply_to_index(session, want):
-                wants.append(want)
+        # in one statement with their owners (whose ban decides whether a want is listed),
+        # not two round trips per want
+        touched = sorted(stored | {c.want_id for c in fits})
+        found = (
+            session.scalars(
+                select(Item)
+                .options(joinedload(Item.owner))
+                .where(Item.id.in_(touched))
+                .order_by(Item.id)
+            ).all()
+            if touched
+            else []
+        )
+        wants = [want for want in found if self._apply_to_index(session, want)]
         self._rematch(session, wants, result)
 
     def _rematch(self, session: Session, wants: list[Item], result: BatchResult) -> None:
@@ -342,24 +352,31 @@ class MatchWorker:
             # the whole index build and workers starting together would build one at a time.
             with unit_of_work(self.engine) as session:
                 search.sync_index(session)
-        with unit_of_work(self.engine) as session:
-            self._sync_index(session)
-            claimed = jobs.claim(
-                session, limit=self.batch_size, conditions=self._claimable(session)
-            )
-            for job in claimed:
-                try:
-                    with session.begin_nested():
-                        self._process(session, job, result)
-                except Exception as exc:  # a bad job must not stop the others
-                    log.exception("job %s failed", job.id)
-                    jobs.fail(session, job=job, error=f"{type(exc).__name__}: {exc}")
-                    result.failed += 1
-                    continue
-                jobs.finish(session, job=job)
-                metrics.MATCHING_JOB_LATENCY.observe((utcnow() - job.created_at).total_seconds())
-                result.processed += 1
+        # One job per transaction: a job's matches are committed as soon as it is done, not
+        # when the last job of a batch claimed with it is (with 8 people posting at once, a
+        # batch made every post wait for the others' matching).
+        for _ in range(self.batch_size):
+            with unit_of_work(self.engine) as session:
+                self._sync_index(session)
+                claimed = jobs.claim(session, limit=1, conditions=self._claimable(session))
+                if not claimed:
+                    break
+                self._run(session, claimed[0], result)
         return result
+
+    def _run(self, session: Session, job: Job, result: BatchResult) -> None:
+        """Run one claimed job; a failure is recorded on the job (retried later), not raised."""
+        try:
+            with session.begin_nested():
+                self._process(session, job, result)
+        except Exception as exc:  # a bad job must not stop the others
+            log.exception("job %s failed", job.id)
+            jobs.fail(session, job=job, error=f"{type(exc).__name__}: {exc}")
+            result.failed += 1
+            return
+        jobs.finish(session, job=job)
+        metrics.MATCHING_JOB_LATENCY.observe((utcnow() - job.created_at).total_seconds())
+        result.processed += 1
 
     def run_until_idle(self, *, max_batches: int = 10_000) -> BatchResult:
         """Run batches until the queue has nothing due (for tests and one-shot runs)."""

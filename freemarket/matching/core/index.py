@@ -534,7 +534,14 @@ class MatchIndex:
         return -1 if k is None else self._cities.setdefault(k, len(self._cities))
 
     def add(self, listing: Listing) -> None:
-        """Index a listing (replacing one with the same id); a partition counts others' only."""
+        """Index a listing (replacing one with the same id); a partition counts others' only.
+
+        Adding a listing exactly as it is held already changes nothing (its vector keeps the
+        idf it was weighted with, as every other stored vector does until ``refresh``).
+        """
+        entry = self._entries.get(listing.id)
+        if entry is not None and entry.listing == listing:
+            return
         self.remove(listing.id)
         raw = self.space.raw_vector(listing.title, listing.description)
         self.stats.add(raw[0])

@@ -270,6 +270,24 @@ def test_index_after_adds_and_removes_equals_batch_after_refresh() -> None:
     assert sorted(map(_key, inc)) == sorted(map(_key, batch))
 
 
+def test_adding_a_listing_as_it_is_held_leaves_the_index_unchanged() -> None:
+    """The wants an offer job touches are added again as they are: nothing is re-weighted."""
+    listings = _corpus(200, seed=4)
+    index = MatchIndex.build(listings[:150])
+    for x in listings[150:]:
+        index.add(x)  # the statistics move on; the stored vectors keep the build's idf
+    wants = [x for x in listings if x.kind == "want"]
+    before = [index.match(x, TOP5) for x in wants]
+    held = index.memory()
+    for x in listings:
+        index.add(x)
+    assert [index.match(x, TOP5) for x in wants] == before
+    assert index.memory() == held
+    edited = dataclasses.replace(wants[0], title=wants[0].title + " складной")
+    index.add(edited)  # a changed listing is indexed again
+    assert index.match(edited, TOP5) != before[0] or index.memory() != held
+
+
 def test_partitions_merge_to_the_full_result() -> None:
     listings = _corpus(300, seed=5)
     space = FeatureSpace()
