@@ -140,7 +140,17 @@ end
 
 
 def _lua_string(value: str) -> str:
-    return json.dumps(value, ensure_ascii=True)  # a JSON string literal is a valid Lua one
+    """`value` as a Lua string literal: printable ASCII as is, every other byte as \\ddd."""
+    # Not a JSON literal: wrk's LuaJIT refuses its \uXXXX escapes, the script then fails to
+    # load and wrk sends bare requests (every POST body was lost that way, answered 4xx).
+    return (
+        '"'
+        + "".join(
+            chr(byte) if 32 <= byte < 127 and byte not in b'"\\' else f"\\{byte:03d}"
+            for byte in value.encode("utf-8")
+        )
+        + '"'
+    )
 
 
 def lua_script(
@@ -220,6 +230,10 @@ def parse_wrk(output: str) -> WrkResult:
     errors = re.search(r"Socket errors:.*", output)
     statuses_match = re.search(r"STATUSES (\{.*\}) NO_RETRY_AFTER (\d+)", output)
     statuses = json.loads(statuses_match.group(1)) if statuses_match else {}
+    refused = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if refused and not statuses:
+        # The script's status counts are missing (it failed to load): still never an OK.
+        statuses = {"non-2xx": int(refused.group(1))}
     return WrkResult(
         rps=rps,
         p50_ms=p50,
