@@ -696,7 +696,7 @@ def _take(meta: _Meta, rows: np.ndarray) -> _Meta:
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while building millions of acyclic objects.
 
     Each allocation burst would otherwise trigger full collections that walk every live
@@ -745,7 +745,7 @@ def _candidates(
     w, o, want_ids, offer_ids, scores, cosines, confidence, notify = (
         x[order] for x in (w, o, want_ids, offer_ids, scores, cosines, confidence, notify)
     )
-    with _gc_paused():
+    with gc_paused():
         expl = (
             explain_pairs(corpus.matrix, w, o, corpus.space, corpus.listings)
             if explain

@@ -25,9 +25,9 @@ from freemarket.matching.core.engine import (
     COMPUTED_BY,
     Listing,
     MatchCandidate,
-    _gc_paused,
     city_key,
     explain_pair,
+    gc_paused,
     scale_explanation,
 )
 from freemarket.matching.core.rules import (
@@ -431,7 +431,7 @@ class MatchIndex:
         consumed in chunks, so a partition never holds every listing's vector at once.
         """
         index = cls(owns)
-        with _gc_paused():  # a million small objects, no cycles: see engine._gc_paused
+        with gc_paused():  # a million small objects, no cycles: see engine.gc_paused
             if owns is None:
                 # last one per id wins
                 index._load(list({x.id: x for x in listings}.values()), None)
@@ -518,7 +518,7 @@ class MatchIndex:
         )
         # a partition's statistics also count listings it does not hold: they are current
         stats = None if self.owns is None else CorpusStats(self.stats.df.copy(), self.stats.n_docs)
-        with _gc_paused():
+        with gc_paused():
             self._load([e.listing for e in entries], raw, stats)
 
     def _insert(self, x: Listing, raw: Vector, vec: Vector) -> None:
