@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Integer, Row, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from freemarket.db.models import (
@@ -78,15 +78,26 @@ def enqueue(session: Session, messages: list[OutboxMessage]) -> int:
     return len(insert_ignoring_conflicts(session, table, rows, returning=("id",)))  # type: ignore[arg-type]
 
 
-def inbox(session: Session, *, user_id: int, limit: int = 50) -> list[Notification]:
-    """The user's web inbox, newest first."""
-    stmt = (
-        select(Notification)
-        .where(Notification.user_id == user_id, Notification.channel == "web")
-        .order_by(Notification.id.desc())
-        .limit(limit)
+# The inbox as plain rows of what it shows, one statement built once: it is read on every
+# page of the web UI, and loading ORM objects for it was most of its thread's CPU (issue 14).
+_INBOX = (
+    select(
+        Notification.id,
+        Notification.kind,
+        Notification.payload,
+        Notification.status,
+        Notification.created_at,
+        Notification.read_at,
     )
-    return list(session.scalars(stmt))
+    .where(Notification.user_id == bindparam("user_id"), Notification.channel == "web")
+    .order_by(Notification.id.desc())
+    .limit(bindparam("limit", type_=Integer))
+)
+
+
+def inbox(session: Session, *, user_id: int, limit: int = 50) -> list[Row[Any]]:
+    """The user's web inbox, newest first: id, kind, payload, status, created_at, read_at."""
+    return list(session.execute(_INBOX, {"user_id": user_id, "limit": limit}))
 
 
 def counts_by_status(session: Session) -> dict[str, int]:
