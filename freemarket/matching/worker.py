@@ -166,8 +166,8 @@ class MatchWorker:
         result.notified += changes.notified
         metrics.MATCHES_CREATED.inc(changes.added)
 
-    def _may_enter(self, session: Session, fits: list[MatchCandidate]) -> list[MatchCandidate]:
-        """The offer's candidate wants whose stored top-k it might enter.
+    def _may_enter(self, session: Session, fits: list[tuple[int, float]]) -> list[int]:
+        """Of the offer's candidate wants (id, cosine), those whose stored top-k it might enter.
 
         A want's top k are its k best offers by cosine, and a stored score (the relevance) is
         never above its pair's cosine: an offer whose cosine is below every stored score of a
@@ -175,21 +175,20 @@ class MatchWorker:
         write nothing.
         """
         if not fits:
-            return fits
+            return []
         full = {
             want_id: lowest
             for want_id, stored, lowest in session.execute(
                 select(Match.want_item_id, func.count(), func.min(Match.score))
-                .where(Match.want_item_id.in_([c.want_id for c in fits]))
+                .where(Match.want_item_id.in_([want_id for want_id, _ in fits]))
                 .group_by(Match.want_item_id)
             ).tuples()
             if stored >= self.thresholds.top_k
         }
         return [
-            c
-            for c in fits
-            if c.want_id not in full
-            or (c.score if c.cosine is None else c.cosine) + SCORE_EPSILON >= full[c.want_id]
+            want_id
+            for want_id, cosine in fits
+            if want_id not in full or cosine + SCORE_EPSILON >= full[want_id]
         ]
 
     def _process(self, session: Session, job: Job, result: BatchResult) -> None:
@@ -215,15 +214,15 @@ class MatchWorker:
         stored = set(
             session.scalars(select(Match.want_item_id).where(Match.offer_item_id == item.id))
         )
-        fits: list[MatchCandidate] = []
+        fits: list[int] = []
         if matchable:
-            candidates = self.index.match(to_listing(item), self.thresholds, explain=False)
-            fits = self._may_enter(session, [c for c in candidates if c.want_id not in stored])
+            candidates = self.index.wants_for(to_listing(item), self.thresholds)
+            fits = self._may_enter(session, [c for c in candidates if c[0] not in stored])
         else:
             result.removed += matched.delete_matches_of_items(session, [item.id])
         # in one statement with their owners (whose ban decides whether a want is listed),
         # not two round trips per want
-        touched = sorted(stored | {c.want_id for c in fits})
+        touched = sorted(stored | set(fits))
         found = (
             session.scalars(
                 select(Item)

@@ -646,20 +646,37 @@ class MatchIndex:
             out.append(Hit(s, offer_id, cosines[i], features.get(i, none), expl))
         return out
 
+    def _shown_wants(
+        self, offer: Listing, params: Thresholds
+    ) -> tuple[Vector, list[_Found], np.ndarray]:
+        """An offer's vector, its best wants above the show threshold and their cosines."""
+        vec = self._vector(offer)
+        found = self._retrieve(offer, vec, params)
+        others = [shard.vectors[row] for _, _, shard, row in found]
+        n = len(found)
+        scores = pair_scores(_stack(others), np.arange(n), _stack([vec]), np.zeros(n, np.int64))
+        order = sorted(range(n), key=lambda i: (-scores[i], found[i][1]))
+        kept = [i for i in order if scores[i] >= params.show]
+        return vec, [found[i] for i in kept], scores[kept]
+
+    def wants_for(self, offer: Listing, params: Thresholds) -> list[tuple[int, float]]:
+        """An offer's wants above the show threshold by cosine, with it, best first.
+
+        Every want ``match`` gives the offer (and, but for rounding, no other: a relevance is
+        between the show threshold and the cosine), without the relevance, decision and
+        explanation: the worker only needs to know which wants to re-match, and re-matching a
+        want decides on its whole list.
+        """
+        _, found, scores = self._shown_wants(offer, params)
+        return [(f[1], score) for f, score in zip(found, scores.tolist(), strict=True)]
+
     def match(
         self, listing: Listing, params: Thresholds, *, explain: bool = True
     ) -> list[MatchCandidate]:
         """For a want, its best allowed offers; for an offer, the best wants it may serve."""
         if listing.kind == WANT:
             return merge_hits(listing.id, self.hits(listing, params, explain=explain), params)
-        vec = self._vector(listing)
-        found = self._retrieve(listing, vec, params)
-        others = [shard.vectors[row] for _, _, shard, row in found]
-        n = len(found)
-        scores = pair_scores(_stack(others), np.arange(n), _stack([vec]), np.zeros(n, np.int64))
-        order = sorted(range(len(found)), key=lambda i: (-scores[i], found[i][1]))
-        found = [found[i] for i in order if scores[i] >= params.show]
-        scores = scores[[i for i in order if scores[i] >= params.show]]
+        vec, found, scores = self._shown_wants(listing, params)
         me_side = Side(listing.id, listing.title, vec[0])
         # an offer's candidates are other people's wants: the pair's score is the same from
         # either side; the push is decided when the worker re-matches each want

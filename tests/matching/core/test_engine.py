@@ -288,6 +288,19 @@ def test_adding_a_listing_as_it_is_held_leaves_the_index_unchanged() -> None:
     assert index.match(edited, TOP5) != before[0] or index.memory() != held
 
 
+def test_an_offers_wants_are_those_match_gives_it() -> None:
+    """The worker's list of wants to re-match for an offer: match's, with their cosines."""
+    listings = _corpus(400, seed=6)
+    index = MatchIndex.build(listings)
+    found = 0
+    for x in listings:
+        if x.kind == "offer":
+            expected = {(c.want_id, c.cosine) for c in index.match(x, TOP5)}
+            assert set(index.wants_for(x, TOP5)) == expected
+            found += len(expected)
+    assert found > 50
+
+
 def test_partitions_merge_to_the_full_result() -> None:
     listings = _corpus(300, seed=5)
     space = FeatureSpace()
