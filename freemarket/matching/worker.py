@@ -122,7 +122,7 @@ class MatchWorker:
         for item_id, updated_at in list(versions):
             if self.recent.get(item_id) == updated_at:
                 continue
-            item = session.get(Item, item_id)
+            item = session.get(Item, item_id, options=[joinedload(Item.owner)])
             if item is not None:
                 self._apply_to_index(session, item)
             self.watermark = max(self.watermark or updated_at, updated_at)

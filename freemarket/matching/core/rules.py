@@ -79,9 +79,20 @@ def pairs_allowed(want: Sides, offer: Sides, radius_km: float) -> np.ndarray:
     ok, place = (np.atleast_1d(x).copy() for x in np.broadcast_arrays(ok, place))
     # distance only where delivery and city do not decide: it is the costly part
     far = np.flatnonzero(~place & ok)
+    # without coordinates on both sides the distance is NaN, never within the radius: only
+    # the pairs that have them are measured
+    far = far[_located(want, far) & _located(offer, far)]
     if far.size:
         place[far] = _within(want, offer, far, radius_km)
     return ok & place
+
+
+def _located(side: Sides, rows: np.ndarray) -> np.ndarray:
+    """Whether each of the rows has coordinates on this side (a scalar side: the same for all)."""
+    lat, lon = np.asarray(side.lat), np.asarray(side.lon)
+    if lat.ndim:
+        lat, lon = lat[rows], lon[rows]
+    return np.broadcast_to(~(np.isnan(lat) | np.isnan(lon)), rows.shape)
 
 
 def _within(want: Sides, offer: Sides, rows: np.ndarray, radius_km: float) -> np.ndarray:
