@@ -379,6 +379,9 @@ class Notification(Base):
         CheckConstraint(_in("channel", NOTIFICATION_CHANNELS), name="channel"),
         Index("ix_notifications_status_next", "status", "next_attempt_at"),
         Index("ix_notifications_user_id", "user_id"),
+        # Deleting a match sets its notifications' match_id to NULL: without this index each
+        # deletion scanned the whole table.
+        Index("ix_notifications_match_id", "match_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
