@@ -168,10 +168,15 @@ def reveal_due(session: Session, *, policy: TrustPolicy, user_id: int | None = N
     for their user first, so the reviews they list are never behind the clock.
     """
     cutoff = utcnow() - timedelta(days=policy.reveal_after_days)
-    stmt = update(Rating).where(Rating.revealed_at.is_(None), Rating.created_at <= cutoff)
+    due = [Rating.revealed_at.is_(None), Rating.created_at <= cutoff]
     if user_id is not None:
-        stmt = stmt.where(Rating.to_user_id == user_id)
-    ratees = set(session.scalars(stmt.values(revealed_at=utcnow()).returning(Rating.to_user_id)))
+        due.append(Rating.to_user_id == user_id)
+    # Usually nothing is due: asking first keeps the worker's loop (every few seconds) and the
+    # pages that call this from taking a write lock for nothing (SQLite locks the whole file).
+    if session.scalar(select(Rating.id).where(*due).limit(1)) is None:
+        return set()
+    stmt = update(Rating).where(*due).values(revealed_at=utcnow()).returning(Rating.to_user_id)
+    ratees = set(session.scalars(stmt))
     for ratee in sorted(ratees):
         recompute_trust(session, user_id=ratee, policy=policy)
     return ratees
