@@ -60,7 +60,10 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = ""
     log_level: str = "info"
     access_log: bool = False
-    max_concurrent_requests: int = Field(default=32, ge=0, le=1000)
+    # Per process: every request in progress is a thread competing with the event loop for one
+    # GIL. Under overload /health answered with p99 208 ms at 32 and 50 ms at 8 (issue 14,
+    # docs/benchmarks.md); more throughput comes from more processes, not more threads.
+    max_concurrent_requests: int = Field(default=8, ge=0, le=1000)
     # Requests beyond that wait in a queue of this many, each at most max_queue_wait_ms.
     max_queued_requests: int = Field(default=64, ge=0, le=10000)
     max_queue_wait_ms: int = Field(default=250, ge=0, le=60000)
