@@ -195,28 +195,6 @@ def test_a_job_interrupted_midway_runs_again_without_duplicates(
     assert db.scalar(select(func.count()).select_from(Notification)) == 1
 
 
-def test_each_job_is_committed_as_soon_as_it_is_done(
-    engine: Engine, settings: Settings, neighbours: Neighbours, post_item: PostItem
-) -> None:
-    """Of jobs claimed in one pass, a job's matches are visible before the next job runs."""
-    anna, boris = neighbours
-    post_item(anna, kind="want", category="garden", title="Газонокосилка электрическая")
-    post_item(boris, kind="offer", category="garden", title="Газонокосилка Makita электрическая")
-    post_item(anna, kind="want", category="books", title="Учебник физики")
-    worker = MatchWorker(engine, settings)
-    stored: list[int] = []
-    process = worker._process
-
-    def looking_first(session: Session, job: Job, result: BatchResult) -> None:
-        with engine.connect() as other:  # what the API (another connection) sees meanwhile
-            stored.append(other.scalar(select(func.count()).select_from(Match)) or 0)
-        process(session, job, result)
-
-    worker._process = looking_first  # type: ignore[method-assign]
-    assert worker.run_once().processed == 3
-    assert stored == [0, 1, 1]  # the want's match was committed before the offer's job ran
-
-
 def test_a_failing_job_is_retried_later_and_others_proceed(
     engine: Engine,
     settings: Settings,
