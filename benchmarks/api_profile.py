@@ -29,11 +29,13 @@ from sqlalchemy import event
 from benchmarks.api import (
     BENCH_ENV,
     DATABASE,
+    POST_CONNECTIONS,
     REDIS_URL,
     Server,
     _grown,
     cpu_snapshot,
     hello_app,
+    item_bodies,
     pick_subjects,
     prepare_database,
     read_routes,
@@ -50,14 +52,26 @@ class Cost:
     wall_ms: float
 
 
-async def _call(app: Any, path: str, headers: list[tuple[bytes, bytes]]) -> int:
-    """One GET through the app's ASGI interface; returns the status."""
+# (path, headers, body): a GET when the body is None, else a JSON POST.
+Request = tuple[str, list[tuple[bytes, bytes]], bytes | None]
+
+
+async def _call(
+    app: Any, path: str, headers: list[tuple[bytes, bytes]], body: bytes | None = None
+) -> int:
+    """One GET (or, with a body, a JSON POST) through the app's ASGI interface; the status."""
     raw_path, _, query = path.partition("?")
+    if body is not None:
+        headers = [
+            *headers,
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
-        "method": "GET",
+        "method": "GET" if body is None else "POST",
         "scheme": "http",
         "path": raw_path,
         "raw_path": raw_path.encode(),
@@ -71,7 +85,7 @@ async def _call(app: Any, path: str, headers: list[tuple[bytes, bytes]]) -> int:
     status = 0
 
     async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        return {"type": "http.request", "body": body or b"", "more_body": False}
 
     async def send(message: dict[str, Any]) -> None:
         nonlocal status
@@ -82,17 +96,15 @@ async def _call(app: Any, path: str, headers: list[tuple[bytes, bytes]]) -> int:
     return status
 
 
-async def _drive(
-    app: Any, requests: list[tuple[str, list[tuple[bytes, bytes]]]], concurrency: int
-) -> None:
-    """Send every request, `concurrency` in flight at a time; any non-200 stops the run."""
+async def _drive(app: Any, requests: list[Request], concurrency: int) -> None:
+    """Send every request, `concurrency` in flight at a time; any non-2xx stops the run."""
     queue = list(reversed(requests))
 
     async def connection() -> None:
         while queue:
-            path, headers = queue.pop()
-            status = await _call(app, path, headers)
-            if status != 200:
+            path, headers, body = queue.pop()
+            status = await _call(app, path, headers, body)
+            if not 200 <= status < 300:
                 raise SystemExit(f"{path}: status {status}")
 
     await asyncio.gather(*(connection() for _ in range(concurrency)))
@@ -100,7 +112,7 @@ async def _drive(
 
 def measure(
     app: Any,
-    requests: list[tuple[str, list[tuple[bytes, bytes]]]],
+    requests: list[Request],
     *,
     concurrency: int,
     statements: Callable[[], int],
@@ -162,10 +174,18 @@ def main() -> None:
     loop.run_until_complete(lifespan.__aenter__())
 
     rng_callers = subjects.auth(args.auth)
+
+    def report(name: str, cost: Cost) -> None:
+        print(
+            f"{name:<46} {cost.cpu_us:7.0f}us {base.cpu_us / cost.cpu_us:6.2f} "
+            f"{cost.db_cpu_us:9.0f}us {cost.statements:6.1f} {cost.wall_ms:7.2f}ms",
+            flush=True,
+        )
+
     hello = hello_app()
     base = measure(
         hello,
-        [("/hello", [])] * args.requests,
+        [("/hello", [], None)] * args.requests,
         concurrency=args.concurrency,
         statements=lambda: count,
         server=server,
@@ -184,15 +204,24 @@ def main() -> None:
         for i in range(args.requests):
             uid, header, value = rng_callers[i % len(rng_callers)]
             path = paths[i % len(paths)].replace("{me}", str(uid))
-            requests.append((path, [(header.lower().encode(), value.encode())]))
+            requests.append((path, [(header.lower().encode(), value.encode())], None))
         cost = measure(
             app, requests, concurrency=args.concurrency, statements=lambda: count, server=server
         )
-        print(
-            f"{name:<46} {cost.cpu_us:7.0f}us {base.cpu_us / cost.cpu_us:6.2f} "
-            f"{cost.db_cpu_us:9.0f}us {cost.statements:6.1f} {cost.wall_ms:7.2f}ms",
-            flush=True,
+        report(name, cost)
+    post = f"POST /api/items/ ({POST_CONNECTIONS} in flight)"
+    if not args.routes or args.routes in post:
+        bodies = [body.encode() for body in item_bodies(500)]
+        requests = []
+        for i in range(args.requests):
+            _uid, header, value = rng_callers[i % len(rng_callers)]
+            auth = [(header.lower().encode(), value.encode())]
+            requests.append(("/api/items/", auth, bodies[i % len(bodies)]))
+        # At the benchmark's own concurrency for writes: the target is set at 8 connections.
+        cost = measure(
+            app, requests, concurrency=POST_CONNECTIONS, statements=lambda: count, server=server
         )
+        report(post, cost)
     loop.run_until_complete(lifespan.__aexit__(None, None, None))
 
 

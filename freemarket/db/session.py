@@ -243,11 +243,20 @@ def insert_ignoring_conflicts(
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     stmt = dialect_insert(table).on_conflict_do_nothing()
-    if not returning:
+    if not returning and not postgres:
         session.execute(stmt, rows)
         return []
-    stmt = stmt.returning(*(table.c[name] for name in returning))
-    return list(session.execute(stmt, rows).all())
+    # On PostgreSQL always with RETURNING: SQLAlchemy sends an INSERT ... ON CONFLICT without
+    # RETURNING as one statement per row (its "insertmanyvalues" batching is off for upserts
+    # without RETURNING, sqlalchemy#13130, a guard meant for DO UPDATE), so a new item's 15
+    # search terms were 15 round trips; with RETURNING they are one statement. 15 rows, in one
+    # sitting: 2.3-2.8 ms wall and 0.95 ms of CPU per call before, 1.0-1.1 ms and 0.55-0.63 ms
+    # after (issue 14).
+    # (Any one column will do when the caller wants nothing back.)
+    shown = [table.c[name] for name in returning] or [table.c[0]]
+    stmt = stmt.returning(*shown)
+    inserted = list(session.execute(stmt, rows).all())
+    return inserted if returning else []
 
 
 # Below this many rows a multi-row INSERT is as quick; above it COPY wins by a wide margin.

@@ -12,7 +12,6 @@ from sqlalchemy import Integer, RowMapping, Select, bindparam, or_, select, true
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from freemarket.db.models import (
-    Category,
     Exchange,
     ExchangeLeg,
     Item,
@@ -20,7 +19,7 @@ from freemarket.db.models import (
     User,
 )
 from freemarket.db.session import in_list, is_postgres
-from freemarket.domain import jobs, jsonpolicy, search, visibility
+from freemarket.domain import categories, jobs, jsonpolicy, search, visibility
 from freemarket.domain.fields import ID_TEXT, check_text
 from freemarket.domain.item_fields import EDITABLE_COLUMNS, REQUIRED_COLUMNS, public_name
 from freemarket.domain.permissions import authorize_owner_or_admin
@@ -55,7 +54,7 @@ PHOTO_COLUMNS = (ItemPhoto.id, ItemPhoto.key, ItemPhoto.width, ItemPhoto.height)
 
 
 def _check_category(session: Session, category: str) -> None:
-    if session.get(Category, category) is None:
+    if not categories.exists(session, category):
         raise InvalidInput(
             f"unknown category {category!r}; see GET /api/categories",
             code="unknown_category",
@@ -96,10 +95,12 @@ def create_item(
         longitude=longitude,
         delivery=delivery,
         external_id=external_id,
+        # A new item has no photos; saying so spares the answer a query for them.
+        photos=[],
     )
     session.add(item)
     session.flush()
-    search.index_item(session, item=item)
+    search.index_item(session, item=item, new=True)
     jobs.enqueue(session, kind=jobs.MATCH_ITEM, payload={"item_id": item.id})
     return item
 

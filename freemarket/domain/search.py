@@ -120,9 +120,13 @@ def _rows(items: Iterable[tuple[int, str, str]]) -> list[dict[str, object]]:
     ]
 
 
-def index_item(session: Session, *, item: Item) -> None:
-    """Replace the stored search terms of one item with those of its current text."""
-    session.execute(delete(ItemSearchTerm).where(ItemSearchTerm.item_id == item.id))
+def index_item(session: Session, *, item: Item, new: bool = False) -> None:
+    """Replace the stored search terms of one item with those of its current text.
+
+    `new`: the item was inserted in this transaction, so it has no terms to delete yet.
+    """
+    if not new:
+        session.execute(delete(ItemSearchTerm).where(ItemSearchTerm.item_id == item.id))
     # Conflicts are ignored, not raised: a full reindex running at the same moment may have
     # written this item's terms already, from the same text.
     insert_ignoring_conflicts(
