@@ -96,15 +96,17 @@ async def _call(
     return status
 
 
-async def _drive(app: Any, requests: list[Request], concurrency: int) -> None:
-    """Send every request, `concurrency` in flight at a time; any non-2xx stops the run."""
+async def _drive(
+    app: Any, requests: list[Request], concurrency: int, expect: range = range(200, 300)
+) -> None:
+    """Send every request, `concurrency` in flight at a time; any other status stops the run."""
     queue = list(reversed(requests))
 
     async def connection() -> None:
         while queue:
             path, headers, body = queue.pop()
             status = await _call(app, path, headers, body)
-            if not 200 <= status < 300:
+            if status not in expect:
                 raise SystemExit(f"{path}: status {status}")
 
     await asyncio.gather(*(connection() for _ in range(concurrency)))
@@ -117,14 +119,16 @@ def measure(
     concurrency: int,
     statements: Callable[[], int],
     server: Server,
+    expect: range = range(200, 300),
 ) -> Cost:
     """CPU per request of this process and of the database backends, and round trips."""
     loop = asyncio.get_event_loop()
-    loop.run_until_complete(_drive(app, requests[: max(10, len(requests) // 10)], concurrency))
+    warm_up = requests[: max(10, len(requests) // 10)]
+    loop.run_until_complete(_drive(app, warm_up, concurrency, expect))
     sent = statements()
     cpu, backends = time.process_time(), cpu_snapshot(server)[1]
     wall = time.perf_counter()
-    loop.run_until_complete(_drive(app, requests, concurrency))
+    loop.run_until_complete(_drive(app, requests, concurrency, expect))
     wall = time.perf_counter() - wall
     n = len(requests)
     return Cost(
@@ -133,6 +137,15 @@ def measure(
         statements=(statements() - sent) / n,
         wall_ms=wall / n * 1e3,
     )
+
+
+def _admission(app: Any) -> Any:
+    """The admission control layer of a built middleware stack."""
+    from freemarket.api.middleware import ConcurrencyLimit
+
+    while not isinstance(app, ConcurrencyLimit):
+        app = app.app
+    return app
 
 
 def main() -> None:
@@ -222,6 +235,26 @@ def main() -> None:
             app, requests, concurrency=POST_CONNECTIONS, statements=lambda: count, server=server
         )
         report(post, cost)
+    refused = "refused (503 overloaded, GET /api/items/{id})"
+    if not args.routes or args.routes in refused:
+        # What turning one request away costs, with every slot taken and no queue left.
+        app.middleware_stack = app.middleware_stack or app.build_middleware_stack()
+        gate = _admission(app.middleware_stack)
+        gate.in_progress, queue = gate.limit, gate.queue
+        gate.queue = 0
+        _uid, header, value = rng_callers[0]
+        path = f"/api/items/{subjects.item_ids[0]}"
+        requests = [(path, [(header.lower().encode(), value.encode())], None)] * args.requests
+        cost = measure(
+            app,
+            requests,
+            concurrency=args.concurrency,
+            statements=lambda: count,
+            server=server,
+            expect=range(503, 504),
+        )
+        gate.in_progress, gate.queue = 0, queue
+        report(refused, cost)
     loop.run_until_complete(lifespan.__aexit__(None, None, None))
 
 

@@ -15,7 +15,12 @@ from sqlalchemy import Engine
 
 from freemarket import __version__
 from freemarket.api import errors, openapi
-from freemarket.api.middleware import BodyLimits, ConcurrencyLimit, SecurityHeaders
+from freemarket.api.middleware import (
+    BodyLimits,
+    ConcurrencyLimit,
+    SecurityHeaders,
+    security_headers,
+)
 from freemarket.api.retry import RetryLostRaces
 from freemarket.api.routers import (
     auth,
@@ -38,7 +43,7 @@ from freemarket.api.web import mount_web_ui
 from freemarket.db.session import get_engine
 from freemarket.domain import search
 from freemarket.infra import wakeup
-from freemarket.infra.metrics import PrometheusMiddleware
+from freemarket.infra.metrics import PrometheusMiddleware, record_refusal
 from freemarket.infra.ratelimit import make_rate_limiter
 from freemarket.infra.settings import Settings, get_settings
 from freemarket.infra.storage import make_storage
@@ -140,8 +145,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     openapi.install(app)
     # Last, so that its catch-all route for client-side paths never shadows an API route.
     mount_web_ui(app, settings.effective_web_dist_dir)
-    # Added innermost first: the size limit sees the raw request, metrics see every answer,
-    # and a request refused for overload still gets the CORS and security headers.
+    # Added innermost first: the size limit sees the raw request, metrics see every answer
+    # that passed admission. Admission control is outermost, so turning a request away costs
+    # no other layer's work; its pre-rendered 503 carries the security headers itself and is
+    # counted in the metrics by it. CORS, when configured, is outside it, so a browser can
+    # read the 503 of a cross-origin call (its preflights are then answered before the
+    # metrics and security headers: they carry no content).
     app.add_middleware(RetryLostRaces)
     app.add_middleware(
         BodyLimits,
@@ -149,6 +158,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         upload_max_bytes=max(settings.photo_max_bytes, settings.max_body_bytes),
         upload_paths=re.compile(r"/api/items/\d+/photos"),
     )
+    docs = frozenset(
+        path
+        for path in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+        if path is not None
+    )
+    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies, docs_paths=docs)
+    app.add_middleware(PrometheusMiddleware)
     if settings.max_concurrent_requests:
         app.add_middleware(
             ConcurrencyLimit,
@@ -156,6 +172,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             retry_after=settings.overload_retry_after_seconds,
             queue=settings.max_queued_requests,
             max_wait=settings.max_queue_wait_ms / 1000,
+            headers=security_headers(hsts=settings.secure_cookies),
+            on_refuse=record_refusal,
         )
     if settings.cors_origins:
         app.add_middleware(
@@ -165,11 +183,4 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-CSRF-Token"],
         )
-    docs = frozenset(
-        path
-        for path in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
-        if path is not None
-    )
-    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies, docs_paths=docs)
-    app.add_middleware(PrometheusMiddleware)
     return app

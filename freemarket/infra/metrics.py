@@ -249,9 +249,19 @@ class PrometheusMiddleware:
         finally:
             route = route_label(scope, root_path_before)
             if route not in self.skip_routes:
-                labels = (scope["method"], route, str(status))
-                HTTP_REQUESTS.labels(*labels).inc()
-                HTTP_REQUEST_DURATION.labels(*labels).observe(time.perf_counter() - start)
+                record_http(scope["method"], route, status, time.perf_counter() - start)
+
+
+def record_http(method: str, route: str, status: int, seconds: float) -> None:
+    """Count one HTTP answer and its duration."""
+    labels = (method, route, str(status))
+    HTTP_REQUESTS.labels(*labels).inc()
+    HTTP_REQUEST_DURATION.labels(*labels).observe(seconds)
+
+
+def record_refusal(scope: Scope, seconds: float) -> None:
+    """Count a request admission control refused (503) before any route was matched."""
+    record_http(scope["method"], UNMATCHED_ROUTE, 503, seconds)
 
 
 # --- Exposition -----------------------------------------------------------------------------
