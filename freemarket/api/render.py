@@ -21,10 +21,11 @@ def _list_adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
     return TypeAdapter(list[model])  # type: ignore[valid-type]
 
 
-def json_response(value: BaseModel) -> Response:
-    """A 200 answer with `value` as JSON."""
+def json_response(value: BaseModel, status_code: int = 200) -> Response:
+    """An answer (200 unless told) with `value` as JSON."""
     return Response(
         value.__pydantic_serializer__.to_json(value, by_alias=True),
+        status_code=status_code,
         media_type="application/json",
     )
 

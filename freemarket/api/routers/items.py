@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import WithJsonSchema
+from sqlalchemy.orm import Session
 
-from freemarket.api.deps import OPTIONAL_AUTH, CurrentUser, DbSession, OptionalUser, limit_search
+from freemarket.api.deps import (
+    OPTIONAL_AUTH,
+    CurrentUser,
+    DbSession,
+    OptionalUser,
+    SessionCredentials,
+    limit_search,
+    write_in_one_hop,
+)
 from freemarket.api.render import json_response
 from freemarket.api.schemas import (
     ItemCreate,
@@ -18,7 +27,7 @@ from freemarket.api.schemas import (
     PathId,
     QueryId,
 )
-from freemarket.db.models import CITY_MAX
+from freemarket.db.models import CITY_MAX, User
 from freemarket.domain import items
 from freemarket.domain.fields import CategorySlug, Kind
 
@@ -26,9 +35,16 @@ router = APIRouter(prefix="/api/items", tags=["items"])
 
 
 @router.post("/", status_code=status.HTTP_201_CREATED, response_model=ItemOut)
-def create_item(body: ItemCreate, db: DbSession, owner: CurrentUser) -> ItemOut:
+async def create_item(
+    request: Request, body: ItemCreate, credentials: SessionCredentials
+) -> Response:
     """Post an item you offer or want; matching starts at once."""
-    return ItemOut.model_validate(items.create_item(db, owner=owner, **body.model_dump()))
+    return await write_in_one_hop(request, credentials, _create_item, body)
+
+
+def _create_item(db: Session, owner: User, body: ItemCreate) -> Response:
+    item = items.create_item(db, owner=owner, **body.model_dump())
+    return json_response(ItemOut.model_validate(item), status.HTTP_201_CREATED)
 
 
 @router.get("", response_model=ItemPageOut, dependencies=[Depends(limit_search)])
