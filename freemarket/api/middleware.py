@@ -197,11 +197,6 @@ class ConcurrencyLimit:
     progress is a thread competing with the loop for the GIL, and with 32 of them /health
     went unanswered for seconds under overload (issue 14; 8 or 4 did better on 2 cores).
 
-    The queue is for bursts. When it has not been empty for `max_wait` the overload is
-    sustained, not a burst, and a newcomer may wait only a tenth of it (CoDel's idea: a queue
-    that never drains adds delay and no throughput): under 128 connections every accepted
-    request had waited up to the full 250 ms before its own work, p99 424 ms (issue 14).
-
     It is the outermost layer of the app's own, so a refusal costs no other layer's work
     (metrics, headers, body checks, routing): its answer is rendered once, with the headers
     every response carries (`headers`), and it counts itself through `on_refuse`.
@@ -210,9 +205,6 @@ class ConcurrencyLimit:
     keep-alive connections (nginx keeps many) use up the limit; it refuses /health too; and
     its 503 has no Retry-After.
     """
-
-    # Share of `max_wait` a request may queue for while the overload is sustained.
-    SUSTAINED_WAIT_SHARE = 0.1
 
     def __init__(
         self,
@@ -236,8 +228,6 @@ class ConcurrencyLimit:
         # One event loop per process runs every request, so plain counters are race-free.
         self.in_progress = 0
         self.waiting: deque[asyncio.Future[None]] = deque()
-        # When the queue was last seen empty: how long the overload has lasted.
-        self.empty_at = time.monotonic()
         # Recent time a request holds its slot (moving average), to foresee a newcomer's wait.
         self.service_time = 0.0
         body = {
@@ -273,32 +263,22 @@ class ConcurrencyLimit:
             self.in_progress -= 1
             self._wake_next()
 
-    def _longest_wait(self) -> float:
-        """How long a newcomer may queue: `max_wait`, or a tenth of it in a sustained overload."""
-        now = time.monotonic()
-        if not self.waiting:
-            self.empty_at = now
-        if now - self.empty_at > self.max_wait:
-            return self.max_wait * self.SUSTAINED_WAIT_SHARE
-        return self.max_wait
-
     async def _wait_for_slot(self) -> bool:
         """Queue for a slot (counted in when handed over); False when full or waited too long."""
-        max_wait = self._longest_wait()
         # Refused at once when the queue is full, or when the requests ahead of this one would
         # already take longer than it may wait: waiting first would only make its 503 slower.
         foreseen = (len(self.waiting) + 1) * self.service_time / self.limit
-        if len(self.waiting) >= self.queue or foreseen > max_wait:
+        if len(self.waiting) >= self.queue or foreseen > self.max_wait:
             return False
         slot: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.waiting.append(slot)
         try:
-            await asyncio.wait_for(asyncio.shield(slot), max_wait)
+            await asyncio.wait_for(asyncio.shield(slot), self.max_wait)
         except TimeoutError:
             if slot.done():
                 # Handed a slot just as the wait ran out: take it rather than lose it.
                 return True
-            self._leave(slot)
+            self.waiting.remove(slot)
             return False
         except asyncio.CancelledError:
             # The client went away while waiting: give back a slot it was handed, if any.
@@ -306,21 +286,14 @@ class ConcurrencyLimit:
                 self.in_progress -= 1
                 self._wake_next()
             else:
-                self._leave(slot)
+                self.waiting.remove(slot)
             raise
         return True
-
-    def _leave(self, slot: asyncio.Future[None]) -> None:
-        self.waiting.remove(slot)
-        if not self.waiting:
-            self.empty_at = time.monotonic()
 
     def _wake_next(self) -> None:
         """Hand a freed slot to the longest-waiting request (it counts itself in on waking)."""
         while self.waiting and self.in_progress < self.limit:
             slot = self.waiting.popleft()
-            if not self.waiting:
-                self.empty_at = time.monotonic()
             if not slot.done():
                 # Counted in now, so no newcomer takes the slot before the woken request runs.
                 self.in_progress += 1
