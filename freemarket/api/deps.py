@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -67,15 +67,12 @@ def get_limiter(request: Request) -> RateLimiter:
     return request.app.state.rate_limiter
 
 
-def get_optional_user(
-    request: Request,
-    db: DbSession,
-    settings: AppSettings,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+def signed_in(
+    db: Session, request: Request, settings: Settings, bearer: HTTPAuthorizationCredentials | None
 ) -> User | None:
     """The signed-in user (bearer token, or session cookie with CSRF check), or None."""
-    if credentials is not None:
-        return sessions.authenticate(db, token=credentials.credentials)
+    if bearer is not None:
+        return sessions.authenticate(db, token=bearer.credentials)
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
@@ -92,6 +89,23 @@ def get_optional_user(
     return user
 
 
+def require_user(user: User | None) -> User:
+    """`user`, or 401 when nobody is signed in."""
+    if user is None:
+        raise _sign_in_required()
+    return user
+
+
+def get_optional_user(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User | None:
+    """The signed-in user (bearer token, or session cookie with CSRF check), or None."""
+    return signed_in(db, request, settings, credentials)
+
+
 async def get_current_user(
     request: Request,
     settings: AppSettings,
@@ -99,9 +113,8 @@ async def get_current_user(
 ) -> User:
     """The signed-in user (401 without a session); writes count against the rate limits."""
     # `async`: a read needs no I/O here, so it costs no hop to the thread pool; a write's
-    # rate-limit counters (Redis) go there explicitly.
-    if user is None:
-        raise _sign_in_required()
+    # rate-limit counters (Redis) go to the pool explicitly.
+    user = require_user(user)
     if request.method not in SAFE_METHODS:
         await run_in_threadpool(_limit_writes, request, settings, user)
     return user
@@ -187,9 +200,7 @@ def _write(
 ) -> Response:
     settings: Settings = request.app.state.settings
     with unit_of_work(request.app.state.engine) as db:
-        user = get_optional_user(request, db, settings, credentials)
-        if user is None:
-            raise _sign_in_required()
+        user = require_user(signed_in(db, request, settings, credentials))
         _limit_writes(request, settings, user)
         return write(db, user, *args)
 
@@ -198,6 +209,40 @@ def _sign_in_required() -> Unauthenticated:
     return Unauthenticated(
         "sign in first: send Authorization: Bearer <token>", code="sign_in_required"
     )
+
+
+# A hot read runs its whole unit of work (sign-in, queries, rendering, commit) in one call on
+# the thread pool. Through the dependencies above the same read took three hops (the sign-in,
+# the endpoint, the commit) and FastAPI's solving of five dependencies, which together were
+# 58 % of the CPU of GET /api/notifications (issue 14's py-spy profile); the read function
+# gets the same session and user those dependencies would give it.
+Read = Callable[..., Response]
+Auth = Literal["none", "optional", "required"]
+
+
+async def read_in_one_hop(
+    request: Request, auth: Auth, read: Read, *args: object, **kwargs: object
+) -> Response:
+    """`read(db, user, ...)` in one unit of work on the thread pool, signed in as `auth` says."""
+    bearer = await _bearer(request) if auth != "none" else None
+    return await run_in_threadpool(_read, request, auth, bearer, read, args, kwargs)
+
+
+def _read(
+    request: Request,
+    auth: Auth,
+    bearer: HTTPAuthorizationCredentials | None,
+    read: Read,
+    args: tuple[object, ...],
+    kwargs: dict[str, object],
+) -> Response:
+    with unit_of_work(request.app.state.engine) as db:
+        user = None
+        if auth != "none":
+            user = signed_in(db, request, request.app.state.settings, bearer)
+            if auth == "required":
+                user = require_user(user)
+        return read(db, user, *args, **kwargs)
 
 
 async def get_admin(user: Annotated[User, Depends(get_current_user)]) -> User:
@@ -211,6 +256,13 @@ OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 # so with an empty requirement beside the bearer one, which FastAPI declares (as if required):
 # openapi_extra's list is appended to FastAPI's own.
 OPTIONAL_AUTH: dict[str, object] = {"security": [{}]}
+# A route that reads in one hop depends on no security scheme, so it declares the bearer
+# requirement FastAPI would have declared for it (optional: with the empty one beside it).
+READ_AUTH: dict[Auth, dict[str, object]] = {
+    "none": {},
+    "optional": {"security": [{_bearer.scheme_name: []}, {}]},
+    "required": {"security": [{_bearer.scheme_name: []}]},
+}
 CurrentUser = Annotated[User, Depends(get_current_user)]
 SessionCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_or_cookie)]
 AdminUser = Annotated[User, Depends(get_admin)]

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import WithJsonSchema
 from sqlalchemy.orm import Session
 
 from freemarket.api.deps import (
-    OPTIONAL_AUTH,
+    READ_AUTH,
     CurrentUser,
     DbSession,
-    OptionalUser,
     SessionCredentials,
     limit_search,
+    read_in_one_hop,
     write_in_one_hop,
 )
 from freemarket.api.render import json_response
@@ -47,9 +47,9 @@ def _create_item(db: Session, owner: User, body: ItemCreate) -> Response:
     return json_response(ItemOut.model_validate(item), status.HTTP_201_CREATED)
 
 
-@router.get("", response_model=ItemPageOut, dependencies=[Depends(limit_search)])
-def list_items(
-    db: DbSession,
+@router.get("", response_model=ItemPageOut)
+async def list_items(
+    request: Request,
     kind: Kind | None = None,
     category: CategorySlug | None = None,
     city: Annotated[str | None, Query(max_length=CITY_MAX)] = None,
@@ -62,8 +62,11 @@ def list_items(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response:
     """Active items, newest first, filtered; with `q`, most relevant first. Follow `next_cursor`."""
-    page = items.list_item_rows(
-        db,
+    await limit_search(request, request.app.state.settings)
+    return await read_in_one_hop(
+        request,
+        "none",
+        _list_items,
         kind=kind,
         category=category,
         city=city,
@@ -72,6 +75,10 @@ def list_items(
         cursor=cursor,
         limit=limit,
     )
+
+
+def _list_items(db: Session, _viewer: None, **filters: Any) -> Response:
+    page = items.list_item_rows(db, **filters)
     return json_response(
         ItemPageOut(
             items=[ItemOut.model_validate(row) for row in page.items], next_cursor=page.next_cursor
@@ -79,9 +86,13 @@ def list_items(
     )
 
 
-@router.get("/{item_id}", response_model=ItemDetailOut, openapi_extra=OPTIONAL_AUTH)
-def get_item(item_id: PathId, db: DbSession, viewer: OptionalUser) -> Response:
+@router.get("/{item_id}", response_model=ItemDetailOut, openapi_extra=READ_AUTH["optional"])
+async def get_item(request: Request, item_id: PathId) -> Response:
     """One item; after an exchange, still shown to its parties, marked with the exchange."""
+    return await read_in_one_hop(request, "optional", _get_item, item_id)
+
+
+def _get_item(db: Session, viewer: User | None, item_id: int) -> Response:
     item = items.get_visible_item_row(db, item_id=item_id, viewer=viewer)
     exchange_id = None if item["active"] else items.completed_exchange_of(db, item_id=item_id)
     return json_response(ItemDetailOut.model_validate({**item, "exchange_id": exchange_id}))

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
+from sqlalchemy.orm import Session
 
 from freemarket.api.deps import (
     OPTIONAL_AUTH,
+    READ_AUTH,
     AdminUser,
     AppSettings,
     CurrentUser,
     DbSession,
     OptionalUser,
+    read_in_one_hop,
     require_bot_token,
 )
 from freemarket.api.render import json_response
@@ -81,10 +84,14 @@ def telegram_link(db: DbSession, user: CurrentUser, settings: AppSettings) -> Te
 @router.get(
     "/{user_id:int}",
     response_model=UserPrivate | UserContact | UserPublic,
-    openapi_extra=OPTIONAL_AUTH,
+    openapi_extra=READ_AUTH["optional"],
 )
-def get_user(user_id: PathId, db: DbSession, viewer: OptionalUser) -> Response:
+async def get_user(request: Request, user_id: PathId) -> Response:
     """A user: public fields; contact only for you, admins and partners of an accepted deal."""
+    return await read_in_one_hop(request, "optional", _get_user, user_id)
+
+
+def _get_user(db: Session, viewer: User | None, user_id: int) -> Response:
     # A read that never writes: ratings whose reveal period ended are revealed by the worker's
     # loop (MatchWorker.run_once), and a rating back reveals both at once (ratings.create_rating).
     user, view = public_profile.person(db, user_id=user_id, viewer=viewer)
