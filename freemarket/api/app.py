@@ -62,19 +62,23 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     429: {"model": ErrorOut, "description": "Too many requests; see Retry-After"},
 }
 
+# A request is matched against each included router in this order, at a cost per route passed
+# (FastAPI's _IncludedRouter.matches was 13 % of GET /api/notifications' CPU when it came 12th
+# of 14): the probes and the hot reads come first. No two routers share a path, so the order
+# decides nothing else.
 ROUTERS = (
     health,
-    metrics,
     categories,
-    auth,
-    users,
-    profiles,
     items,
     matches,
+    notifications,
+    users,
+    metrics,
+    auth,
+    profiles,
     exchanges,
     ratings,
     reports,
-    notifications,
     telegram,
     photos,
 )
