@@ -10,8 +10,10 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -291,29 +293,61 @@ def _copy_value(value: Any) -> str:
     return str(value).translate(_COPY_ESCAPES)
 
 
-def _copy_insert_ignoring_conflicts(
-    session: Session, table: Table, rows: list[dict[str, Any]], returning: tuple[str, ...]
-) -> list[Row[Any]]:
-    """The same as insert_ignoring_conflicts, through COPY into a scratch table (PostgreSQL)."""
+def _json_field(value: Any) -> str:
+    # JSON text escapes every control character itself: only its backslashes need COPY's escape
+    text = _JSON_TEXT(value)
+    return text.translate(_COPY_ESCAPES) if "\\" in text else text
+
+
+def _copy_column(values: list[Any]) -> list[str]:
+    """One column's fields in COPY text format, with one encoder for the whole column.
+
+    Per column rather than per field: the type dispatch runs once, not for every value. On
+    50k match rows (ids, score, explanation) this took the encoding from 1.1-1.6 s of CPU to
+    0.56-0.66 s (same text; 4 runs each, load average 6).
+    """
+    kinds = set(map(type, values))
+    if kinds == {int} or kinds == {float}:  # exact types: bools and numpy scalars go below
+        return list(map(str, values))
+    if kinds <= {dict, list}:
+        return list(map(_json_field, values))
+    return list(map(_copy_value, values))
+
+
+@dataclass(slots=True)
+class _CopyBatch:
+    """Rows encoded for COPY: the column order of every line, and the lines."""
+
+    columns: list[str]
+    text: str
+
+
+def _copy_batch(rows: list[dict[str, Any]]) -> _CopyBatch:
+    """COPY text of some rows (plain Python: runs while the database writes another batch)."""
     first = rows[0]
     # Columns that hold one value for the whole batch (a timestamp, a status) are encoded
     # once and written last, as one ready-made tail of every line.
     constant = [c for c in first if all(r[c] == first[c] for r in rows)]
     varying = [c for c in first if c not in constant]
-    columns = varying + constant
     tail = "\t".join(_copy_value(first[c]) for c in constant)
+    end = ("\t" + tail if varying and constant else tail) + "\n"
+    if not varying:
+        return _CopyBatch(constant, end * len(rows))
+    fields = [_copy_column([r[c] for r in rows]) for c in varying]
+    return _CopyBatch(varying + constant, end.join(map("\t".join, zip(*fields, strict=True))) + end)
+
+
+def _copy_write(
+    connection: Connection, table: Table, batch: _CopyBatch, returning: tuple[str, ...]
+) -> list[Row[Any]]:
+    """COPY an encoded batch into a scratch table, then insert it skipping conflicts."""
     stage = f"stage_{table.name}_{uuid.uuid4().hex[:8]}"
-    column_list = ", ".join(f'"{c}"' for c in columns)
-    connection = session.connection()
+    column_list = ", ".join(f'"{c}"' for c in batch.columns)
     connection.exec_driver_sql(
         f'CREATE TEMP TABLE "{stage}" (LIKE "{table.name}" INCLUDING DEFAULTS) ON COMMIT DROP'
     )
-    end = ("\t" + tail if varying and constant else tail) + "\n"
-    buffer = io.StringIO()
-    buffer.writelines("\t".join([_copy_value(row[c]) for c in varying]) + end for row in rows)
-    buffer.seek(0)
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    cursor.copy_expert(f'COPY "{stage}" ({column_list}) FROM STDIN', buffer)
+    cursor.copy_expert(f'COPY "{stage}" ({column_list}) FROM STDIN', io.StringIO(batch.text))
     cursor.close()
     returning_sql = " RETURNING " + ", ".join(f'"{c}"' for c in returning) if returning else ""
     result = connection.exec_driver_sql(
@@ -322,6 +356,49 @@ def _copy_insert_ignoring_conflicts(
     )
     inserted = list(result.all()) if returning else []
     connection.exec_driver_sql(f'DROP TABLE "{stage}"')
+    return inserted
+
+
+def _copy_insert_ignoring_conflicts(
+    session: Session, table: Table, rows: list[dict[str, Any]], returning: tuple[str, ...]
+) -> list[Row[Any]]:
+    """The same as insert_ignoring_conflicts, through COPY into a scratch table (PostgreSQL)."""
+    return _copy_write(session.connection(), table, _copy_batch(rows), returning)
+
+
+def insert_batches_ignoring_conflicts(
+    session: Session,
+    table: Table,
+    batches: Iterable[list[dict[str, Any]]],
+    *,
+    returning: tuple[str, ...] = (),
+) -> list[Row[Any]]:
+    """``insert_ignoring_conflicts`` of each batch in turn, in the session's transaction.
+
+    On PostgreSQL a batch is encoded (and, being an iterator, built) while the database still
+    inserts the one before: the driver waits for the server without the GIL, so the server's
+    work runs on another core than the Python that prepares the next batch. The connection is
+    only ever used by one thread at a time, and at most two batches are held.
+    """
+    if not is_postgres(session):
+        return [
+            row
+            for rows in batches
+            for row in insert_ignoring_conflicts(session, table, rows, returning=returning)
+        ]
+    connection = session.connection()
+    inserted: list[Row[Any]] = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="copy-writer") as writer:
+        pending: Future[list[Row[Any]]] | None = None
+        for rows in batches:
+            if not rows:
+                continue
+            batch = _copy_batch(rows)
+            if pending is not None:
+                inserted.extend(pending.result())
+            pending = writer.submit(_copy_write, connection, table, batch, returning)
+        if pending is not None:
+            inserted.extend(pending.result())
     return inserted
 
 

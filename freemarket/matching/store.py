@@ -10,7 +10,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from freemarket.db.models import Item, Match, MatchDismissal, User, utcnow
-from freemarket.db.session import insert_ignoring_conflicts
+from freemarket.db.session import insert_batches_ignoring_conflicts
 from freemarket.domain import notifications, visibility
 from freemarket.domain.item_fields import LISTING_COLUMNS
 from freemarket.domain.notifications import OutboxMessage, Recipient
@@ -130,12 +130,12 @@ def replace_matches(
     changes.rescored = len(moved)
     new = [c for pair, c in wanted.items() if pair not in existing]
     now = utcnow()
-    match_ids: dict[tuple[int, int], int] = {}
-    # In slices: the rows and their COPY text exist for one slice at a time, not a partition.
-    for part in _chunks(new, _INSERT_CHUNK):
-        inserted = insert_ignoring_conflicts(
-            session,
-            Match.__table__,  # type: ignore[arg-type]
+    # In slices: the rows and their COPY text exist for two slices at a time, not a partition;
+    # one slice is built and encoded while the database inserts the one before.
+    inserted = insert_batches_ignoring_conflicts(
+        session,
+        Match.__table__,  # type: ignore[arg-type]
+        (
             [
                 {
                     "want_item_id": c.want_id,
@@ -146,10 +146,13 @@ def replace_matches(
                     "created_at": now,
                 }
                 for c in part
-            ],
-            returning=("id", "want_item_id", "offer_item_id"),
-        )
-        match_ids.update(((want, offer), match_id) for match_id, want, offer in inserted)
+            ]
+            for part in _chunks(new, _INSERT_CHUNK)
+        ),
+        returning=("id", "want_item_id", "offer_item_id"),
+    )
+    match_ids = {(want, offer): match_id for match_id, want, offer in inserted}
+    del inserted
     session.flush()
     changes.added = len(match_ids)
     # the notify decision was taken by the core (``decide``) on the want's ranked candidates

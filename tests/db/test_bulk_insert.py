@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from freemarket.db import session as db_module
 from freemarket.db.models import Notification, User, utcnow
-from freemarket.db.session import insert_ignoring_conflicts
+from freemarket.db.session import insert_batches_ignoring_conflicts, insert_ignoring_conflicts
 from tests.conftest import MakeUser
 
 AWKWARD = "tab\there, line\nbreak, back\\slash, \\N, кириллица, emoji 🚲, quote \" ' end"
@@ -71,3 +72,43 @@ def test_insert_path(db: Session, make_user: MakeUser, monkeypatch: pytest.Monke
 def test_copy_path(db: Session, make_user: MakeUser, monkeypatch: pytest.MonkeyPatch) -> None:
     """Large batches (PostgreSQL: through COPY) give exactly the same result."""
     _check(db, make_user, monkeypatch, threshold=1)
+
+
+def test_batches_path(db: Session, make_user: MakeUser, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches written one after another (PostgreSQL: encoded while the previous one inserts)."""
+    monkeypatch.setattr(db_module, "COPY_THRESHOLD", 1)
+    user = make_user("anna")
+    table = Notification.__table__
+    batches = [_rows(user, ["a", "b"]), [], _rows(user, ["b", "c", "c"]), _rows(user, ["d"])]
+    inserted = insert_batches_ignoring_conflicts(
+        db,
+        table,  # type: ignore[arg-type]
+        iter(batches),
+        returning=("dedupe_key",),
+    )
+    # a key met again in a later batch (or twice in one) is skipped, as in one batch
+    assert [r.dedupe_key for r in inserted] == ["a", "b", "c", "d"]
+    db.commit()
+    stored = db.scalars(select(Notification).order_by(Notification.dedupe_key)).all()
+    assert [n.dedupe_key for n in stored] == ["a", "b", "c", "d"]
+    assert stored[2].payload["nested"][2]["k"] == AWKWARD
+    assert stored[1].last_error == AWKWARD and stored[0].last_error is None
+
+
+def test_batches_failure_writes_nothing(
+    db: Session, make_user: MakeUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch the database refuses fails the call; rolled back, no batch is left stored."""
+    monkeypatch.setattr(db_module, "COPY_THRESHOLD", 1)
+    user = make_user("anna")
+    db.commit()
+    bad = _rows(user, ["c"])
+    bad[0]["user_id"] = user.id + 1000  # no such user: the foreign key refuses it
+    with pytest.raises(DBAPIError):
+        insert_batches_ignoring_conflicts(
+            db,
+            Notification.__table__,  # type: ignore[arg-type]
+            iter([_rows(user, ["a", "b"]), bad, _rows(user, ["d"])]),
+        )
+    db.rollback()
+    assert db.scalars(select(Notification)).all() == []
