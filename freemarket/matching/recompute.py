@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sqlalchemy import distinct, select
@@ -21,7 +22,12 @@ from freemarket.db.models import Item, Match
 from freemarket.domain import search
 from freemarket.infra import metrics
 from freemarket.matching.core import OTHER_CATEGORY, WANT
-from freemarket.matching.core.engine import VectorizedCorpus, gc_paused, match_by_want_category
+from freemarket.matching.core.engine import (
+    MatchCandidate,
+    VectorizedCorpus,
+    gc_paused,
+    match_by_want_category,
+)
 from freemarket.matching.core.rules import Thresholds
 from freemarket.matching.store import MatchChanges, load_listings, replace_matches
 
@@ -44,7 +50,10 @@ class RecomputeReport:
 
     dry_run: bool
     items: int = 0
+    # waiting for candidates (loading, vectorising, matching); writes overlap part of it
     match_seconds: float = 0.0
+    # wall time of the whole matching and writing
+    seconds: float = 0.0
     partitions: list[PartitionReport] = field(default_factory=list)
 
     @property
@@ -54,11 +63,6 @@ class RecomputeReport:
         for partition in self.partitions:
             total.merge(partition.changes)
         return total
-
-    @property
-    def seconds(self) -> float:
-        """Wall time of the matching and of every partition's write."""
-        return self.match_seconds + sum(p.seconds for p in self.partitions)
 
 
 def partitions(session: Session) -> list[str]:
@@ -126,30 +130,58 @@ def _match_and_store(
         chosen,
         progress=(lambda done, total: progress("match", done, total)) if progress else None,
     )
-    # Each want category is stored as soon as it is matched and then dropped: only one
-    # partition's candidates are ever held (the forked matchers work ahead meanwhile).
-    while True:
-        waited = time.perf_counter()
-        category, candidates = next(matched, (None, []))
-        report.match_seconds += time.perf_counter() - waited
-        if category is None:
-            break
-        part_started = time.perf_counter()
-        wants_here = select(Item.id).where(Item.category == category, Item.kind == WANT)
-        changes = replace_matches(
-            session,
-            scope=[Match.want_item_id.in_(wants_here)],
-            candidates=candidates,
-            thresholds=thresholds,
-        )
-        del candidates
-        report.partitions.append(
-            PartitionReport(
-                category=category,
-                wants=wants[category],
-                changes=changes,
-                seconds=time.perf_counter() - part_started,
+    # Each want category is stored as soon as it is matched and then dropped. Its write runs
+    # on a thread of its own while this one builds the next category's candidates: the writer
+    # mostly waits for PostgreSQL (without the GIL), so the server's inserts and this
+    # process's Python run on both cores. At most two categories' candidates are held: the
+    # next one is only handed over once the previous write is done. The writer is the only
+    # user of the session meanwhile, so the whole recompute stays one transaction.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="recompute-writer") as writer:
+        writing: Future[PartitionReport] | None = None
+        while True:
+            waited = time.perf_counter()
+            category, candidates = next(matched, (None, []))
+            report.match_seconds += time.perf_counter() - waited
+            if writing is not None:
+                report.partitions.append(writing.result())
+                writing = None
+                if progress is not None:
+                    progress("write", len(report.partitions), len(chosen))
+            if category is None:
+                break
+            if candidates:
+                writing = writer.submit(
+                    _store_partition, session, category, wants[category], candidates, thresholds
+                )
+                del candidates  # the writer's now: dropped as soon as it is written
+                continue
+            # Nothing matched: written here. The writer's thread starts with the first
+            # category that has candidates, so the matchers have been forked by then
+            # (``fork_pool`` runs them in this process when another thread exists).
+            report.partitions.append(
+                _store_partition(session, category, wants[category], [], thresholds)
             )
-        )
-        if progress is not None:
-            progress("write", len(report.partitions), len(chosen))
+            if progress is not None:
+                progress("write", len(report.partitions), len(chosen))
+    report.seconds = time.perf_counter() - started
+
+
+def _store_partition(
+    session: Session,
+    category: str,
+    wants: int,
+    candidates: list[MatchCandidate],
+    thresholds: Thresholds,
+) -> PartitionReport:
+    """Replace the stored matches of one want category's wants with its candidates."""
+    started = time.perf_counter()
+    wants_here = select(Item.id).where(Item.category == category, Item.kind == WANT)
+    changes = replace_matches(
+        session,
+        scope=[Match.want_item_id.in_(wants_here)],
+        candidates=candidates,
+        thresholds=thresholds,
+    )
+    return PartitionReport(
+        category=category, wants=wants, changes=changes, seconds=time.perf_counter() - started
+    )

@@ -126,3 +126,37 @@ def test_cli_recompute_may_fork_matchers(
     cli.matching._recompute(categories=[], dry_run=True, json_output=True)
     # matched under the progress bar, with no thread besides the caller's
     assert threads and set(threads) == {threading.active_count()}
+
+
+def test_failed_recompute_stores_nothing(
+    db: Session, settings: Settings, make_user: MakeUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write failing after another category was written leaves every stored match as it was."""
+    from freemarket.matching import recompute as recompute_module
+
+    _market(db, make_user)
+    thresholds = thresholds_from(settings)
+    recompute(db, thresholds=thresholds)
+    db.commit()
+    before = _stored(db)
+    # rescored and removed pairs would show if any category's write were kept
+    db.execute(delete(Notification))
+    db.execute(delete(Match).where(Match.id % 2 == 0))
+    db.execute(Match.__table__.update().values(score=0.5))
+    db.commit()
+    kept = _stored(db)
+    written: list[str] = []
+    replace = recompute_module.replace_matches
+
+    def failing(session: Session, **kwargs: Any) -> Any:
+        written.append(threading.current_thread().name)
+        if len(written) == 2:
+            raise RuntimeError("the disk is full")
+        return replace(session, **kwargs)
+
+    monkeypatch.setattr(recompute_module, "replace_matches", failing)
+    with pytest.raises(RuntimeError, match="disk is full"):
+        recompute(db, thresholds=thresholds)
+    db.rollback()
+    assert len(written) == 2 and written[0].startswith("recompute-writer")
+    assert _stored(db) == kept != before
