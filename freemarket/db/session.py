@@ -372,8 +372,8 @@ def insert_batches_ignoring_conflicts(
     batches: Iterable[list[dict[str, Any]]],
     *,
     returning: tuple[str, ...] = (),
-) -> list[Row[Any]]:
-    """``insert_ignoring_conflicts`` of each batch in turn, in the session's transaction.
+) -> Iterator[list[Row[Any]]]:
+    """``insert_ignoring_conflicts`` of each batch in turn; yields each batch's inserted rows.
 
     On PostgreSQL a batch is encoded (and, being an iterator, built) while the database still
     inserts the one before: the driver waits for the server without the GIL, so the server's
@@ -381,25 +381,24 @@ def insert_batches_ignoring_conflicts(
     only ever used by one thread at a time, and at most two batches are held.
     """
     if not is_postgres(session):
-        return [
-            row
-            for rows in batches
-            for row in insert_ignoring_conflicts(session, table, rows, returning=returning)
-        ]
+        for rows in batches:
+            if rows:
+                yield insert_ignoring_conflicts(session, table, rows, returning=returning)
+        return
     connection = session.connection()
-    inserted: list[Row[Any]] = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="copy-writer") as writer:
         pending: Future[list[Row[Any]]] | None = None
         for rows in batches:
             if not rows:
                 continue
             batch = _copy_batch(rows)
+            del rows
             if pending is not None:
-                inserted.extend(pending.result())
+                yield pending.result()
             pending = writer.submit(_copy_write, connection, table, batch, returning)
+            del batch
         if pending is not None:
-            inserted.extend(pending.result())
-    return inserted
+            yield pending.result()
 
 
 def is_postgres(session: Session) -> bool:

@@ -129,10 +129,16 @@ def replace_matches(
         session.execute(update(Match), moved)
     changes.rescored = len(moved)
     new = [c for pair, c in wanted.items() if pair not in existing]
+    del wanted, existing
+    # the notify decision was taken by the core (``decide``) on the want's ranked candidates
+    notify = {(c.want_id, c.offer_id) for c in new if c.notify}
     now = utcnow()
+    # Ids are kept only for the pairs to announce (a tenth of a first recompute's rows): the
+    # others' returned rows are counted and dropped batch by batch.
+    match_ids: dict[tuple[int, int], int] = {}
     # In slices: the rows and their COPY text exist for two slices at a time, not a partition;
     # one slice is built and encoded while the database inserts the one before.
-    inserted = insert_batches_ignoring_conflicts(
+    for inserted in insert_batches_ignoring_conflicts(
         session,
         Match.__table__,  # type: ignore[arg-type]
         (
@@ -150,19 +156,22 @@ def replace_matches(
             for part in _chunks(new, _INSERT_CHUNK)
         ),
         returning=("id", "want_item_id", "offer_item_id"),
-    )
-    match_ids = {(want, offer): match_id for match_id, want, offer in inserted}
-    del inserted
+    ):
+        changes.added += len(inserted)
+        match_ids.update(
+            ((want, offer), match_id)
+            for match_id, want, offer in inserted
+            if (want, offer) in notify
+        )
     session.flush()
-    changes.added = len(match_ids)
-    # the notify decision was taken by the core (``decide``) on the want's ranked candidates
-    loud = [c for c in new if (c.want_id, c.offer_id) in match_ids and c.notify]
+    loud = [c for c in new if (c.want_id, c.offer_id) in match_ids]
     changes.notified = _notify(session, loud, match_ids)
     return changes
 
 
-# rows per bulk insert of new matches: bounds the memory of a partition's write
-_INSERT_CHUNK = 50_000
+# rows per bulk insert of new matches: bounds the memory of a partition's write (two slices
+# are held while one is encoded and the one before inserted)
+_INSERT_CHUNK = 25_000
 
 
 def _chunks(values: list[T], size: int = 5000) -> Iterator[list[T]]:

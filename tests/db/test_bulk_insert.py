@@ -87,7 +87,7 @@ def test_batches_path(db: Session, make_user: MakeUser, monkeypatch: pytest.Monk
         returning=("dedupe_key",),
     )
     # a key met again in a later batch (or twice in one) is skipped, as in one batch
-    assert [r.dedupe_key for r in inserted] == ["a", "b", "c", "d"]
+    assert [[r.dedupe_key for r in rows] for rows in inserted] == [["a", "b"], ["c"], ["d"]]
     db.commit()
     stored = db.scalars(select(Notification).order_by(Notification.dedupe_key)).all()
     assert [n.dedupe_key for n in stored] == ["a", "b", "c", "d"]
@@ -105,10 +105,12 @@ def test_batches_failure_writes_nothing(
     bad = _rows(user, ["c"])
     bad[0]["user_id"] = user.id + 1000  # no such user: the foreign key refuses it
     with pytest.raises(DBAPIError):
-        insert_batches_ignoring_conflicts(
-            db,
-            Notification.__table__,  # type: ignore[arg-type]
-            iter([_rows(user, ["a", "b"]), bad, _rows(user, ["d"])]),
+        list(
+            insert_batches_ignoring_conflicts(
+                db,
+                Notification.__table__,  # type: ignore[arg-type]
+                iter([_rows(user, ["a", "b"]), bad, _rows(user, ["d"])]),
+            )
         )
     db.rollback()
     assert db.scalars(select(Notification)).all() == []
