@@ -189,20 +189,7 @@ async def write_in_one_hop(
     # Through CurrentUser and DbSession the same write took four hops to the thread pool (the
     # sign-in, the rate limits, the endpoint, the commit); each hop's hand-off was a quarter of
     # the event loop's CPU for POST /api/items/ (issue 14's profile).
-    return await run_in_threadpool(_write, request, credentials, write, args)
-
-
-def _write(
-    request: Request,
-    credentials: HTTPAuthorizationCredentials | None,
-    write: Write,
-    args: tuple[object, ...],
-) -> Response:
-    settings: Settings = request.app.state.settings
-    with unit_of_work(request.app.state.engine) as db:
-        user = require_user(signed_in(db, request, settings, credentials))
-        _limit_writes(request, settings, user)
-        return write(db, user, *args)
+    return await run_in_threadpool(_in_one_unit, request, "write", credentials, write, args, {})
 
 
 def _sign_in_required() -> Unauthenticated:
@@ -225,24 +212,26 @@ async def read_in_one_hop(
 ) -> Response:
     """`read(db, user, ...)` in one unit of work on the thread pool, signed in as `auth` says."""
     bearer = await _bearer(request) if auth != "none" else None
-    return await run_in_threadpool(_read, request, auth, bearer, read, args, kwargs)
+    return await run_in_threadpool(_in_one_unit, request, auth, bearer, read, args, kwargs)
 
 
-def _read(
+def _in_one_unit(
     request: Request,
-    auth: Auth,
+    auth: Auth | Literal["write"],
     bearer: HTTPAuthorizationCredentials | None,
-    read: Read,
+    work: Callable[..., Response],
     args: tuple[object, ...],
     kwargs: dict[str, object],
 ) -> Response:
+    """Sign in as `auth` says (a write also counts against the write limits), then `work`."""
+    settings: Settings = request.app.state.settings
     with unit_of_work(request.app.state.engine) as db:
-        user = None
-        if auth != "none":
-            user = signed_in(db, request, request.app.state.settings, bearer)
-            if auth == "required":
-                user = require_user(user)
-        return read(db, user, *args, **kwargs)
+        user = None if auth == "none" else signed_in(db, request, settings, bearer)
+        if auth in ("required", "write"):
+            user = require_user(user)
+            if auth == "write":
+                _limit_writes(request, settings, user)
+        return work(db, user, *args, **kwargs)
 
 
 async def get_admin(user: Annotated[User, Depends(get_current_user)]) -> User:
